@@ -5,40 +5,43 @@
  * pay for Kafka clients and `gft stack up` works before anything else is built.
  * A command module exports `summary` (one line) and `run(args) => exit code`.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { UsageError } from './args.ts';
+import { repoRoot } from '../config/platform.ts';
 
 export interface CommandModule {
   summary: string;
   run(args: string[]): Promise<number>;
 }
 
-type Loader = () => Promise<CommandModule>;
-
-const commands: Record<string, Loader> = {
-  stack: () => import('../../deploy/cli.ts'),
-  topics: () => import('../runtime/topicsCli.ts'),
-  db: () => import('../../connectors/clickhouse/cli.ts'),
-  test: () => import('./testCommand.ts'),
-  bench: () => import('../../bench/cli.ts'),
-  dc3: () => import('../../streams/dc3/cli.ts'),
-  replay: () => import('../../streams/dc3/replayCli.ts'),
-  voevent: () => import('../../streams/alerts/cli.ts'),
-  fits: () => import('../fits/cli.ts'),
-  simulate: () => import('../../streams/provider/simulateCli.ts'),
-  gp1: () => import('../../streams/gp1/cli.ts'),
-  stage: () => import('../runtime/stageCli.ts'),
-  web: () => import('../../web/cli.ts'),
+/** Command name → module path relative to the repository root. */
+const commands: Record<string, string> = {
+  stack: 'deploy/cli.ts',
+  topics: 'lib/runtime/topicsCli.ts',
+  db: 'connectors/clickhouse/cli.ts',
+  test: 'lib/cli/testCommand.ts',
+  bench: 'bench/cli.ts',
+  dc3: 'streams/dc3/cli.ts',
+  replay: 'streams/dc3/replayCli.ts',
+  voevent: 'streams/alerts/cli.ts',
+  fits: 'lib/fits/cli.ts',
+  simulate: 'streams/provider/simulateCli.ts',
+  gp1: 'streams/gp1/cli.ts',
+  stage: 'lib/runtime/stageCli.ts',
+  web: 'web/cli.ts',
 };
 
 async function load(name: string): Promise<CommandModule | undefined> {
-  const loader = commands[name];
-  if (!loader) return undefined;
+  const rel = commands[name];
+  if (!rel) return undefined;
+  const file = join(repoRoot, rel);
+  if (!existsSync(file)) return undefined;
   try {
-    return await loader();
+    return (await import(pathToFileURL(file).href)) as CommandModule;
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes(name)) return undefined;
-    throw err;
+    throw new Error(`command '${name}' failed to load from ${rel}: ${(err as Error).message}`);
   }
 }
 

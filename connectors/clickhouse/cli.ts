@@ -1,0 +1,37 @@
+import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
+import { platformConfig } from '../../lib/config/platform.ts';
+import { ClickHouse } from './client.ts';
+import { migrate, applyRetention } from './migrations.ts';
+
+export const summary = 'ClickHouse tables: db migrate | db retention --days N';
+
+const spec: CommandSpec = {
+  usage: 'gft db migrate | gft db retention --days N',
+  description: 'migrate: creates the database and applies pending migrations (idempotent). retention: drops daily partitions older than N days.',
+  options: { days: { type: 'number', description: 'retention in days', default: 30 } },
+};
+
+export async function run(args: string[]): Promise<number> {
+  const a = parseArgs(args, spec);
+  const [sub] = a.positionals;
+  if (a.help || !sub) {
+    console.log(formatHelp(spec));
+    return a.help ? 0 : 2;
+  }
+  const ch = new ClickHouse(platformConfig());
+  try {
+    if (sub === 'migrate') {
+      const applied = await migrate(ch, (s) => console.log(s));
+      console.log(applied.length ? `database ${ch.database}: ${applied.length} migrations applied` : `database ${ch.database}: up to date`);
+      return 0;
+    }
+    if (sub === 'retention') {
+      const dropped = await applyRetention(ch, Number(a.options.days));
+      console.log(dropped.length ? `dropped ${dropped.join(', ')}` : 'nothing to drop');
+      return 0;
+    }
+    throw new UsageError(`unknown subcommand '${sub}'`);
+  } finally {
+    await ch.close();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * ClickHouse access: one client per process, built from typed config. Failures to reach the
+ * server are retriable (the runner retries them); SQL errors are bugs or bad input.
+ */
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { PlatformConfig } from '../../lib/config/platform.ts';
+import { retriable } from '../../lib/runtime/errors.ts';
+import type { Sql } from './sql.ts';
+
+export class ClickHouse {
+  readonly client: ClickHouseClient;
+  readonly database: string;
+  constructor(cfg: Pick<PlatformConfig, 'clickhouseUrl' | 'clickhouseUser' | 'clickhousePassword' | 'clickhouseDatabase'>, opts: { database?: string } = {}) {
+    this.database = opts.database ?? cfg.clickhouseDatabase;
+    this.client = createClient({
+      url: cfg.clickhouseUrl,
+      username: cfg.clickhouseUser,
+      password: cfg.clickhousePassword,
+      request_timeout: 30_000,
+      compression: { request: false, response: false },
+    });
+  }
+
+  private wrap<T>(what: string, p: Promise<T>): Promise<T> {
+    return p.catch((e: Error & { code?: string }) => {
+      const msg = e.message ?? String(e);
+      if (/ECONNREFUSED|ECONNRESET|socket hang up|ETIMEDOUT|Timeout/i.test(msg + (e.code ?? ''))) throw retriable('clickhouse.unavailable', `${what}: ${msg}`, e);
+      throw e;
+    });
+  }
+
+  /** DDL and statements without results (sent over HTTP; clickhouse-client crashes on some errors). */
+  async exec(q: Sql | string): Promise<void> {
+    await this.wrap('exec', this.client.command({ query: String(q) }));
+  }
+
+  async query<T = Record<string, unknown>>(q: Sql): Promise<T[]> {
+    const rs = await this.wrap('query', this.client.query({ query: String(q), format: 'JSONEachRow' }));
+    return (await rs.json()) as T[];
+  }
+
+  /** Inserts rows (every column present: omitted columns get the type's zero value on 18.16). */
+  async insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
+    if (!rows.length) return;
+    await this.wrap('insert', this.client.insert({ table: `${this.database}.${table}`, values: rows, format: 'JSONEachRow' }));
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.client.ping()).success;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Tables of the project, created by `gft db migrate`. SQL that runs on Debian's ClickHouse 18.16 and
+ * on current releases: MergeTree family with PARTITION BY / ORDER BY; no TTL, no DateTime64, no Map.
+ *
+ * Idempotency on redelivery: ReplacingMergeTree whose ORDER BY contains a stable identity of the
+ * row (source + time + metric, or the Kafka coordinates of the message it came from), so a replayed
+ * batch collapses into the same rows (queries use FINAL or argMax when exactness matters).
+ * Retention: daily partitions, dropped by `gft db retention` (ALTER TABLE … DROP PARTITION).
+ */
+import { ident, sql, type Sql } from './sql.ts';
+import type { ClickHouse } from './client.ts';
+
+export interface Migration {
+  id: number;
+  name: string;
+  up(db: string): Sql[];
+}
+
+const t = (db: string, table: string) => ident(`${db}.${table}`);
+const raw = (s: string) => ({ text: s, toString: () => s }) as Sql;
+
+export const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: 'telemetry, logs, stage metrics',
+    up: (db) => [
+      raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'telemetry')} (
+        source String, metric String, time DateTime, ms UInt16, value Float64, state String
+      ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (source, metric, time, ms)`),
+      raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'logs')} (
+        time DateTime, ms UInt16, level String, stage String, instance String, message String, fields String, kafka_id String
+      ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (stage, time, kafka_id)`),
+      raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'stage_metrics')} (
+        stage String, instance String, time DateTime, ms UInt16, interval_ms UInt64, messages_in UInt64, messages_out UInt64,
+        messages_dlq UInt64, retries UInt64, lag Int64, processing_ms_p50 Float64, processing_ms_p99 Float64
+      ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (stage, instance, time, ms)`),
+    ],
+  },
+];
+
+export const RETAINED_TABLES = ['telemetry', 'logs', 'stage_metrics'];
+
+export async function migrate(ch: ClickHouse, log: (s: string) => void = () => {}): Promise<number[]> {
+  const db = ch.database;
+  await ch.exec(raw(`CREATE DATABASE IF NOT EXISTS ${ident(db)}`));
+  await ch.exec(raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'schema_migrations')} (id UInt32, name String, applied DateTime) ENGINE = MergeTree() ORDER BY id`));
+  const done = new Set((await ch.query<{ id: number }>(sql`SELECT id FROM ${t(db, 'schema_migrations')}`)).map((r) => Number(r.id)));
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.id)) continue;
+    for (const stmt of m.up(db)) await ch.exec(stmt);
+    await ch.insert('schema_migrations', [{ id: m.id, name: m.name, applied: Math.floor(Date.now() / 1000) }]);
+    log(`applied migration ${m.id}: ${m.name}`);
+    applied.push(m.id);
+  }
+  return applied;
+}
+
+/** Drops daily partitions older than `days` from the retained tables. Returns dropped partition ids. */
+export async function applyRetention(ch: ClickHouse, days: number, now = new Date()): Promise<string[]> {
+  const cutoff = new Date(now.getTime() - days * 86400_000);
+  const cutoffId = Number(`${cutoff.getUTCFullYear()}${String(cutoff.getUTCMonth() + 1).padStart(2, '0')}${String(cutoff.getUTCDate()).padStart(2, '0')}`);
+  const dropped: string[] = [];
+  for (const table of RETAINED_TABLES) {
+    const parts = await ch.query<{ partition: string }>(
+      sql`SELECT DISTINCT partition FROM system.parts WHERE database = ${ch.database} AND table = ${table} AND active`,
+    );
+    for (const { partition } of parts) {
+      const id = Number(String(partition).replace(/'/g, ''));
+      if (Number.isFinite(id) && id < cutoffId) {
+        await ch.exec(sql`ALTER TABLE ${t(ch.database, table)} DROP PARTITION ${id}`);
+        dropped.push(`${table}:${id}`);
+      }
+    }
+  }
+  return dropped;
+}

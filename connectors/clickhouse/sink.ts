@@ -1,0 +1,55 @@
+/**
+ * The ClickHouse sink: consumes telemetry, logs and stage metrics and inserts them in batches
+ * (≥ 1000 rows or 1 s, whichever first). Idempotent on redelivery through the tables' identities
+ * (see migrations.ts). Offsets are committed only after the insert succeeded (the runner's sink mode).
+ */
+import type { StageDefinition, InMessage } from '../../lib/runtime/runner.ts';
+import type { ClickHouse } from './client.ts';
+
+interface TelemetryValue { source: string; time: number; metrics: Record<string, number>; state: string }
+interface LogValue { time: number; level: string; stage: string; instance: string; message: string; fields: Record<string, string> }
+interface MetricsValue {
+  stage: string; instance: string; time: number; intervalMs: number; messagesIn: number; messagesOut: number; messagesDlq: number;
+  retries: number; lag: number; processingMsP50: number; processingMsP99: number;
+}
+
+const secs = (ms: number) => Math.floor(ms / 1000);
+
+export function toRows(messages: InMessage[]): Record<string, Record<string, unknown>[]> {
+  const tables: Record<string, Record<string, unknown>[]> = { telemetry: [], logs: [], stage_metrics: [] };
+  for (const m of messages) {
+    if (m.topic === 'ops.telemetry') {
+      const v = m.value as TelemetryValue;
+      for (const [metric, value] of Object.entries(v.metrics)) {
+        if (!Number.isFinite(value)) continue;
+        tables.telemetry.push({ source: v.source, metric, time: secs(v.time), ms: v.time % 1000, value, state: v.state });
+      }
+    } else if (m.topic === 'ops.logs') {
+      const v = m.value as LogValue;
+      tables.logs.push({ time: secs(v.time), ms: v.time % 1000, level: v.level, stage: v.stage, instance: v.instance, message: v.message, fields: JSON.stringify(v.fields), kafka_id: `${m.partition}:${m.offset}` });
+    } else if (m.topic === 'ops.metrics') {
+      const v = m.value as MetricsValue;
+      tables.stage_metrics.push({
+        stage: v.stage, instance: v.instance, time: secs(v.time), ms: v.time % 1000, interval_ms: v.intervalMs, messages_in: v.messagesIn,
+        messages_out: v.messagesOut, messages_dlq: v.messagesDlq, retries: v.retries, lag: v.lag, processing_ms_p50: v.processingMsP50, processing_ms_p99: v.processingMsP99,
+      });
+    }
+  }
+  return tables;
+}
+
+export function clickhouseSink(ch: ClickHouse, opts: { maxRows?: number; maxMs?: number; name?: string } = {}): StageDefinition {
+  return {
+    name: opts.name ?? 'clickhouse-sink',
+    inputs: ['ops.telemetry', 'ops.logs', 'ops.metrics'],
+    outputs: [],
+    sink: {
+      maxRows: opts.maxRows ?? 1000,
+      maxMs: opts.maxMs ?? 1000,
+      async flush(messages) {
+        const tables = toRows(messages);
+        await Promise.all(Object.entries(tables).map(([table, rows]) => ch.insert(table, rows)));
+      },
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * `npx gft test` — the README's test command. Installs what is missing (npm dependencies through
+ * bin/gft.mjs; Debian packages and the Kafka/registry/ClickHouse services through `stack up`),
+ * then runs the whole vitest suite. Integration tests then require the stack (GFT_REQUIRE_STACK=1):
+ * a test that needs it fails instead of skipping.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs, formatHelp, type CommandSpec } from './args.ts';
+import { repoRoot } from '../config/platform.ts';
+
+export const summary = 'install what is missing, start the local stack, run the test suite';
+
+const spec: CommandSpec = {
+  usage: 'gft test [--no-stack] [vitest filters…]',
+  description: 'Runs every test (unit and integration against the real local services).',
+  options: { stack: { type: 'boolean', description: 'start the local stack first (--no-stack: unit tests only, integration tests skip)', default: true } },
+};
+
+export async function run(args: string[]): Promise<number> {
+  const a = parseArgs(args, spec);
+  if (a.help) {
+    console.log(formatHelp(spec));
+    return 0;
+  }
+  const env = { ...process.env };
+  if (a.options.stack) {
+    const { up } = (await import('../../deploy/stack.ts')) as { up(o?: { log?: (s: string) => void }): Promise<void> };
+    await up({ log: (s) => console.log(`[stack] ${s}`) });
+    env.GFT_REQUIRE_STACK = '1';
+  }
+  const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
+  return await new Promise<number>((resolve) => {
+    const p = spawn(process.execPath, [vitest, 'run', ...a.positionals], { cwd: repoRoot, env, stdio: 'inherit' });
+    p.on('exit', (code) => resolve(code ?? 1));
+  });
+}

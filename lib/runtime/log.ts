@@ -1,0 +1,46 @@
+/**
+ * Structured logs: one JSON line per event on stderr (for humans and process supervisors), and the
+ * same records queued for the `ops.logs` topic when a publisher is attached (the runner attaches
+ * one), so every stage's logs end up in ClickHouse.
+ */
+import { hostname } from 'node:os';
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface LogRecordValue {
+  time: number;
+  level: Level;
+  stage: string;
+  instance: string;
+  message: string;
+  fields: Record<string, string>;
+}
+
+export const instanceId = `${hostname()}:${process.pid}`;
+
+export class Logger {
+  private sinks: Array<(r: LogRecordValue) => void> = [];
+  constructor(
+    readonly stage: string,
+    private readonly minLevel: Level = (process.env.GFT_LOG_LEVEL as Level) || 'info',
+    private readonly toStderr = process.env.GFT_LOG_STDERR !== '0',
+  ) {}
+
+  attach(sink: (r: LogRecordValue) => void): void {
+    this.sinks.push(sink);
+  }
+
+  log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
+    if (ORDER[level] < ORDER[this.minLevel]) return;
+    const f: Record<string, string> = {};
+    for (const [k, v] of Object.entries(fields)) f[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    const rec: LogRecordValue = { time: Date.now(), level, stage: this.stage, instance: instanceId, message, fields: f };
+    if (this.toStderr) process.stderr.write(JSON.stringify({ t: new Date(rec.time).toISOString(), level, stage: this.stage, msg: message, ...fields }) + '\n');
+    for (const s of this.sinks) s(rec);
+  }
+  debug(m: string, f?: Record<string, unknown>) { this.log('debug', m, f); }
+  info(m: string, f?: Record<string, unknown>) { this.log('info', m, f); }
+  warn(m: string, f?: Record<string, unknown>) { this.log('warn', m, f); }
+  error(m: string, f?: Record<string, unknown>) { this.log('error', m, f); }
+}
