@@ -22,7 +22,7 @@ import { platformConfig, type PlatformConfig } from '../config/platform.ts';
 import { createKafka, CompressionTypes } from './kafka.ts';
 import { AvroSerdes } from './serdes.ts';
 import { classify, FatalStageError } from './errors.ts';
-import { nsName, topicSpec, dlqTopic } from './topology.ts';
+import { nsName, topicSpec as declaredTopic, dlqTopic, type TopicSpec } from './topology.ts';
 import { Logger, instanceId, type LogRecordValue } from './log.ts';
 
 export interface InMessage<T = unknown> {
@@ -85,6 +85,8 @@ export interface RunnerOptions {
   breakerThreshold?: number;
   metricsIntervalMs?: number;
   publishLogs?: boolean;
+  /** Topics outside the declared topology (benchmarks, tests, one-off tools). */
+  extraTopics?: TopicSpec[];
   /** Override the group id (default: stage name, namespaced). */
   groupId?: string;
   log?: Logger;
@@ -124,7 +126,8 @@ export class StageRunner<T = any> {
   readonly counters: StageCounters = { in: 0, out: 0, dlq: 0, retries: 0, lag: 0, committed: 0 };
   readonly log: Logger;
   private readonly cfg: PlatformConfig;
-  private readonly opts: Required<Omit<RunnerOptions, 'config' | 'groupId' | 'log' | 'namespace'>>;
+  private readonly opts: Required<Omit<RunnerOptions, 'config' | 'groupId' | 'log' | 'namespace' | 'extraTopics'>>;
+  private readonly extraTopics: TopicSpec[];
   private readonly serdes: AvroSerdes;
   private consumer?: Consumer;
   private producer?: Producer;
@@ -168,8 +171,13 @@ export class StageRunner<T = any> {
       metricsIntervalMs: options.metricsIntervalMs ?? 10_000,
       publishLogs: options.publishLogs ?? true,
     };
+    this.extraTopics = options.extraTopics ?? [];
     if (!stage.handle && !stage.sink) throw new Error(`stage ${stage.name} defines neither handle nor sink`);
     this.serdes = new AvroSerdes(this.cfg.registryUrl);
+  }
+
+  private topicSpec(name: string): TopicSpec {
+    return this.extraTopics.find((t) => t.name === name) ?? declaredTopic(name);
   }
 
   private physical(topic: string): string {
@@ -194,7 +202,7 @@ export class StageRunner<T = any> {
     const outTopics = [...new Set([...this.stage.outputs, dlq.name, 'ops.metrics', 'ops.logs'])];
     await this.retryForever('registry.register', async () => {
       for (const t of outTopics) {
-        const spec = t === dlq.name ? dlq : topicSpec(t);
+        const spec = t === dlq.name ? dlq : this.topicSpec(t);
         this.schemaIds.set(t, await this.serdes.register(`${this.physical(t)}-value`, spec.schema));
       }
     });
@@ -337,7 +345,7 @@ export class StageRunner<T = any> {
 
   private async decode(m: KafkaMessage, physicalTopic: string, partition: number, heartbeat: () => Promise<void>): Promise<InMessage<T>> {
     const topic = this.logical(physicalTopic);
-    const reader = this.stage.readers?.[topic] ?? topicSpec(topic).schema;
+    const reader = this.stage.readers?.[topic] ?? this.topicSpec(topic).schema;
     const value = await this.retry('decode', () => this.serdes.decode<T>(m.value, reader), heartbeat);
     return {
       topic,
