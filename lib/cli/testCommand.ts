@@ -6,6 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { parseArgs, formatHelp, type CommandSpec } from './args.ts';
 import { repoRoot } from '../config/platform.ts';
 
@@ -30,8 +32,18 @@ export async function run(args: string[]): Promise<number> {
     env.GFT_REQUIRE_STACK = '1';
   }
   const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
-  return await new Promise<number>((resolve) => {
-    const p = spawn(process.execPath, [vitest, 'run', ...a.positionals], { cwd: repoRoot, env, stdio: 'inherit' });
-    p.on('exit', (code) => resolve(code ?? 1));
+  const report = join(tmpdir(), `gft-vitest-${process.pid}.json`);
+  const code = await new Promise<number>((resolve) => {
+    const p = spawn(process.execPath, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...a.positionals], { cwd: repoRoot, env, stdio: 'inherit' });
+    p.on('exit', (c) => resolve(c ?? 1));
   });
+  // One closing line in the plain 'N passed, N failed, N skipped' form, for CI logs.
+  try {
+    const r = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+    console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+    rmSync(report, { force: true });
+  } catch {
+    /* vitest did not get as far as a report; its own output says why */
+  }
+  return code;
 }
