@@ -31,6 +31,7 @@ const commands: Record<string, string> = {
   gp1: 'streams/gp1/cli.ts',
   stage: 'lib/runtime/stageCli.ts',
   web: 'web/cli.ts',
+  ops: 'streams/ops/cli.ts',
 };
 
 async function load(name: string): Promise<CommandModule | undefined> {

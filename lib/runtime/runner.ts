@@ -49,6 +49,13 @@ export interface StageContext {
   log: Logger;
   /** Call during long work so the group does not evict this member. */
   heartbeat(): Promise<void>;
+  /**
+   * Produces an output now (acknowledged before it resolves) instead of with the handler's return
+   * value: for paced sources (the images provider) whose outputs must go out over time. The input is
+   * still committed only after the handler returns, so a crash re-runs it: emitted outputs must be
+   * idempotent downstream (stable keys and ids).
+   */
+  emit(output: Output): Promise<void>;
 }
 
 export interface SinkSpec<T> {
@@ -188,8 +195,18 @@ export class StageRunner<T = any> {
     return this.ns && physical.startsWith(this.ns + '.') ? physical.slice(this.ns.length + 1) : physical;
   }
 
-  private ctx(heartbeat: () => Promise<void>): StageContext {
-    return { stage: this.stage.name, namespace: this.ns, log: this.log, heartbeat };
+  private ctx(heartbeat: () => Promise<void>, source = 'emit'): StageContext {
+    return {
+      stage: this.stage.name,
+      namespace: this.ns,
+      log: this.log,
+      heartbeat,
+      emit: async (o: Output) => {
+        const enc = this.encodeOutput(o, source);
+        await this.send(new Map([[enc.topic, [enc]]]), heartbeat);
+        this.counters.out++;
+      },
+    };
   }
 
   /** Connects, registers the output schemas, subscribes and starts consuming. Resolves once running. */
@@ -425,8 +442,9 @@ export class StageRunner<T = any> {
         if (this.stage.sink) {
           sinkMsgs.push(msg);
         } else {
-          const outs = await this.retry('handle', async () => await this.stage.handle!(msg, ctx), heartbeat);
           const source = `${topic}/${partition}/${m.offset}`;
+          const hctx = this.ctx(heartbeat, source);
+          const outs = await this.retry('handle', async () => await this.stage.handle!(msg, hctx), heartbeat);
           for (const o of outs) {
             const enc = this.encodeOutput(o, source);
             push(enc.topic, enc);

@@ -42,7 +42,7 @@ describe('Avro contracts', () => {
   it('round-trips a record through its standalone (registry) schema', () => {
     const s = schemas().get('org.gft.provider.RawFrame')!;
     const standalone = avro.Type.forSchema(JSON.parse(s.fullSchema), { wrapUnions: false });
-    const v = { frameId: 'f', burstId: null, seq: 1, fileName: 'a.fits', imageType: 'object', dateObs: '2019-10-16T08:00:00', exptime: 60, filter: 'r', camera: 'coatli', binning: '1x1', width: 10, height: 10, bitpix: 16, compressed: false, storage: { uri: 'u', sha256: 'x', size: 1, kind: 'raw' } };
+    const v = { frameId: 'f', burstId: null, seq: 1, fileName: 'a.fits', imageType: 'object', dateObs: '2019-10-16T08:00:00', exptime: 60, filter: 'r', camera: 'coatli', binning: '1x1', width: 10, height: 10, bitpix: 16, compressed: false, storage: { uri: 'u', sha256: 'x', size: 1, kind: 'raw' }, lastOfSequence: true };
     expect(standalone.fromBuffer(s.type.toBuffer(v))).toEqual(v);
   });
 
