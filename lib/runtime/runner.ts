@@ -24,6 +24,7 @@ import { AvroSerdes } from './serdes.ts';
 import { classify, FatalStageError } from './errors.ts';
 import { nsName, topicSpec as declaredTopic, dlqTopic, type TopicSpec } from './topology.ts';
 import { Logger, instanceId, type LogRecordValue } from './log.ts';
+import { topicConfig } from './topics.ts';
 
 export interface InMessage<T = unknown> {
   topic: string; // logical topic name (without namespace)
@@ -92,6 +93,8 @@ export interface RunnerOptions {
   breakerThreshold?: number;
   metricsIntervalMs?: number;
   publishLogs?: boolean;
+  /** Group session timeout: how long a dead member holds its partitions (default 30 s). */
+  sessionTimeoutMs?: number;
   /** Topics outside the declared topology (benchmarks, tests, one-off tools). */
   extraTopics?: TopicSpec[];
   /** Override the group id (default: stage name, namespaced). */
@@ -133,7 +136,8 @@ export class StageRunner<T = any> {
   readonly counters: StageCounters = { in: 0, out: 0, dlq: 0, retries: 0, lag: 0, committed: 0 };
   readonly log: Logger;
   private readonly cfg: PlatformConfig;
-  private readonly opts: Required<Omit<RunnerOptions, 'config' | 'groupId' | 'log' | 'namespace' | 'extraTopics'>>;
+  private readonly opts: Required<Omit<RunnerOptions, 'config' | 'groupId' | 'log' | 'namespace' | 'extraTopics' | 'sessionTimeoutMs'>>;
+  private readonly sessionTimeoutMs: number;
   private readonly extraTopics: TopicSpec[];
   private readonly serdes: AvroSerdes;
   private consumer?: Consumer;
@@ -179,6 +183,7 @@ export class StageRunner<T = any> {
       publishLogs: options.publishLogs ?? true,
     };
     this.extraTopics = options.extraTopics ?? [];
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? Number(process.env.GFT_SESSION_TIMEOUT_MS || 30_000);
     if (!stage.handle && !stage.sink) throw new Error(`stage ${stage.name} defines neither handle nor sink`);
     this.serdes = new AvroSerdes(this.cfg.registryUrl);
   }
@@ -214,7 +219,7 @@ export class StageRunner<T = any> {
     const kafka = createKafka(this.cfg, `${this.stage.name}-${instanceId}`);
     this.admin = kafka.admin();
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
-    this.consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 8 << 20 });
+    this.consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: this.sessionTimeoutMs, heartbeatInterval: Math.min(3000, Math.floor(this.sessionTimeoutMs / 3)), maxBytesPerPartition: 8 << 20 });
     const dlq = dlqTopic(this.stage.name);
     const outTopics = [...new Set([...this.stage.outputs, dlq.name, 'ops.metrics', 'ops.logs'])];
     await this.retryForever('registry.register', async () => {
@@ -224,6 +229,13 @@ export class StageRunner<T = any> {
       }
     });
     await this.admin.connect();
+    // The stage's own DLQ must exist before the first failure (brokers run without auto-create).
+    const dlqName = this.physical(dlq.name);
+    if (!(await this.admin.listTopics()).includes(dlqName)) {
+      await this.admin
+        .createTopics({ waitForLeaders: true, topics: [{ topic: dlqName, numPartitions: dlq.partitions, replicationFactor: 1, configEntries: topicConfig(dlq) }] })
+        .catch((e) => this.log.warn('could not create DLQ topic', { topic: dlqName, error: (e as Error).message }));
+    }
     await this.producer.connect();
     await this.consumer.connect();
     for (const t of this.stage.inputs) await this.consumer.subscribe({ topic: this.physical(t), fromBeginning: this.opts.fromBeginning });
