@@ -20,7 +20,7 @@
 import type { Consumer, Producer, EachBatchPayload, KafkaMessage, IHeaders, Admin } from 'kafkajs';
 import { platformConfig, type PlatformConfig } from '../config/platform.ts';
 import { createKafka, CompressionTypes } from './kafka.ts';
-import { AvroSerdes } from './serdes.ts';
+import { AvroSerdes, NOT_READY } from './serdes.ts';
 import { classify, FatalStageError } from './errors.ts';
 import { nsName, topicSpec as declaredTopic, dlqTopic, type TopicSpec } from './topology.ts';
 import { Logger, instanceId, type LogRecordValue } from './log.ts';
@@ -362,20 +362,22 @@ export class StageRunner<T = any> {
     };
   }
 
+  /** Sliding window of outcomes with a running failure count (O(1) per message). */
   private recordOutcome(ok: boolean): void {
     this.recent.push(ok);
-    if (this.recent.length > this.opts.breakerWindow) this.recent.shift();
-    if (this.recent.length >= this.opts.breakerMinMessages) {
-      const failed = this.recent.filter((x) => !x).length;
-      if (failed / this.recent.length >= this.opts.breakerThreshold)
-        throw new FatalStageError('stage.breaker_open', `DLQ breaker open: ${failed} of the last ${this.recent.length} messages failed`);
-    }
+    if (!ok) this.recentFailed++;
+    if (this.recent.length > this.opts.breakerWindow && !this.recent.shift()) this.recentFailed--;
+    if (this.recentFailed && this.recent.length >= this.opts.breakerMinMessages && this.recentFailed / this.recent.length >= this.opts.breakerThreshold)
+      throw new FatalStageError('stage.breaker_open', `DLQ breaker open: ${this.recentFailed} of the last ${this.recent.length} messages failed`);
   }
+  private recentFailed = 0;
 
   private async decode(m: KafkaMessage, physicalTopic: string, partition: number, heartbeat: () => Promise<void>): Promise<InMessage<T>> {
     const topic = this.logical(physicalTopic);
-    const reader = this.stage.readers?.[topic] ?? this.topicSpec(topic).schema;
-    const value = await this.retry('decode', () => this.serdes.decode<T>(m.value, reader), heartbeat);
+    let reader = this.readerNames.get(topic);
+    if (!reader) this.readerNames.set(topic, (reader = this.stage.readers?.[topic] ?? this.topicSpec(topic).schema));
+    const fast = this.serdes.tryDecodeSync<T>(m.value, reader);
+    const value = fast !== NOT_READY ? (fast as T) : await this.retry('decode', () => this.serdes.decode<T>(m.value, reader), heartbeat);
     return {
       topic,
       partition,
@@ -387,6 +389,8 @@ export class StageRunner<T = any> {
       bytes: (m.value?.length ?? 0) + (m.key?.length ?? 0),
     };
   }
+
+  private readonly readerNames = new Map<string, string>();
 
   private encodeOutput(o: Output, source: string): Produced['messages'][number] & { topic: string } {
     if (!this.stage.outputs.includes(o.topic)) throw new Error(`stage ${this.stage.name} produced to undeclared topic '${o.topic}'`);
@@ -456,7 +460,15 @@ export class StageRunner<T = any> {
         } else {
           const source = `${topic}/${partition}/${m.offset}`;
           const hctx = this.ctx(heartbeat, source);
-          const outs = await this.retry('handle', async () => await this.stage.handle!(msg, hctx), heartbeat);
+          // first attempt without the retry machinery (the hot path); retriable failures then retry
+          let outs: Output[];
+          try {
+            const r = this.stage.handle!(msg, hctx);
+            outs = r instanceof Promise ? await r : r;
+          } catch (e) {
+            if (!classify(e).retriable) throw e;
+            outs = await this.retry('handle', async () => await this.stage.handle!(msg, hctx), heartbeat);
+          }
           for (const o of outs) {
             const enc = this.encodeOutput(o, source);
             push(enc.topic, enc);

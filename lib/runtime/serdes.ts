@@ -14,6 +14,8 @@ import { invalidInput, retriable } from './errors.ts';
 
 const { SchemaRegistry, SchemaType, COMPATIBILITY } = confluent as unknown as typeof import('@kafkajs/confluent-schema-registry');
 
+export const NOT_READY = Symbol('not-ready');
+
 interface Reader {
   type: avro.Type;
   resolvers: Map<number, avro.Resolver | null>;
@@ -94,10 +96,28 @@ export class AvroSerdes {
   }
 
   /**
+   * Hot path: decodes synchronously when the writer→reader resolver is already built; returns
+   * NOT_READY otherwise (the caller then awaits `decode`, which fetches the writer schema).
+   */
+  tryDecodeSync<T = unknown>(buf: Buffer | null, readerName: string): T | typeof NOT_READY {
+    const id = AvroSerdes.schemaId(buf);
+    const reader = this.readers.get(readerName);
+    const resolver = reader?.resolvers.get(id);
+    if (!reader || resolver === undefined) return NOT_READY;
+    try {
+      return (resolver ? reader.type.fromBuffer(buf!.subarray(5), resolver, true) : reader.type.fromBuffer(buf!.subarray(5))) as T;
+    } catch (e) {
+      throw invalidInput('avro.decode_failed', `cannot decode message with schema ${id} as ${readerName}: ${(e as Error).message}`, e);
+    }
+  }
+
+  /**
    * Decodes a framed message into the reader schema `readerName` (the consumer's own version of
    * the contract), resolving from whatever writer schema produced it.
    */
   async decode<T = unknown>(buf: Buffer | null, readerName: string): Promise<T> {
+    const fast = this.tryDecodeSync<T>(buf, readerName);
+    if (fast !== NOT_READY) return fast as T;
     const id = AvroSerdes.schemaId(buf);
     let reader = this.readers.get(readerName);
     if (!reader) {
