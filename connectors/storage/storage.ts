@@ -27,7 +27,6 @@ export interface ObjectMeta {
   source?: string;
   name?: string;
   created: string; // ISO
-  [k: string]: unknown;
 }
 
 export class IntegrityError extends Error {
