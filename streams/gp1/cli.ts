@@ -1,0 +1,420 @@
+/**
+ * `npx gft gp1 <subcommand>` — the GP1 stage's core without Kafka; also how operators re-run a night.
+ *
+ *   gft gp1 masters   --in DIR --out DIR [--camera NAME] [--min-frames N] …   build + validate masters
+ *   gft gp1 calibrate --masters DIR --out DIR [--camera NAME] FILE…           calibrate raw frames
+ *   gft gp1 detect    …                                                       streams/gp1/detectCli.ts
+ *
+ * Both calibration subcommands print a JSON report on stdout (or --report FILE).
+ * Exit codes: 0 done (rejections are in the report; with --strict, 3 when a master was rejected or
+ * a frame failed), 1 nothing could be read / I/O error, 2 usage error.
+ *
+ * Adding a subcommand: a module next to this file exporting `run(args): Promise<number>`, listed in
+ * SUBCOMMANDS below (loaded lazily, like `detect`).
+ */
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
+import { readHeaders } from '../../lib/fits/index.ts';
+import { cameraByName, detectCamera, frameInfo, loadCameraFile, type CameraConfig, type FrameType } from './core/camera.ts';
+import { MasterBank, type MasterMeta } from './core/calibration/bank.ts';
+import { calibrateFrame, CalibrationError, type CalibratedFrame, type CalibrateOptions, type CalibrationMasters } from './core/calibration/calibrate.ts';
+import { tolerancesFor, validateMaster } from './core/calibration/compare.ts';
+import type { RawFrame } from './core/calibration/frame.ts';
+import { readMasterFile, readMasterMeta, readRawFrame, writeCalibratedFile, writeMasterFile } from './core/calibration/io.ts';
+import { buildMasterBias, buildMasterDark, buildMasterFlat, type Master, type MasterKind, type MasterOptions, type MasterResult } from './core/calibration/masters.ts';
+import { CalibrationPool, defaultWorkers } from './core/calibration/pool.ts';
+
+export const summary = 'GP1 calibration: build/validate masters, calibrate frames; detect (see `gft gp1 detect --help`)';
+
+/** Subcommands implemented in their own modules (relative to this file), loaded on demand. */
+const SUBCOMMANDS: Record<string, { module: string; summary: string }> = {
+  detect: { module: './detectCli.ts', summary: 'detection, astrometry, photometry, candidates on calibrated frames' },
+};
+
+const USAGE = [
+  'usage: gft gp1 <subcommand> [options]',
+  '',
+  'subcommands:',
+  '  masters     build and validate master bias/dark/flat from a folder of raw frames (JSON report)',
+  '  calibrate   calibrate raw frames with the masters of a bank folder (image + WEIGHT + MASK)',
+  ...Object.entries(SUBCOMMANDS).map(([k, v]) => `  ${k.padEnd(11)} ${v.summary}`),
+  '',
+  'Run `gft gp1 <subcommand> --help` for its options.',
+].join('\n');
+
+const common = {
+  camera: { type: 'string', description: 'camera name (built-in or from --camera-file); default: detected from the headers' },
+  'camera-file': { type: 'string', description: 'JSON file with camera descriptions (one object or an array)' },
+  workers: { type: 'number', description: 'worker threads (0: run on the main thread)', default: defaultWorkers() },
+  report: { type: 'string', description: 'write the JSON report to this file instead of stdout' },
+  strict: { type: 'boolean', description: 'exit 3 when a master is rejected or a frame fails' },
+} as const;
+
+const mastersSpec: CommandSpec = {
+  usage: 'gft gp1 masters --in DIR --out DIR [options]',
+  description:
+    'Classifies the raw frames of DIR (IMAGETYP, else the file-name letter b/d/f/o), builds the master bias, dark rate and one flat per filter, compares each with the previous master of the bank (--bank, default --out) and writes the accepted masters to --out. Rejected frames and masters are listed with their reasons.',
+  options: {
+    in: { type: 'string', description: 'folder of raw frames (*.fits, *.fits.fz)' },
+    out: { type: 'string', description: 'folder for the master files' },
+    bank: { type: 'string', description: 'folder of earlier masters to compare with (default: --out)' },
+    ...common,
+    'min-frames': { type: 'number', description: 'fewest frames for every master (overrides the camera)' },
+    'min-bias': { type: 'number', description: 'fewest bias frames' },
+    'min-dark': { type: 'number', description: 'fewest dark frames' },
+    'min-flat': { type: 'number', description: 'fewest flat frames per filter' },
+    combine: { type: 'string', description: 'median | sigclip (default: the camera)' },
+    'keep-rejected': { type: 'boolean', description: 'also write rejected masters, under OUT/rejected/' },
+  },
+};
+
+const calibrateSpec: CommandSpec = {
+  usage: 'gft gp1 calibrate --masters DIR --out DIR [options] FILE…',
+  description:
+    'Calibrates each raw frame with the bias, dark and flat picked from the bank folder by camera, binning, filter and nearest date: float32 counts/s image, WEIGHT (inverse variance) and MASK (1 hot, 2 low flat, 4 saturated, 8 cosmic ray) extensions, HISTORY of what was applied. Writes OUT/<name>-cal.fits.',
+  options: {
+    masters: { type: 'string', description: 'bank folder of master files (from `gft gp1 masters`)' },
+    out: { type: 'string', description: 'folder for the calibrated files' },
+    ...common,
+    'allow-missing': { type: 'boolean', description: 'calibrate even when the bank has no dark or flat for a frame (a bias is always required)' },
+    'no-cosmics': { type: 'boolean', description: 'skip cosmic-ray detection' },
+  },
+};
+
+export async function run(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
+    console.log(USAGE);
+    return sub ? 0 : 2;
+  }
+  if (sub === 'masters') return mastersCommand(rest);
+  if (sub === 'calibrate') return calibrateCommand(rest);
+  const ext = SUBCOMMANDS[sub];
+  if (ext) {
+    const mod = (await import(new URL(ext.module, import.meta.url).href)) as { run(args: string[]): Promise<number> };
+    return mod.run(rest);
+  }
+  throw new UsageError(`unknown subcommand '${sub}'\n\n${USAGE}`);
+}
+
+// ------------------------------------------------------------------------------------------------
+// shared helpers
+
+interface Context {
+  cameras: CameraConfig[];
+  camera: CameraConfig | null;
+  pool: CalibrationPool | null;
+}
+
+async function context(o: Record<string, unknown>): Promise<Context> {
+  const cameras = typeof o['camera-file'] === 'string' ? loadCameraFile(o['camera-file'] as string) : [];
+  const camera = typeof o.camera === 'string' ? cameraByName(o.camera, cameras) : null;
+  const n = Number(o.workers ?? 0);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError('--workers must be a non-negative integer');
+  const pool = n > 0 ? await CalibrationPool.create(n) : null;
+  return { cameras, camera, pool };
+}
+
+function emit(report: unknown, path: unknown): void {
+  const text = JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+  if (typeof path === 'string') writeFileSync(path, text + '\n');
+  else console.log(text);
+}
+
+function listFits(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => /\.fits?(\.fz)?$/i.test(f))
+    .map((f) => join(dir, f))
+    .filter((p) => statSync(p).isFile())
+    .sort();
+}
+
+/** Loads the bank: every GP1 master in `dir` (by header). */
+function loadBank(dir: string): { bank: MasterBank; unreadable: { file: string; error: string }[] } {
+  const bank = new MasterBank();
+  const unreadable: { file: string; error: string }[] = [];
+  if (!existsSync(dir)) return { bank, unreadable };
+  for (const p of listFits(dir)) {
+    try {
+      const m = readMasterMeta(p);
+      if (m) bank.add(m);
+    } catch (e) {
+      unreadable.push({ file: basename(p), error: (e as Error).message });
+    }
+  }
+  return { bank, unreadable };
+}
+
+/** Lazily reads files one at a time (a master build holds one raw frame at a time). */
+async function* lazyFrames(paths: string[], failed: { name: string; error: string }[]): AsyncGenerator<RawFrame> {
+  for (const p of paths) {
+    let f: RawFrame;
+    try {
+      f = readRawFrame(p);
+    } catch (e) {
+      failed.push({ name: basename(p), error: (e as Error).message });
+      continue;
+    }
+    yield f;
+  }
+}
+
+function masterSummary(r: MasterResult, path: string | null) {
+  const m = r.master;
+  return {
+    kind: r.kind,
+    ...(r.kind === 'flat' ? { filter: r.filter } : {}),
+    accepted: r.accepted,
+    name: m?.name ?? null,
+    file: path,
+    issues: r.issues,
+    rejections: r.rejections,
+    notes: r.notes,
+    stats: m?.stats ?? null,
+    comparison: r.comparison ?? null,
+    provenance: m ? { ...m.provenance, sha256: m.sha256, dateObs: m.dateObs, camera: m.camera, binning: m.binning, width: m.width, height: m.height } : null,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// masters
+
+async function mastersCommand(args: string[]): Promise<number> {
+  const { options: o, positionals, help } = parseArgs(args, mastersSpec);
+  if (help) {
+    console.log(formatHelp(mastersSpec));
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}' (the frames are taken from --in)`);
+  if (typeof o.in !== 'string' || typeof o.out !== 'string') throw new UsageError(`--in and --out are required\n\n${formatHelp(mastersSpec)}`);
+  if (o.combine !== undefined && o.combine !== 'median' && o.combine !== 'sigclip') throw new UsageError(`--combine must be median or sigclip`);
+  const inDir = resolve(o.in);
+  const outDir = resolve(o.out);
+  if (!existsSync(inDir) || !statSync(inDir).isDirectory()) {
+    console.error(`gft gp1 masters: --in ${inDir} is not a folder`);
+    return 1;
+  }
+  const ctx = await context(o);
+  try {
+    return await buildAll(o, inDir, outDir, ctx);
+  } finally {
+    await ctx.pool?.close();
+  }
+}
+
+async function buildAll(o: Record<string, unknown>, inDir: string, outDir: string, ctx: Context): Promise<number> {
+  // 1. classify by header (headers only: cheap)
+  const files = listFits(inDir);
+  const groups: Record<FrameType, string[]> = { bias: [], dark: [], flat: [], object: [] };
+  const unclassified: { file: string; why: string }[] = [];
+  const flatFilters = new Map<string, string[]>();
+  let camera = ctx.camera;
+  for (const p of files) {
+    let h;
+    try {
+      const hdus = readHeaders(p);
+      h = hdus.find((x) => x.shape.length >= 2 && x.shape[0] > 0) ?? hdus[0];
+    } catch (e) {
+      unclassified.push({ file: basename(p), why: `unreadable: ${(e as Error).message}` });
+      continue;
+    }
+    const info = frameInfo(h.header, p);
+    if (h.header.get('GP1KIND') !== undefined) {
+      unclassified.push({ file: basename(p), why: 'a GP1 master, not a raw frame' });
+      continue;
+    }
+    if (!info.type) {
+      unclassified.push({ file: basename(p), why: 'no IMAGETYP and no type letter in the file name' });
+      continue;
+    }
+    if (!camera) camera = detectCamera(h.header, h.shape[0], h.shape[1], ctx.cameras);
+    groups[info.type].push(p);
+    if (info.type === 'flat') {
+      const f = info.filter ?? '';
+      flatFilters.set(f, [...(flatFilters.get(f) ?? []), p]);
+    }
+  }
+  if (!camera) {
+    console.error('gft gp1 masters: cannot detect the camera from the headers; pass --camera NAME');
+    return files.length ? 2 : 1;
+  }
+  if (!groups.bias.length && !groups.dark.length && !groups.flat.length) {
+    console.error(`gft gp1 masters: no calibration frame in ${inDir}`);
+    return 1;
+  }
+
+  const minOf = (k: MasterKind): number | undefined => {
+    const specific = o[`min-${k}`];
+    return typeof specific === 'number' ? specific : typeof o['min-frames'] === 'number' ? (o['min-frames'] as number) : undefined;
+  };
+  const base: Omit<MasterOptions, 'minFrames'> = {
+    camera,
+    ...(o.combine ? { combine: o.combine as 'median' | 'sigclip' } : {}),
+    ...(ctx.pool ? { alloc: ctx.pool.alloc, combiner: ctx.pool.combiner } : {}),
+  };
+  const bankDir = typeof o.bank === 'string' ? resolve(o.bank) : outDir;
+  const { bank, unreadable } = loadBank(bankDir);
+  mkdirSync(outDir, { recursive: true });
+  const unreadableFrames: { name: string; error: string }[] = [];
+  const reports: ReturnType<typeof masterSummary>[] = [];
+
+  const finish = async (r: MasterResult): Promise<MasterResult> => {
+    if (r.master) {
+      const prevMeta = bank.previous({ ...r.master });
+      let prev: Master | null = null;
+      if (prevMeta?.path) {
+        try {
+          prev = readMasterFile(prevMeta.path);
+        } catch (e) {
+          r.notes.push(`previous master ${prevMeta.name} unreadable: ${(e as Error).message}`);
+        }
+      }
+      validateMaster(r, prev, tolerancesFor(r.kind, camera!));
+    }
+    let path: string | null = null;
+    if (r.master && (r.accepted || o['keep-rejected'])) {
+      const dir = r.accepted ? outDir : join(outDir, 'rejected');
+      mkdirSync(dir, { recursive: true });
+      path = join(dir, `${r.master.name}.fits`);
+      await writeMasterFile(path, r);
+      if (r.accepted) bank.add(toMeta(r.master, path));
+    }
+    reports.push(masterSummary(r, path));
+    return r;
+  };
+
+  const bias = await finish(await buildMasterBias(lazyFrames(groups.bias, unreadableFrames), { ...base, minFrames: minOf('bias') }));
+  const dark = groups.dark.length ? await finish(await buildMasterDark(lazyFrames(groups.dark, unreadableFrames), { ...base, minFrames: minOf('dark'), bias })) : null;
+  for (const [filter, paths] of [...flatFilters.entries()].sort()) {
+    await finish(await buildMasterFlat(lazyFrames(paths, unreadableFrames), { ...base, minFrames: minOf('flat'), bias, dark, filter: filter || undefined }));
+  }
+
+  const accepted = reports.filter((r) => r.accepted).length;
+  emit(
+    {
+      command: 'gp1 masters',
+      camera: camera.name,
+      in: inDir,
+      out: outDir,
+      bank: { dir: bankDir, mastersBefore: bank.entries.length - accepted, unreadable },
+      frames: { bias: groups.bias.length, dark: groups.dark.length, flat: groups.flat.length, object: groups.object.length, unclassified, unreadable: unreadableFrames },
+      summary: { masters: reports.length, accepted, rejected: reports.length - accepted },
+      masters: reports,
+    },
+    o.report,
+  );
+  return o.strict && accepted < reports.length ? 3 : 0;
+}
+
+function toMeta(m: Master, path: string): MasterMeta {
+  return { kind: m.kind, name: m.name, camera: m.camera, binning: m.binning, filter: m.filter, dateObs: m.dateObs, sha256: m.sha256, width: m.width, height: m.height, path, stats: m.stats, accepted: true };
+}
+
+// ------------------------------------------------------------------------------------------------
+// calibrate
+
+async function calibrateCommand(args: string[]): Promise<number> {
+  const { options: o, positionals, help } = parseArgs(args, calibrateSpec);
+  if (help) {
+    console.log(formatHelp(calibrateSpec));
+    return 0;
+  }
+  if (typeof o.masters !== 'string' || typeof o.out !== 'string') throw new UsageError(`--masters and --out are required\n\n${formatHelp(calibrateSpec)}`);
+  if (!positionals.length) throw new UsageError('no FILE to calibrate');
+  const mastersDir = resolve(o.masters);
+  if (!existsSync(mastersDir)) {
+    console.error(`gft gp1 calibrate: --masters ${mastersDir} does not exist`);
+    return 1;
+  }
+  const outDir = resolve(o.out);
+  mkdirSync(outDir, { recursive: true });
+  const { bank, unreadable } = loadBank(mastersDir);
+  const ctx = await context(o);
+  const cache = new Map<string, Master>();
+  const loadMaster = (meta: MasterMeta | null): Master | null => {
+    if (!meta?.path) return null;
+    let m = cache.get(meta.path);
+    if (!m) {
+      m = readMasterFile(meta.path);
+      cache.set(meta.path, ctx.pool ? ctx.pool.share(m) : m);
+      m = cache.get(meta.path)!;
+    }
+    return m;
+  };
+  type FrameReport = Record<string, unknown> & { file: string; ok: boolean };
+  const jobs: Promise<FrameReport>[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  const limit = Math.max(1, (ctx.pool?.size ?? 1) * 2);
+
+  const one = async (file: string): Promise<FrameReport> => {
+    let raw: RawFrame;
+    try {
+      raw = readRawFrame(resolve(file));
+    } catch (e) {
+      return { file, ok: false, error: { code: 'unreadable', message: (e as Error).message } };
+    }
+    const header = raw.header;
+    const camera = ctx.camera ?? detectCamera(header, raw.width, raw.height, ctx.cameras);
+    if (!camera) return { file, ok: false, error: { code: 'unknown-camera', message: 'camera not detected from the header; pass --camera' } };
+    const info = frameInfo(header, raw.name);
+    const date = info.dateObs;
+    if (!date) return { file, ok: false, error: { code: 'no-date', message: 'no DATE-OBS and no date in the file name: cannot pick masters' } };
+    const q = { camera: camera.name, binning: info.binning ?? camera.binning, filter: info.filter, date };
+    const picked = { bias: bank.pick('bias', q), dark: bank.pick('dark', q), flat: bank.pick('flat', q) };
+    const missing = (Object.keys(picked) as MasterKind[]).filter((k) => !picked[k]);
+    if (missing.includes('bias') || (missing.length && !o['allow-missing'])) {
+      return { file, ok: false, error: { code: 'no-master', message: `no ${missing.join(', ')} master in ${mastersDir} for camera ${q.camera}, binning ${q.binning}${q.filter ? `, filter ${q.filter}` : ''}` } };
+    }
+    let masters: CalibrationMasters;
+    try {
+      masters = { bias: loadMaster(picked.bias), dark: loadMaster(picked.dark), flat: loadMaster(picked.flat) };
+    } catch (e) {
+      return { file, ok: false, error: { code: 'bad-master', message: (e as Error).message } };
+    }
+    const opts: CalibrateOptions = { camera, ...(o['no-cosmics'] ? { cosmic: false as const } : {}) };
+    let cal: CalibratedFrame;
+    try {
+      cal = ctx.pool ? await ctx.pool.calibrate(raw, masters, opts) : calibrateFrame(raw, masters, opts);
+    } catch (e) {
+      const code = e instanceof CalibrationError ? e.code : 'error';
+      return { file, ok: false, error: { code, message: (e as Error).message } };
+    }
+    const outPath = join(outDir, `${basename(file).replace(/\.fits?(\.fz)?$/i, '')}-cal.fits`);
+    await writeCalibratedFile(outPath, cal, header);
+    const age = (m: MasterMeta | null) => (m ? Math.round((Date.parse(m.dateObs) - Date.parse(date)) / 3600e3) : null);
+    return {
+      file,
+      ok: true,
+      out: outPath,
+      camera: camera.name,
+      masters: Object.fromEntries((Object.keys(picked) as MasterKind[]).map((k) => [k, picked[k] ? { name: picked[k]!.name, sha256: picked[k]!.sha256, hoursFromFrame: age(picked[k]) } : null])),
+      ...(missing.length ? { missing } : {}),
+      stats: cal.stats,
+    };
+  };
+
+  for (const f of positionals) {
+    const p = one(f);
+    jobs.push(p);
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= limit) await Promise.race(inFlight);
+  }
+  let frames: FrameReport[];
+  try {
+    frames = await Promise.all(jobs);
+  } finally {
+    await ctx.pool?.close();
+  }
+  const ok = frames.filter((f) => f.ok).length;
+  emit({ command: 'gp1 calibrate', masters: mastersDir, out: outDir, bankUnreadable: unreadable, summary: { frames: frames.length, calibrated: ok, failed: frames.length - ok }, frames }, o.report);
+  if (ok === 0) return 1;
+  return o.strict && ok < frames.length ? 3 : 0;
+}
+
+/** For tests: resolves a subcommand module path (the detect hook). */
+export function subcommandModule(name: string): string | null {
+  const s = SUBCOMMANDS[name];
+  return s ? new URL(s.module, import.meta.url).href : null;
+}

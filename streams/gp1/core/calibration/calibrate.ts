@@ -1,0 +1,370 @@
+/**
+ * Per-frame calibration (GP1's image-by-image version of the COATLI batch step), pure: no I/O.
+ *
+ * For each pixel of DATASEC (raw in ADU, t = EXPTIME in s, masters cropped to DATASEC):
+ *
+ *   out = (raw − overscan − bias − darkRate·t) / (t · flat)                      [counts/s = ADU/s]
+ *
+ * Inverse-variance weight, background only (what SExtractor-like detection expects; the sources' own
+ * Poisson noise is added by photometry from GAIN and EXPTIME). In ADU before flat-fielding, with g in
+ * e-/ADU and RN in e-:
+ *
+ *   var(raw) = RN²/g² + (sky_ADU + dark_ADU)/g = (RN²/g + sky_ADU + dark_ADU) / g            [ADU²]
+ *   sky_ADU  = |sky| · t · flat    (the sky counts the pixel collected; sky = the frame's median, counts/s)
+ *   dark_ADU = max(darkRate, 0) · t
+ *   var(masters) = σ_bias² + (t·σ_dark)²      (the masters' own random noise, stats.randomNoise; 0 if unknown)
+ *   var(out) = (var(raw) + var(masters)) / (t·flat)²,   weight = 1/var(out)
+ *
+ * With flat = 1, no dark and noiseless masters this is domain.md's variance = (RN²/g + |sky|)/(g t²),
+ * |sky| in ADU. The masters' term matters with few calibration frames (3 RATIR biases: +40% variance).
+ *
+ * Mask bits (maskBits.ts): HOT (master dark rate above its hot threshold), LOW_FLAT (flat < lowFlat:
+ * value 0, weight 0), SATURATED (raw ≥ saturation), COSMIC (cosmic.ts). Weight is 0 for the bits in
+ * `zeroWeightBits` (default LOW_FLAT, as the COATLI pipeline; the detection stage reads the mask).
+ *
+ * Statistics: sky = median of the unmasked calibrated pixels, noise = 1.4826 × MAD (both on ≤ 2^20
+ * pixels on a regular stride, counts/s); FWHM from bright isolated stars (fwhm.ts).
+ */
+import { bounds, formatSection, frameGeometry, frameInfo, type CameraConfig, type Section } from '../camera.ts';
+import { detectCosmicRays, type CosmicOptions } from './cosmic.ts';
+import { LEVEL_SAMPLES, overscanLevel, type MasterImage, type RawFrame } from './frame.ts';
+import { estimateFwhm, type FwhmOptions } from './fwhm.ts';
+import { MASK } from './maskBits.ts';
+import { scratchBuffer, statsOfBuffer } from './stats.ts';
+
+export { MASK } from './maskBits.ts';
+
+/** A frame that cannot be calibrated; `code` is stable (for the stage's DLQ reason). */
+export class CalibrationError extends Error {
+  constructor(
+    readonly code: 'bad-exptime' | 'bad-geometry' | 'master-shape' | 'wrong-type',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CalibrationError';
+  }
+}
+
+export interface CalibrationMasters {
+  bias?: MasterImage | null;
+  /** Dark rate, ADU/s. */
+  dark?: MasterImage | null;
+  /** Normalised flat. */
+  flat?: MasterImage | null;
+}
+
+export interface CalibrateOptions {
+  camera: CameraConfig;
+  /** Default: camera.lowFlat. */
+  lowFlat?: number;
+  /** Mask bits whose pixels get weight 0. Default MASK.LOW_FLAT. */
+  zeroWeightBits?: number;
+  /** Dark rate above which a pixel is HOT, ADU/s. Default: the master dark's stats.hotThreshold. */
+  hotThreshold?: number;
+  /** Cosmic-ray detection options, or false to skip it. */
+  cosmic?: CosmicOptions | false;
+  /** FWHM options, or false to skip it. */
+  fwhm?: FwhmOptions | false;
+  /** Output buffers to fill (e.g. shared memory); allocated when absent. */
+  out?: { image?: Float32Array; weight?: Float32Array; mask?: Uint8Array };
+}
+
+export interface CalibrationStats {
+  /** Median sky, counts/s. */
+  sky: number;
+  /** Robust σ of the sky, counts/s. */
+  noise: number;
+  /** FWHM, px (NaN when no star qualified). */
+  fwhm: number;
+  fwhmStars: number;
+  /** Overscan median, ADU. */
+  overscan: number;
+  exptime: number;
+  gain: number;
+  /** e-. */
+  readNoise: number;
+  /** Saturation in calibrated units (counts/s at flat 1). */
+  saturation: number;
+  nHot: number;
+  nLowFlat: number;
+  nSaturated: number;
+  nCosmic: number;
+}
+
+export interface CalibratedFrame {
+  name: string;
+  width: number;
+  height: number;
+  /** counts/s, float32. */
+  image: Float32Array;
+  /** 1/variance, (counts/s)⁻². */
+  weight: Float32Array;
+  mask: Uint8Array;
+  stats: CalibrationStats;
+  /** DATASEC of the raw frame that was kept. */
+  dataSection: Section;
+  /** HISTORY lines: what was applied, with the masters' names and checksums. */
+  history: string[];
+  /** Header cards to set on the calibrated image (values in calibrated units). */
+  cards: { key: string; value: string | number | boolean; comment?: string }[];
+  /** Raw-header keywords that no longer apply and must not be copied. */
+  dropKeys: string[];
+}
+
+function checkShape(m: MasterImage | null | undefined, w: number, h: number, what: string, frame: string): void {
+  if (m && (m.width !== w || m.height !== h)) {
+    throw new CalibrationError('master-shape', `${frame}: master ${what} ${m.name} is ${m.width}x${m.height}, the data section is ${w}x${h}`);
+  }
+}
+
+export function calibrateFrame(raw: RawFrame, masters: CalibrationMasters, opts: CalibrateOptions): CalibratedFrame {
+  const cam = opts.camera;
+  const info = frameInfo(raw.header, raw.name);
+  const t = info.exptime;
+  if (!(t !== null && t > 0)) throw new CalibrationError('bad-exptime', `${raw.name}: EXPTIME ${t ?? '(missing)'}; counts/s need a positive exposure`);
+  let geo;
+  try {
+    geo = frameGeometry(cam, raw.header, raw.width, raw.height);
+  } catch (e) {
+    throw new CalibrationError('bad-geometry', `${raw.name}: ${(e as Error).message}`);
+  }
+  const b = bounds(geo.data);
+  const W = b.x1 - b.x0;
+  const H = b.y1 - b.y0;
+  const bias = masters.bias ?? null;
+  const dark = masters.dark ?? null;
+  const flat = masters.flat ?? null;
+  checkShape(bias, W, H, 'bias', raw.name);
+  checkShape(dark, W, H, 'dark', raw.name);
+  checkShape(flat, W, H, 'flat', raw.name);
+
+  const N = W * H;
+  const image = opts.out?.image ?? new Float32Array(N);
+  const weight = opts.out?.weight ?? new Float32Array(N);
+  const mask = opts.out?.mask ?? new Uint8Array(N);
+  if (image.length !== N || weight.length !== N || mask.length !== N) throw new CalibrationError('master-shape', `${raw.name}: output buffers do not match ${W}x${H}`);
+
+  const ov = overscanLevel(raw, geo.overscan);
+  const sat = geo.saturation;
+  const lowFlat = opts.lowFlat ?? cam.lowFlat;
+  const hotThr = opts.hotThreshold ?? dark?.stats?.hotThreshold ?? Infinity;
+  const invT = 1 / t;
+  const k: Kernel = {
+    src: raw.data,
+    rawWidth: raw.width,
+    x0: b.x0,
+    y0: b.y0,
+    W,
+    H,
+    ov,
+    t,
+    sat,
+    hotThr,
+    lowFlat,
+    bd: bias?.data ?? null,
+    dd: dark?.data ?? null,
+    fd: flat?.data ?? null,
+  };
+
+  // sky and noise first, from calibrated values of a regular sample of unmasked pixels (≤ 2^20), so
+  // that image, mask and weight are then written in one pass over the frame
+  const { median: sky, sigma: noise } = sampledSky(k, LEVEL_SAMPLES);
+
+  const g = geo.gain;
+  const zeroBits = opts.zeroWeightBits ?? MASK.LOW_FLAT;
+  const rnB = bias?.stats?.randomNoise;
+  const rnD = dark?.stats?.randomNoise;
+  // the masters' variance, in units of g·ADU² so it adds to RN²/g
+  const mVarG = g * ((Number.isFinite(rnB) ? rnB! ** 2 : 0) + (Number.isFinite(rnD) ? (t * rnD!) ** 2 : 0));
+  const counts = fusedPass(k, { gt2: g * t * t, base: (geo.readNoise * geo.readNoise) / g + mVarG, absSkyT: Math.abs(sky) * t, zeroBits }, image, weight, mask);
+  const nHot = counts[0];
+  const nSat = counts[1];
+  const nLow = counts[2];
+  const fd = k.fd;
+
+  let nCosmic = 0;
+  if (opts.cosmic !== false) {
+    nCosmic = detectCosmicRays({ image, width: W, height: H, weight, mask, sky, gainTime: g * t, flat: fd ?? null }, opts.cosmic ?? {});
+    if (nCosmic && zeroBits & MASK.COSMIC) for (let i = 0; i < N; i++) if (mask[i] & MASK.COSMIC) weight[i] = 0;
+  }
+
+  const satRate = (sat - ov - (bias?.stats?.level ?? 0)) * invT;
+  let fwhm = NaN;
+  let fwhmStars = 0;
+  if (opts.fwhm !== false) {
+    const r = estimateFwhm({ image, width: W, height: H, mask, sky, noise }, { maxPeak: 0.8 * satRate, ...(opts.fwhm ?? {}) });
+    fwhm = r.fwhm;
+    fwhmStars = r.stars.length;
+  }
+
+  const stats: CalibrationStats = { sky, noise, fwhm, fwhmStars, overscan: ov, exptime: t, gain: g, readNoise: geo.readNoise, saturation: satRate, nHot, nLowFlat: nLow, nSaturated: nSat, nCosmic };
+
+  const sha = (m: MasterImage) => m.sha256;
+  const history = [
+    `GP1 calibration, camera ${cam.name}`,
+    ...geo.sources,
+    geo.overscan ? `overscan ${formatSection(geo.overscan)} median ${ov.toFixed(2)} ADU subtracted` : 'no overscan',
+    `cropped to DATASEC ${formatSection(geo.data)}`,
+    // name and checksum on separate lines: each fits one 72-character HISTORY card
+    ...(bias ? [`bias ${bias.name}`, `sha256 ${sha(bias)}`] : ['no bias subtracted']),
+    ...(dark ? [`dark rate x ${t} s ${dark.name}`, `sha256 ${sha(dark)}`] : ['no dark subtracted']),
+    ...(flat ? [`flat ${flat.name}`, `sha256 ${sha(flat)}`] : ['no flat-field applied']),
+    `divided by EXPTIME ${t} s: counts/s`,
+    `weight = g t^2 f^2/(RN^2/g + g var(masters) + |sky| t f + dark t)`,
+    `gain ${g} e-/ADU, read noise ${geo.readNoise} e-`,
+    `mask: 1 hot, 2 low flat (<${lowFlat}), 4 saturated (raw >= ${sat}), 8 cosmic`,
+  ];
+  const cards: CalibratedFrame['cards'] = [
+    { key: 'BUNIT', value: 'counts/s', comment: 'ADU per second' },
+    { key: 'GAIN', value: g, comment: 'e-/ADU' },
+    { key: 'RDNOISE', value: geo.readNoise, comment: 'read noise, e-' },
+    { key: 'SATURATE', value: round(satRate), comment: 'saturation, counts/s (flat 1)' },
+    { key: 'SKYLEVEL', value: round(sky), comment: 'median sky, counts/s' },
+    { key: 'SKYNOISE', value: round(noise), comment: 'robust sky sigma, counts/s' },
+    { key: 'FWHM', value: Number.isFinite(fwhm) ? round(fwhm) : -1, comment: `FWHM, px, from ${fwhmStars} stars (-1: none)` },
+    { key: 'NCOSMIC', value: nCosmic, comment: 'pixels flagged as cosmic rays' },
+    { key: 'OVSCNLVL', value: round(ov), comment: 'overscan median subtracted, ADU' },
+    { key: 'GP1CAL', value: true, comment: 'calibrated by GP1' },
+  ];
+  if (bias) cards.push({ key: 'GP1BIAS', value: bias.name }, { key: 'GP1BSHA', value: bias.sha256 });
+  if (dark) cards.push({ key: 'GP1DARK', value: dark.name }, { key: 'GP1DSHA', value: dark.sha256 });
+  if (flat) cards.push({ key: 'GP1FLAT', value: flat.name }, { key: 'GP1FSHA', value: flat.sha256 });
+  // the crop moves the pixel origin: shift a header WCS reference pixel
+  for (const [k, d] of [['CRPIX1', b.x0], ['CRPIX2', b.y0]] as const) {
+    const v = raw.header.get(k);
+    if (d && typeof v === 'number') cards.push({ key: k, value: v - d, comment: 'shifted by the DATASEC crop' });
+  }
+  return { name: raw.name, width: W, height: H, image, weight, mask, stats, dataSection: geo.data, history, cards, dropKeys: ['BIASSEC', 'DATASEC', 'TRIMSEC', 'BZERO', 'BSCALE', 'BLANK', 'BUNIT'] };
+}
+
+/** Inputs of the per-pixel kernels (kept together so the kernels stay small, monomorphic functions). */
+interface Kernel {
+  src: Float32Array | Float64Array;
+  rawWidth: number;
+  /** DATASEC origin (0-based) and size. */
+  x0: number;
+  y0: number;
+  W: number;
+  H: number;
+  ov: number;
+  t: number;
+  sat: number;
+  hotThr: number;
+  lowFlat: number;
+  bd: Float32Array | null;
+  dd: Float32Array | null;
+  fd: Float32Array | null;
+}
+
+/**
+ * Median and robust σ of the calibrated values of pixels i = 0, s, 2s, … (s = ⌊N/max⌋) of the data
+ * section that would carry no SATURATED/LOW_FLAT/HOT bit. Same pixels and values as sampling the
+ * finished image, without a pass over it.
+ */
+function sampledSky(k: Kernel, max: number): { median: number; sigma: number } {
+  const { src, rawWidth, x0, y0, W, H, ov, t, sat, hotThr, lowFlat, bd, dd, fd } = k;
+  const N = W * H;
+  const step = max < N ? Math.max(1, Math.floor(N / max)) : 1;
+  const buf = scratchBuffer(Math.ceil(N / step));
+  const invT = 1 / t;
+  let n = 0;
+  for (let i = 0; i < N; i += step) {
+    const y = (i / W) | 0;
+    const r = src[(y0 + y) * rawWidth + x0 + (i - y * W)];
+    if (r >= sat) continue;
+    const d = dd ? dd[i] : 0;
+    if (d > hotThr) continue;
+    const f = fd ? fd[i] : 1;
+    if (!(f >= lowFlat)) continue;
+    const v = ((r - ov - (bd ? bd[i] : 0) - d * t) * invT) / f;
+    if (v === v) buf[n++] = v;
+  }
+  return statsOfBuffer(buf, n);
+}
+
+interface WeightTerms {
+  /** g·t². */
+  gt2: number;
+  /** RN²/g + g·var(masters). */
+  base: number;
+  /** |sky|·t. */
+  absSkyT: number;
+  zeroBits: number;
+}
+
+/**
+ * One pass over the data section: image = (raw − ov − bias − dark·t)/(t·flat), the static mask bits
+ * and weight = g t² f² / (base + |sky| t f + max(dark, 0) t) (0 where the mask has a zeroBits bit).
+ * Returns [nHot, nSaturated, nLowFlat]. Specialised for the usual case of all three masters: one read
+ * of each input, one write of each output, no per-pixel test of which masters exist.
+ */
+function fusedPass(k: Kernel, wt: WeightTerms, image: Float32Array, weight: Float32Array, mask: Uint8Array): [number, number, number] {
+  const { src, rawWidth, x0, y0, W, H, ov, t, sat, hotThr, lowFlat, bd, dd, fd } = k;
+  const { gt2, base, absSkyT, zeroBits } = wt;
+  const invT = 1 / t;
+  let nHot = 0;
+  let nSat = 0;
+  let nLow = 0;
+  if (bd && dd && fd) {
+    for (let y = 0; y < H; y++) {
+      const rrow = (y0 + y) * rawWidth + x0;
+      const o = y * W;
+      for (let x = 0; x < W; x++) {
+        const i = o + x;
+        const r = src[rrow + x];
+        const d = dd[i];
+        const f = fd[i];
+        let m = 0;
+        if (d > hotThr) {
+          m = MASK.HOT;
+          nHot++;
+        }
+        if (r >= sat) {
+          m |= MASK.SATURATED;
+          nSat++;
+        }
+        if (f >= lowFlat) image[i] = ((r - ov - bd[i] - d * t) * invT) / f;
+        else {
+          m |= MASK.LOW_FLAT;
+          nLow++;
+          image[i] = 0;
+        }
+        mask[i] = m;
+        weight[i] = m & zeroBits ? 0 : (gt2 * f * f) / (base + absSkyT * f + (d > 0 ? d * t : 0));
+      }
+    }
+    return [nHot, nSat, nLow];
+  }
+  for (let y = 0; y < H; y++) {
+    const rrow = (y0 + y) * rawWidth + x0;
+    const o = y * W;
+    for (let x = 0; x < W; x++) {
+      const i = o + x;
+      const r = src[rrow + x];
+      const d = dd ? dd[i] : 0;
+      const f = fd ? fd[i] : 1;
+      let m = 0;
+      if (d > hotThr) {
+        m |= MASK.HOT;
+        nHot++;
+      }
+      if (r >= sat) {
+        m |= MASK.SATURATED;
+        nSat++;
+      }
+      if (f >= lowFlat) image[i] = ((r - ov - (bd ? bd[i] : 0) - d * t) * invT) / f;
+      else {
+        m |= MASK.LOW_FLAT;
+        nLow++;
+        image[i] = 0;
+      }
+      mask[i] = m;
+      weight[i] = m & zeroBits ? 0 : (gt2 * f * f) / (base + absSkyT * f + (d > 0 ? d * t : 0));
+    }
+  }
+  return [nHot, nSat, nLow];
+}
+
+function round(v: number): number {
+  return Number.isFinite(v) ? Number(v.toPrecision(7)) : v;
+}

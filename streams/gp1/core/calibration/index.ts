@@ -1,0 +1,13 @@
+/**
+ * GP1 calibration core: masters (build, compare, validate, bank) and per-frame calibration. Pure
+ * functions on typed arrays; FITS I/O is in io.ts, threads in pool.ts. No Kafka here.
+ */
+export * from './stats.ts';
+export * from './combine.ts';
+export * from './frame.ts';
+export * from './masters.ts';
+export * from './compare.ts';
+export * from './bank.ts';
+export * from './calibrate.ts';
+export * from './cosmic.ts';
+export * from './fwhm.ts';

@@ -1,0 +1,460 @@
+/**
+ * Astrometric calibration of one frame against the reference star catalog.
+ *
+ * With a header WCS (possibly off by several arcminutes and rotated by a degree or two):
+ * 1. Offset voting. The catalog is projected with the header WCS; for each trial rotation θ of the
+ *    detections about the frame centre (steps fine enough that the frame corners move by less than
+ *    one vote bin), every pair (bright detection, bright catalog star) votes for its pixel offset in
+ *    a 2-D histogram. The true (θ, offset) collects one vote per common star, a wrong one only
+ *    chance coincidences; the best 2×2 bin sum wins if it stands well above the chance level.
+ * 2. Iterative nearest-neighbour matching with shrinking radius (5 px, then 3× the fit rms) and a
+ *    TAN fit (CRVAL, CD) with 3σ clipping ({@link fitTanWcs}), three to five rounds.
+ * Without a usable WCS (or when voting fails), a blind pattern match: triangles of the brightest
+ * detections against triangles of the brightest catalog stars projected about an approximate centre
+ * (alert, OBJCTRA/OBJCTDEC, CRVAL), compared by their side ratios; each triangle pair proposes a
+ * similarity transform (either parity, scale within the hint's tolerance) that is verified by
+ * counting the detections it lands on catalog stars; the best one seeds step 2.
+ *
+ * Pure; never throws on bad data: a failure is `ok: false` with notes.
+ */
+import { fitTanWcs, pixToSky, pixelScaleArcsec, skyToPix, skyToTangent, type TanWcs } from '../../../../lib/wcs/index.ts';
+import { FLAG } from './detect.ts';
+
+export interface CatalogStars {
+  ra: ArrayLike<number>;
+  dec: ArrayLike<number>;
+  mag: ArrayLike<number>;
+}
+
+/** What astrometry needs of a source. */
+export interface AstroSource {
+  x: number;
+  y: number;
+  flux: number;
+  flags: number;
+}
+
+export interface AstrometryOptions {
+  /** Largest pointing error searched by offset voting, arcmin (default 10). */
+  maxOffsetArcmin?: number;
+  /** Largest rotation searched, degrees (default 2). */
+  maxRotationDeg?: number;
+  /** Bright detections used for voting / triangles (default 60 / 20). */
+  nVote?: number;
+  nTriangle?: number;
+  /** Minimum matched stars for a solution (default 6). */
+  minMatches?: number;
+  /** Approximate centre and pixel scale for the blind match (used when the header has no WCS). */
+  hint?: { ra: number; dec: number; scaleArcsec?: number; radiusArcmin?: number } | null;
+  /** Accepted pixel scale range around the hint, fraction (default 0.1). */
+  scaleTolerance?: number;
+  /** Try the blind match when the header WCS does not give a solution (default true). */
+  blindFallback?: boolean;
+}
+
+export interface AstrometryResult {
+  ok: boolean;
+  method: 'header' | 'blind' | 'none';
+  wcs: TanWcs | null;
+  /** Matched (kept) stars and rms of their sky residuals, arcsec. */
+  matched: number;
+  rmsArcsec: number;
+  /** Matched pairs: source index → catalog index (kept by the final fit). */
+  sourceIndex: Int32Array;
+  catalogIndex: Int32Array;
+  notes: string[];
+}
+
+const BAD = FLAG.SATURATED | FLAG.EDGE | FLAG.MASKED;
+
+function brightest(sources: AstroSource[], n: number, mask = BAD): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < sources.length; i++) if (!(sources[i].flags & mask) && sources[i].flux > 0) idx.push(i);
+  idx.sort((a, b) => sources[b].flux - sources[a].flux || a - b);
+  return idx.slice(0, n);
+}
+
+/** A uniform grid over points for radius queries. */
+class Grid {
+  private cells = new Map<number, number[]>();
+  constructor(private xs: ArrayLike<number>, private ys: ArrayLike<number>, private cell: number, ids?: Iterable<number>) {
+    const it = ids ?? Array.from({ length: xs.length }, (_, i) => i);
+    for (const i of it) {
+      if (!Number.isFinite(xs[i])) continue;
+      const k = this.key(Math.floor(xs[i] / cell), Math.floor(ys[i] / cell));
+      let c = this.cells.get(k);
+      if (!c) this.cells.set(k, (c = []));
+      c.push(i);
+    }
+  }
+  private key(cx: number, cy: number): number {
+    return (cx + 50000) * 100003 + (cy + 50000);
+  }
+  /** Nearest point within r of (x, y): [index, distance] or [-1, Infinity]. */
+  nearest(x: number, y: number, r: number): [number, number] {
+    const cx = Math.floor(x / this.cell), cy = Math.floor(y / this.cell);
+    const span = Math.ceil(r / this.cell);
+    let best = -1, bd = r * r;
+    for (let j = -span; j <= span; j++) {
+      for (let i = -span; i <= span; i++) {
+        const c = this.cells.get(this.key(cx + i, cy + j));
+        if (!c) continue;
+        for (const k of c) {
+          const d = (this.xs[k] - x) ** 2 + (this.ys[k] - y) ** 2;
+          if (d < bd || (d === bd && k < best)) {
+            bd = d;
+            best = k;
+          }
+        }
+      }
+    }
+    return best < 0 ? [-1, Infinity] : [best, Math.sqrt(bd)];
+  }
+}
+
+/**
+ * Iterative nearest-neighbour matching and TAN fitting from a starting WCS. Returns null when
+ * fewer than `minMatches` pairs survive.
+ */
+export function refineWcs(sources: AstroSource[], width: number, height: number, cat: CatalogStars, start: TanWcs, minMatches: number, startRadiusPx = 5): { wcs: TanWcs; rmsArcsec: number; sourceIndex: Int32Array; catalogIndex: Int32Array } | null {
+  const use = brightest(sources, 2000, FLAG.SATURATED | FLAG.MASKED);
+  const nc = cat.ra.length;
+  const cx = new Float64Array(nc), cy = new Float64Array(nc);
+  const p = [0, 0];
+  let wcs = start;
+  let radius = startRadiusPx;
+  let last: { wcs: TanWcs; rmsArcsec: number; sourceIndex: Int32Array; catalogIndex: Int32Array } | null = null;
+  const scale = pixelScaleArcsec(start);
+  for (let round = 0; round < 6; round++) {
+    const inFrame: number[] = [];
+    for (let i = 0; i < nc; i++) {
+      skyToPix(wcs, cat.ra[i], cat.dec[i], p);
+      cx[i] = p[0];
+      cy[i] = p[1];
+      if (p[0] > -radius && p[1] > -radius && p[0] < width + radius && p[1] < height + radius) inFrame.push(i);
+    }
+    const grid = new Grid(cx, cy, Math.max(radius, 2), inFrame);
+    // nearest catalog star for each source; each catalog star keeps its nearest source only
+    const owner = new Map<number, [number, number]>();
+    for (const s of use) {
+      const [c, d] = grid.nearest(sources[s].x, sources[s].y, radius);
+      if (c < 0) continue;
+      const o = owner.get(c);
+      if (!o || d < o[1] || (d === o[1] && s < o[0])) owner.set(c, [s, d]);
+    }
+    const pairs = [...owner.entries()].sort((a, b) => a[1][0] - b[1][0]);
+    if (pairs.length < Math.max(3, minMatches)) return last;
+    const si = Int32Array.from(pairs.map((e) => e[1][0]));
+    const ci = Int32Array.from(pairs.map((e) => e[0]));
+    const fit = fitTanWcs(
+      { x: Array.from(si, (i) => sources[i].x), y: Array.from(si, (i) => sources[i].y), ra: Array.from(ci, (i) => cat.ra[i]), dec: Array.from(ci, (i) => cat.dec[i]) },
+      { crpix: [wcs.crpix1, wcs.crpix2], crval: [wcs.crval1, wcs.crval2], clip: 3 },
+    );
+    if (fit.nUsed < minMatches) return last;
+    const keptS: number[] = [], keptC: number[] = [];
+    for (let k = 0; k < si.length; k++) if (fit.used[k]) (keptS.push(si[k]), keptC.push(ci[k]));
+    const prevRms = last?.rmsArcsec ?? Infinity;
+    last = { wcs: fit.wcs, rmsArcsec: fit.rmsArcsec, sourceIndex: Int32Array.from(keptS), catalogIndex: Int32Array.from(keptC) };
+    wcs = fit.wcs;
+    const next = Math.max(1.5, Math.min(radius, (4 * fit.rmsArcsec) / scale));
+    if (round >= 2 && Math.abs(prevRms - fit.rmsArcsec) < 0.01 * fit.rmsArcsec && next === radius) break;
+    radius = next;
+  }
+  return last;
+}
+
+/** Offset voting (see module comment). Returns a corrected starting WCS, or null. */
+function voteOffset(sources: AstroSource[], width: number, height: number, cat: CatalogStars, wcs: TanWcs, o: AstrometryOptions, notes: string[]): TanWcs | null {
+  const scale = pixelScaleArcsec(wcs);
+  const margin = ((o.maxOffsetArcmin ?? 10) * 60) / scale;
+  const det = brightest(sources, o.nVote ?? 60);
+  if (det.length < 5) {
+    notes.push(`voting: only ${det.length} clean detections`);
+    return null;
+  }
+  const p = [0, 0];
+  const cand: number[] = [];
+  const px: number[] = [], py: number[] = [];
+  for (let i = 0; i < cat.ra.length; i++) {
+    skyToPix(wcs, cat.ra[i], cat.dec[i], p);
+    if (p[0] > -margin && p[1] > -margin && p[0] < width + margin && p[1] < height + margin) {
+      cand.push(i);
+      px[i] = p[0];
+      py[i] = p[1];
+    }
+  }
+  if (cand.length < 5) {
+    notes.push(`voting: ${cand.length} catalog stars near the header pointing`);
+    return null;
+  }
+  cand.sort((a, b) => cat.mag[a] - cat.mag[b] || a - b);
+  const areaRatio = ((width + 2 * margin) * (height + 2 * margin)) / (width * height);
+  const nc = Math.min(cand.length, Math.max(50, Math.round(det.length * areaRatio * 2)), 3000);
+  const cs = cand.slice(0, nc);
+  const xc = (width - 1) / 2, yc = (height - 1) / 2;
+  const bin = 4;
+  const half = Math.ceil((margin + Math.hypot(width, height) * 0.05) / bin) + 2;
+  const nb = 2 * half + 1;
+  const hist = new Int32Array(nb * nb);
+  const touched = new Int32Array(det.length * cs.length);
+  const rmax = Math.hypot(width, height) / 2;
+  const maxRot = o.maxRotationDeg ?? 2;
+  const step = Math.min(0.5, ((bin / rmax) * 180) / Math.PI);
+  const nRot = Math.ceil(maxRot / step);
+  let best = { votes: 0, rot: 0, dx: 0, dy: 0, chance: 0 };
+  const dxs = new Float64Array(det.length), dys = new Float64Array(det.length);
+  for (let r = -nRot; r <= nRot; r++) {
+    const th = ((r * step) * Math.PI) / 180;
+    const c = Math.cos(th), s = Math.sin(th);
+    for (let k = 0; k < det.length; k++) {
+      const d = sources[det[k]];
+      dxs[k] = xc + c * (d.x - xc) - s * (d.y - yc);
+      dys[k] = yc + s * (d.x - xc) + c * (d.y - yc);
+    }
+    let nt = 0;
+    for (let k = 0; k < det.length; k++) {
+      for (const j of cs) {
+        const bx = Math.floor((px[j] - dxs[k]) / bin) + half;
+        const by = Math.floor((py[j] - dys[k]) / bin) + half;
+        if (bx < 0 || by < 0 || bx >= nb - 1 || by >= nb - 1) continue;
+        const b = by * nb + bx;
+        if (hist[b] === 0) touched[nt++] = b;
+        hist[b]++;
+      }
+    }
+    for (let t = 0; t < nt; t++) {
+      const b = touched[t];
+      const v = hist[b] + hist[b + 1] + hist[b + nb] + hist[b + nb + 1];
+      if (v > best.votes) {
+        const by = Math.floor(b / nb), bx = b - by * nb;
+        best = { votes: v, rot: r * step, dx: (bx - half + 1) * bin, dy: (by - half + 1) * bin, chance: 0 };
+      }
+    }
+    for (let t = 0; t < nt; t++) hist[touched[t]] = 0;
+  }
+  // chance level of a 2×2 cell: all votes spread over the searched offset area
+  const chance = (4 * det.length * cs.length) / (nb * nb);
+  if (best.votes < Math.max(6, 0.15 * det.length) || best.votes < chance + 5 * Math.sqrt(chance) + 2) {
+    notes.push(`voting: best peak ${best.votes} votes vs chance ${chance.toFixed(1)}`);
+    return null;
+  }
+  notes.push(`voting: ${best.votes} votes, rotation ${best.rot.toFixed(2)} deg, offset (${best.dx}, ${best.dy}) px`);
+  // pairs from the voted transform → a first WCS by fitting the pairs found with a generous radius
+  const th = (best.rot * Math.PI) / 180;
+  const c = Math.cos(th), s = Math.sin(th);
+  const grid = new Grid(px, py, 2 * bin, cs);
+  const X: number[] = [], Y: number[] = [], RA: number[] = [], DEC: number[] = [];
+  for (const k of det) {
+    const d = sources[k];
+    const x = xc + c * (d.x - xc) - s * (d.y - yc) + best.dx;
+    const y = yc + s * (d.x - xc) + c * (d.y - yc) + best.dy;
+    const [j] = grid.nearest(x, y, 2.5 * bin);
+    if (j < 0) continue;
+    X.push(d.x);
+    Y.push(d.y);
+    RA.push(cat.ra[j]);
+    DEC.push(cat.dec[j]);
+  }
+  if (X.length < 3) return null;
+  try {
+    const f = fitTanWcs({ x: X, y: Y, ra: RA, dec: DEC }, { crpix: [wcs.crpix1, wcs.crpix2], crval: [wcs.crval1, wcs.crval2], clip: 3, similarity: X.length < 6 });
+    return f.wcs;
+  } catch {
+    return null;
+  }
+}
+
+interface Tri {
+  r1: number;
+  r2: number;
+  /** Vertices ordered: opposite the longest, middle, shortest side. */
+  a: number;
+  b: number;
+  c: number;
+  /** Orientation sign of (a, b, c). */
+  o: number;
+  /** Longest side length. */
+  L: number;
+}
+
+function triangles(xs: ArrayLike<number>, ys: ArrayLike<number>, ids: number[], minSide: number): Tri[] {
+  const out: Tri[] = [];
+  const n = ids.length;
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++)
+      for (let k = j + 1; k < n; k++) {
+        const v = [ids[i], ids[j], ids[k]];
+        // side opposite vertex m
+        const side = (m: number) => {
+          const p = v[(m + 1) % 3], q = v[(m + 2) % 3];
+          return Math.hypot(xs[p] - xs[q], ys[p] - ys[q]);
+        };
+        const s = [0, 1, 2].map((m) => ({ m, l: side(m) })).sort((a, b) => b.l - a.l);
+        if (s[2].l < minSide) continue;
+        const a = v[s[0].m], b = v[s[1].m], c = v[s[2].m];
+        const cross = (xs[b] - xs[a]) * (ys[c] - ys[a]) - (ys[b] - ys[a]) * (xs[c] - xs[a]);
+        out.push({ r1: s[1].l / s[0].l, r2: s[2].l / s[0].l, a, b, c, o: Math.sign(cross), L: s[0].l });
+      }
+  return out;
+}
+
+/**
+ * Blind pattern match about a centre (see module comment). The catalog is projected on the tangent
+ * plane at the hint, in units of hint pixels when a scale is given (else arcsec, scale free).
+ */
+function blindMatch(sources: AstroSource[], width: number, height: number, cat: CatalogStars, o: AstrometryOptions, notes: string[]): TanWcs | null {
+  const hint = o.hint;
+  if (!hint) {
+    notes.push('blind: no approximate centre (alert, OBJCTRA/OBJCTDEC or CRVAL)');
+    return null;
+  }
+  const det = brightest(sources, o.nTriangle ?? 20);
+  if (det.length < 6) {
+    notes.push(`blind: only ${det.length} clean detections`);
+    return null;
+  }
+  const unit = hint.scaleArcsec ?? 1; // arcsec per plane unit
+  const halfDiag = (Math.hypot(width, height) / 2) * (hint.scaleArcsec ?? 1);
+  const searchArcsec = halfDiag + (hint.radiusArcmin ?? 10) * 60;
+  const tx: number[] = [], ty: number[] = [];
+  const near: number[] = [];
+  const t = [0, 0];
+  for (let i = 0; i < cat.ra.length; i++) {
+    skyToTangent(cat.ra[i], cat.dec[i], hint.ra, hint.dec, t);
+    tx[i] = (t[0] * 3600) / unit;
+    ty[i] = (t[1] * 3600) / unit;
+    if (Math.hypot(t[0], t[1]) * 3600 <= searchArcsec) near.push(i);
+  }
+  near.sort((a, b) => cat.mag[a] - cat.mag[b] || a - b);
+  const areaRatio = (Math.PI * searchArcsec * searchArcsec) / (width * height * (hint.scaleArcsec ?? 1) ** 2);
+  const nCat = Math.min(near.length, Math.max(25, Math.min(70, Math.round(det.length * areaRatio * 1.5))));
+  const cs = near.slice(0, nCat);
+  if (cs.length < 6) {
+    notes.push(`blind: ${cs.length} catalog stars around the centre`);
+    return null;
+  }
+  const dx = det.map((i) => sources[i].x), dy = det.map((i) => sources[i].y);
+  const dIds = det.map((_, k) => k);
+  const dTri = triangles(dx, dy, dIds, Math.min(width, height) * 0.05);
+  const cTri = triangles(tx, ty, cs, 0);
+  // index catalog triangles on a grid in ratio space
+  const q = 0.01;
+  const idx = new Map<number, Tri[]>();
+  for (const tr of cTri) {
+    const k = Math.floor(tr.r1 / q) * 1000 + Math.floor(tr.r2 / q);
+    let c = idx.get(k);
+    if (!c) idx.set(k, (c = []));
+    c.push(tr);
+  }
+  const tol = o.scaleTolerance ?? 0.1;
+  const catGrid = new Grid(tx, ty, 4, cs);
+  const matchTol = 3 * ((hint.scaleArcsec ? 1 : 1) as number);
+  let best = { n: 0, A: 0, B: 0, q: 1, x0: 0, y0: 0, dxc: 0, dyc: 0 };
+  const need = Math.max(o.minMatches ?? 6, Math.ceil(det.length * 0.5));
+  outer: for (const dt of dTri) {
+    const k1 = Math.floor(dt.r1 / q), k2 = Math.floor(dt.r2 / q);
+    for (let i = -1; i <= 1; i++)
+      for (let j = -1; j <= 1; j++) {
+        const list = idx.get((k1 + i) * 1000 + (k2 + j));
+        if (!list) continue;
+        for (const ct of list) {
+          if (Math.abs(ct.r1 - dt.r1) > 0.015 || Math.abs(ct.r2 - dt.r2) > 0.015) continue;
+          const s = ct.L / dt.L;
+          if (hint.scaleArcsec && Math.abs(s - 1) > tol) continue;
+          // similarity with parity qq: plane = s R(φ) P (pixel − pa) + ca, P = diag(1, qq)
+          const qq = ct.o === dt.o ? 1 : -1;
+          const pa = dt.a, pb = dt.b;
+          const ux = dx[pb] - dx[pa], uy = qq * (dy[pb] - dy[pa]);
+          const vx = tx[ct.b] - tx[ct.a], vy = ty[ct.b] - ty[ct.a];
+          const phi = Math.atan2(vy, vx) - Math.atan2(uy, ux);
+          const A = s * Math.cos(phi), B = s * Math.sin(phi);
+          let n = 0;
+          for (let m = 0; m < det.length; m++) {
+            const ex = dx[m] - dx[pa], ey = qq * (dy[m] - dy[pa]);
+            const X = tx[ct.a] + A * ex - B * ey, Y = ty[ct.a] + B * ex + A * ey;
+            if (catGrid.nearest(X, Y, matchTol * Math.max(1, s))[0] >= 0) n++;
+          }
+          if (n > best.n) {
+            best = { n, A, B, q: qq, x0: dx[pa], y0: dy[pa], dxc: tx[ct.a], dyc: ty[ct.a] };
+            if (n >= need && n >= 0.7 * det.length) break outer;
+          }
+        }
+      }
+  }
+  if (best.n < Math.max(5, Math.min(need, 8))) {
+    notes.push(`blind: best pattern hypothesis matches ${best.n} of ${det.length}`);
+    return null;
+  }
+  notes.push(`blind: ${best.n} of ${det.length} bright detections matched by triangles`);
+  // pairs → WCS
+  const X: number[] = [], Y: number[] = [], RA: number[] = [], DEC: number[] = [];
+  for (let m = 0; m < det.length; m++) {
+    const ex = dx[m] - best.x0, ey = best.q * (dy[m] - best.y0);
+    const PX = best.dxc + best.A * ex - best.B * ey, PY = best.dyc + best.B * ex + best.A * ey;
+    const [c] = catGrid.nearest(PX, PY, matchTol * Math.hypot(best.A, best.B) + 1);
+    if (c < 0) continue;
+    X.push(dx[m]);
+    Y.push(dy[m]);
+    RA.push(cat.ra[c]);
+    DEC.push(cat.dec[c]);
+  }
+  try {
+    const f = fitTanWcs({ x: X, y: Y, ra: RA, dec: DEC }, { crpix: [(width + 1) / 2, (height + 1) / 2], crval: [hint.ra, hint.dec], clip: 3, similarity: X.length < 6 });
+    return f.wcs;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A solution is accepted only if it looks like a camera: rms below 1.5 pixels, pixel axes square
+ * and orthogonal to 3 %, and (when a reference scale is known) the scale within 10 % of it. A wrong
+ * match that an affine fit bends onto a few stars fails these.
+ */
+function plausible(wcs: TanWcs, rmsArcsec: number, refScale: number | undefined, notes: string[]): boolean {
+  const [a, b, c, d] = wcs.cd;
+  const s1 = Math.hypot(a, c), s2 = Math.hypot(b, d);
+  const cos = Math.abs(a * b + c * d) / (s1 * s2);
+  const scale = pixelScaleArcsec(wcs);
+  const bad: string[] = [];
+  if (Math.abs(s1 / s2 - 1) > 0.03) bad.push(`axis ratio ${(s1 / s2).toFixed(3)}`);
+  if (cos > 0.03) bad.push(`skew ${cos.toFixed(3)}`);
+  if (refScale && Math.abs(scale / refScale - 1) > 0.1) bad.push(`scale ${scale.toFixed(3)}"/px vs ${refScale.toFixed(3)}`);
+  if (!(rmsArcsec < 1.5 * scale)) bad.push(`rms ${rmsArcsec.toFixed(2)}"`);
+  if (bad.length) notes.push(`solution rejected: ${bad.join(', ')}`);
+  return bad.length === 0;
+}
+
+/** Solves the frame's astrometry (see module comment). */
+export function solveAstrometry(sources: AstroSource[], width: number, height: number, cat: CatalogStars, headerWcs: TanWcs | null, o: AstrometryOptions = {}): AstrometryResult {
+  const notes: string[] = [];
+  const minMatches = o.minMatches ?? 6;
+  const none: AstrometryResult = { ok: false, method: 'none', wcs: headerWcs, matched: 0, rmsArcsec: NaN, sourceIndex: new Int32Array(0), catalogIndex: new Int32Array(0), notes };
+  if (cat.ra.length < 3) {
+    notes.push('catalog has fewer than 3 stars');
+    return none;
+  }
+  if (headerWcs) {
+    const start = voteOffset(sources, width, height, cat, headerWcs, o, notes);
+    if (start) {
+      const r = refineWcs(sources, width, height, cat, start, minMatches);
+      if (r && plausible(r.wcs, r.rmsArcsec, pixelScaleArcsec(headerWcs), notes)) return { ok: true, method: 'header', wcs: r.wcs, matched: r.sourceIndex.length, rmsArcsec: r.rmsArcsec, sourceIndex: r.sourceIndex, catalogIndex: r.catalogIndex, notes };
+      notes.push('refinement from the voted offset kept too few stars');
+    }
+    if (o.blindFallback === false) return none;
+  }
+  let hint = o.hint ?? null;
+  if (headerWcs) {
+    const c = pixToSky(headerWcs, (width - 1) / 2, (height - 1) / 2);
+    hint = { ra: c[0], dec: c[1], scaleArcsec: pixelScaleArcsec(headerWcs), radiusArcmin: o.maxOffsetArcmin ?? 10 };
+  }
+  const start = blindMatch(sources, width, height, cat, { ...o, hint }, notes);
+  if (!start) return none;
+  const r = refineWcs(sources, width, height, cat, start, minMatches);
+  if (!r) {
+    notes.push('refinement from the blind match kept too few stars');
+    return none;
+  }
+  if (!plausible(r.wcs, r.rmsArcsec, hint?.scaleArcsec, notes)) return none;
+  return { ok: true, method: 'blind', wcs: r.wcs, matched: r.sourceIndex.length, rmsArcsec: r.rmsArcsec, sourceIndex: r.sourceIndex, catalogIndex: r.catalogIndex, notes };
+}

@@ -1,0 +1,119 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { angularSeparation } from '../../../../lib/wcs/index.ts';
+import { makeNight, type SyntheticNight } from './synthetic.ts';
+import { processFrame, type FrameResult } from './frame.ts';
+import { buildCandidates, catalogDepth, type EpochCandidates } from './candidates.ts';
+
+const EPOCHS = [300, 600, 1800, 3600];
+
+function run(night: SyntheticNight): FrameResult[] {
+  return night.frames.map((f) => processFrame({ ...f, wcs: f.headerWcs }, night.catalog));
+}
+
+function afterglowIn(e: EpochCandidates, night: SyntheticNight) {
+  return e.candidates.find((c) => angularSeparation(c.ra, c.dec, night.afterglow!.ra, night.afterglow!.dec) * 3600 < 1.5);
+}
+
+describe('buildCandidates on a synthetic night (afterglow 17.5 mag at T0+5 min, α = 1)', () => {
+  let night: SyntheticNight;
+  let frames: FrameResult[];
+  let epochs: EpochCandidates[];
+  beforeAll(() => {
+    night = makeNight({ seed: 41 });
+    frames = run(night);
+    epochs = buildCandidates(EPOCHS, frames, night.catalog, night.alert);
+  });
+
+  it('every frame is solved and calibrated', () => {
+    for (const f of frames) {
+      expect(f.astrometry.ok).toBe(true);
+      expect(Number.isFinite(f.zeroPoint.zp)).toBe(true);
+    }
+  });
+
+  it('finds the afterglow at every epoch, with position error < 0.5" and magnitudes within 0.05 at S/N ≥ 20', () => {
+    for (const e of epochs) {
+      expect(e.frameIds.length).toBeGreaterThanOrEqual(2);
+      const c = afterglowIn(e, night);
+      expect(c, `epoch ${e.epochSec}`).toBeDefined();
+      expect(angularSeparation(c!.ra, c!.dec, night.afterglow!.ra, night.afterglow!.dec) * 3600).toBeLessThan(0.5);
+      expect(c!.posErrArcsec).toBeLessThan(0.5);
+      expect(c!.flags).toContain('catalog_absent');
+      expect(c!.flags).toContain('fading');
+      expect(c!.distanceArcsec).toBeCloseTo(angularSeparation(c!.ra, c!.dec, night.alert.ra, night.alert.dec) * 3600, 6);
+      // at S/N ≥ 20 (σ ≤ 0.054 mag) no bias: the mean |error| is below 0.05 and every point within 3σ
+      const pts = c!.lightCurve.filter((p) => !p.upperLimit && 1.0857 / p.magErr >= 20);
+      expect(pts.length).toBeGreaterThan(0);
+      const d = pts.map((p) => Math.abs(p.mag - night.afterglow!.magAt(p.t)));
+      expect(d.reduce((a, b) => a + b, 0) / d.length).toBeLessThan(0.05);
+      pts.forEach((p, i) => expect(d[i], `t=${p.t}`).toBeLessThan(3 * p.magErr));
+    }
+    // the decay index is recovered from the full light curve
+    const last = afterglowIn(epochs[3], night)!;
+    expect(last.fading!.alpha).toBeGreaterThan(0.9);
+    expect(last.fading!.alpha).toBeLessThan(1.1);
+    // one stable id across epochs
+    expect(new Set(epochs.map((e) => afterglowIn(e, night)!.id)).size).toBe(1);
+    expect(last.id).toMatch(/^GP1 J\d{6}\.\d{2}[+-]\d{6}\.\d$/);
+  });
+
+  it('has at most one false candidate per epoch inside the error circle', () => {
+    for (const e of epochs) expect(e.candidates.filter((c) => c !== afterglowIn(e, night)).length).toBeLessThanOrEqual(1);
+  });
+
+  it('faint field stars below the catalog depth are not candidates, even over the whole field', () => {
+    const whole = buildCandidates(EPOCHS, frames, night.catalog, { ...night.alert, errorRadiusDeg: null });
+    for (const e of whole) {
+      const others = e.candidates.filter((c) => c !== afterglowIn(e, night));
+      // detected faint catalog-absent stars exist in the frames…
+      expect(night.faint.length).toBeGreaterThan(100);
+      // …but at most one false candidate in the whole field per epoch
+      expect(others.length).toBeLessThanOrEqual(1);
+      expect(afterglowIn(e, night)).toBeDefined();
+    }
+  });
+
+  it('is deterministic in any arrival order', () => {
+    const shuffled = [frames[5], frames[0], frames[7], frames[2], frames[1], frames[6], frames[4], frames[3]];
+    expect(JSON.stringify(buildCandidates(EPOCHS, shuffled, night.catalog, night.alert))).toBe(JSON.stringify(epochs));
+  });
+
+  it('a late frame revises its epoch and the later ones, not the earlier', () => {
+    // frame 3 (DATE-OBS T0+600 s) arrives last: before it, the 600 s list lacks it
+    const early = buildCandidates(EPOCHS, frames.filter((_, i) => i !== 3), night.catalog, night.alert);
+    expect(early[0].revision).toBe(epochs[0].revision);
+    expect(early[1].revision).not.toBe(epochs[1].revision);
+    expect(early[1].frameIds).not.toContain(frames[3].frameId);
+    expect(epochs[1].frameIds).toContain(frames[3].frameId);
+    expect(early[3].frameIds.length + 1).toBe(epochs[3].frameIds.length);
+  });
+
+  it('needs two frames: a single frame gives no candidate', () => {
+    const one = buildCandidates([300], frames.slice(0, 1), night.catalog, night.alert);
+    expect(one[0].candidates).toHaveLength(0);
+  });
+});
+
+describe('brightened catalog star and depth estimate', () => {
+  it('flags a catalog star that got brighter by more than 5σ', () => {
+    const night = makeNight({ seed: 42, afterglow: null, starts: [300, 420, 540] });
+    // brighten the catalog star nearest the alert by 1.5 mag in every frame: edit the catalog instead
+    let k = -1, best = Infinity;
+    for (let i = 0; i < night.catalog.ra.length; i++) {
+      const d = angularSeparation(night.catalog.ra[i], night.catalog.dec[i], night.alert.ra, night.alert.dec);
+      if (night.catalog.mag[i] < 17 && d < best) (best = d), (k = i);
+    }
+    const frames = run(night);
+    const dimmer = { ...night.catalog, mag: Float64Array.from(night.catalog.mag, (m, i) => (i === k ? m + 1.5 : m)) };
+    const res = buildCandidates([600], frames, dimmer, { ...night.alert, errorRadiusDeg: (best * 3600 + 10) / 3600 });
+    const c = res[0].candidates.find((x) => x.catalog?.index === k);
+    expect(c).toBeDefined();
+    expect(c!.flags).toContain('brightened');
+  });
+
+  it('catalogDepth is the peak of the magnitude histogram', () => {
+    const mags: number[] = [];
+    for (let m = 12; m < 19; m += 0.01) for (let r = 0; r < Math.round(10 ** (0.3 * (m - 12))); r++) mags.push(m);
+    expect(catalogDepth(mags)).toBeCloseTo(18.875, 6);
+  });
+});

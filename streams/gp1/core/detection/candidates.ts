@@ -1,0 +1,445 @@
+/**
+ * GP1 candidates on event time.
+ *
+ * `buildCandidates(epochs, frames, catalog, alert, cfg)` returns, for each epoch T0 + e (e in seconds,
+ * e.g. 300, 600, 1800, 3600), the candidate list computed from the frames whose DATE-OBS ≤ T0 + e.
+ * Event time only: DATE-OBS and EXPTIME of the frames, T0 of the alert; never the wall clock.
+ *
+ * Per epoch:
+ * 1. Frames with an astrometric solution and a zero point, sorted by (DATE-OBS, frameId), one per
+ *    frameId. Their detections with S/N ≥ `minSnr` (inside the error circle + link radius when the
+ *    alert has an error radius, the whole field otherwise) are grouped across frames by
+ *    friends-of-friends within `linkRadiusArcsec` on the tangent plane at the alert position; when a
+ *    group holds two detections of one frame, the one nearest the group's median position is kept.
+ *    Friends-of-friends groups do not depend on the order of the inputs.
+ * 2. A group is kept when it has ≥ `minFrames` good detections: no SATURATED/EDGE/MASKED flag, FWHM
+ *    within `fwhmRange` × the frame's stellar FWHM, elongation a/b ≤ `maxElongation` (artefacts:
+ *    cosmic rays and hot pixels are seen once, are sharper than the PSF or sit on masked pixels).
+ * 3. Catalog: the nearest reference star within max(3 × the astrometric rms, `catalogMatchFloorArcsec`).
+ *    - No star: a candidate if it is brighter than the catalog's completeness limit by
+ *      `completenessMargin` (its brightest detection, at 2σ: min(mag + 2 err) < limit − margin), or
+ *      if it fades significantly against its own earlier measurements (`fadingSigma`). A faint field
+ *      star below the catalog depth is absent from the catalog without being new and is neither.
+ *    - A star: a candidate if brighter than the catalog magnitude by more than `brightenSigma` σ,
+ *      σ² = err² + zpErr² + the zero-point scatter² (colour terms between the bands).
+ * 4. Each candidate: position (weighted mean) and error, magnitude (latest, and weighted mean), light
+ *    curve (t − T0 at mid-exposure, mag, err; upper limits from the frames that cover it without a
+ *    detection), power-law index α of flux ∝ t^−α (weighted least squares of mag on 2.5 log10 t),
+ *    distance to the alert position, flags, a score in [0, 1], and an id derived from the position
+ *    of its first two good detections in event time ("GP1 J…"), stable while later frames arrive.
+ *
+ * Late frames: the function is pure; when a frame arrives whose DATE-OBS is before an epoch whose list
+ * was already published, the caller calls it again with the frame added and publishes the revised
+ * lists of that epoch and every later one. Each list carries `revision`, a digest of the frame ids it
+ * was built from, so consumers upsert by (burst, epoch) and can tell a revision from a replay.
+ * Deterministic: the same inputs in any order give the same output.
+ */
+import { angularSeparation, designation, skyToPix, skyToTangent, tangentToSky } from '../../../../lib/wcs/index.ts';
+import { FLAG } from './detect.ts';
+import type { CatalogStars } from './astrometry.ts';
+import type { FrameResult } from './frame.ts';
+
+export interface Alert {
+  /** Trigger time, ISO (UTC when no zone). */
+  t0: string;
+  ra: number;
+  dec: number;
+  /** Error radius, degrees; null (or ≤ 0) = unknown: the whole field is searched. */
+  errorRadiusDeg: number | null;
+}
+
+export interface ReferenceCatalog extends CatalogStars {
+  /** Completeness limit (mag); estimated from the magnitude histogram when absent ({@link catalogDepth}). */
+  completenessMag?: number;
+}
+
+export interface CandidateConfig {
+  linkRadiusArcsec?: number;
+  catalogMatchFloorArcsec?: number;
+  completenessMargin?: number;
+  minFrames?: number;
+  minSnr?: number;
+  brightenSigma?: number;
+  fadingSigma?: number;
+  fwhmRange?: [number, number];
+  maxElongation?: number;
+}
+
+export const CANDIDATE_DEFAULTS: Required<CandidateConfig> = {
+  linkRadiusArcsec: 1.5,
+  catalogMatchFloorArcsec: 1.0,
+  completenessMargin: 0.5,
+  minFrames: 2,
+  minSnr: 5,
+  brightenSigma: 5,
+  fadingSigma: 5,
+  fwhmRange: [0.7, 1.6],
+  maxElongation: 2,
+};
+
+export interface LightCurvePoint {
+  frameId: string;
+  /** Mid-exposure time − T0, seconds. */
+  t: number;
+  mag: number;
+  magErr: number;
+  /** true: not detected, `mag` is the frame's limiting magnitude. */
+  upperLimit: boolean;
+}
+
+export interface Candidate {
+  id: string;
+  ra: number;
+  dec: number;
+  posErrArcsec: number;
+  /** The latest detection's magnitude and error (zero-point error included). */
+  mag: number;
+  magErr: number;
+  /** Weighted mean over the detections. */
+  meanMag: number;
+  meanMagErr: number;
+  nDetections: number;
+  lightCurve: LightCurvePoint[];
+  /** flux ∝ t^−alpha; null with fewer than 2 detections after T0 at distinct times. */
+  fading: { alpha: number; alphaErr: number; significance: number } | null;
+  distanceArcsec: number;
+  /** Nearest reference star within the match radius, if any. */
+  catalog: { index: number; mag: number; separationArcsec: number } | null;
+  /** 'catalog_absent', 'above_catalog_depth', 'fading', 'brightened', 'blended', 'crowded'. */
+  flags: string[];
+  score: number;
+}
+
+export interface EpochCandidates {
+  /** Seconds after T0. */
+  epochSec: number;
+  /** T0 + epochSec, ISO. */
+  epoch: string;
+  frameIds: string[];
+  /** Digest of the frame ids (FNV-1a 32, hex) with their count, e.g. "3-9f2c01ab". */
+  revision: string;
+  completenessMag: number;
+  candidates: Candidate[];
+}
+
+/**
+ * Completeness limit of a catalog from its magnitude histogram: the centre of the fullest 0.25-mag
+ * bin (number counts rise towards faint magnitudes until the catalog loses stars).
+ */
+export function catalogDepth(mag: ArrayLike<number>): number {
+  const bins = new Map<number, number>();
+  for (let i = 0; i < mag.length; i++) {
+    if (!Number.isFinite(mag[i])) continue;
+    const b = Math.floor(mag[i] / 0.25);
+    bins.set(b, (bins.get(b) ?? 0) + 1);
+  }
+  let best = NaN, n = -1;
+  for (const [b, c] of [...bins.entries()].sort((x, y) => x[0] - y[0])) {
+    if (c >= n) {
+      n = c;
+      best = b;
+    }
+  }
+  return (best + 0.5) * 0.25;
+}
+
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+function parseIso(t: string): number {
+  const s = /[zZ]|[+-]\d{2}:?\d{2}$/.test(t.trim()) ? t.trim() : t.trim() + 'Z';
+  const ms = Date.parse(s);
+  if (!Number.isFinite(ms)) throw new RangeError(`not an ISO time: '${t}'`);
+  return ms;
+}
+
+interface Det {
+  frame: number; // index in the epoch's sorted frames
+  src: number;
+  x: number; // tangent plane, arcsec
+  y: number;
+}
+
+/** Weighted linear fit y = a + b x; returns b, its error (scaled by √χ²ν when χ²ν > 1). */
+function linfit(x: number[], y: number[], e: number[]): { b: number; be: number } | null {
+  let S = 0, Sx = 0, Sy = 0, Sxx = 0, Sxy = 0;
+  for (let i = 0; i < x.length; i++) {
+    const w = 1 / (e[i] * e[i]);
+    S += w;
+    Sx += w * x[i];
+    Sy += w * y[i];
+    Sxx += w * x[i] * x[i];
+    Sxy += w * x[i] * y[i];
+  }
+  const D = S * Sxx - Sx * Sx;
+  if (!(D > 0)) return null;
+  const b = (S * Sxy - Sx * Sy) / D;
+  const a = (Sxx * Sy - Sx * Sxy) / D;
+  let be = Math.sqrt(S / D);
+  if (x.length > 2) {
+    let chi = 0;
+    for (let i = 0; i < x.length; i++) chi += ((y[i] - a - b * x[i]) / e[i]) ** 2;
+    const red = chi / (x.length - 2);
+    if (red > 1) be *= Math.sqrt(red);
+  }
+  return { b, be };
+}
+
+function median(a: number[]): number {
+  if (!a.length) return NaN;
+  const s = a.slice().sort((x, y) => x - y);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) >> 1] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
+/** Builds the candidate lists of every epoch (see module comment). */
+export function buildCandidates(epochs: readonly number[], frameResults: readonly FrameResult[], catalog: ReferenceCatalog, alert: Alert, cfg: CandidateConfig = {}): EpochCandidates[] {
+  const c = { ...CANDIDATE_DEFAULTS, ...cfg };
+  const t0 = parseIso(alert.t0);
+  const radiusArcsec = alert.errorRadiusDeg !== null && alert.errorRadiusDeg > 0 ? alert.errorRadiusDeg * 3600 : Infinity;
+  const depth = catalog.completenessMag ?? catalogDepth(catalog.mag);
+
+  // catalog on the tangent plane at the alert, in a grid of 10" cells
+  const t = [0, 0];
+  const cx = new Float64Array(catalog.ra.length), cy = new Float64Array(catalog.ra.length);
+  const cgrid = new Map<number, number[]>();
+  const CELL = 10;
+  const key = (i: number, j: number) => (i + 1e6) * 2e6 + (j + 1e6);
+  for (let i = 0; i < catalog.ra.length; i++) {
+    skyToTangent(catalog.ra[i], catalog.dec[i], alert.ra, alert.dec, t);
+    cx[i] = t[0] * 3600;
+    cy[i] = t[1] * 3600;
+    if (!Number.isFinite(cx[i])) continue;
+    const k = key(Math.floor(cx[i] / CELL), Math.floor(cy[i] / CELL));
+    (cgrid.get(k) ?? cgrid.set(k, []).get(k)!).push(i);
+  }
+  const nearestStar = (x: number, y: number, r: number): { index: number; sep: number } | null => {
+    let best = -1, bd = r;
+    const span = Math.ceil(r / CELL);
+    const i0 = Math.floor(x / CELL), j0 = Math.floor(y / CELL);
+    for (let i = -span; i <= span; i++)
+      for (let j = -span; j <= span; j++)
+        for (const s of cgrid.get(key(i0 + i, j0 + j)) ?? []) {
+          const d = Math.hypot(cx[s] - x, cy[s] - y);
+          if (d < bd || (d === bd && s < best)) {
+            bd = d;
+            best = s;
+          }
+        }
+    return best < 0 ? null : { index: best, sep: bd };
+  };
+
+  // usable frames, in event order, one per id
+  const usable = frameResults
+    .filter((f) => f.astrometry.ok && Number.isFinite(f.zeroPoint.zp))
+    .map((f) => ({ f, ms: parseIso(f.dateObs) }))
+    .sort((a, b) => a.ms - b.ms || (a.f.frameId < b.f.frameId ? -1 : a.f.frameId > b.f.frameId ? 1 : 0))
+    .filter((e, i, arr) => i === 0 || arr[i - 1].f.frameId !== e.f.frameId);
+
+  return [...epochs].map((epochSec) => {
+    const until = t0 + epochSec * 1000;
+    const frames = usable.filter((e) => e.ms <= until);
+    const ids = frames.map((e) => e.f.frameId);
+    const out: EpochCandidates = { epochSec, epoch: new Date(until).toISOString(), frameIds: ids, revision: `${ids.length}-${fnv1a(ids.join('\n'))}`, completenessMag: depth, candidates: [] };
+    if (frames.length === 0) return out;
+    const rmsAst = median(frames.map((e) => e.f.astrometry.rmsArcsec));
+    const matchR = Math.max(3 * rmsAst, c.catalogMatchFloorArcsec);
+    const zpScatter = median(frames.map((e) => e.f.zeroPoint.scatter).filter(Number.isFinite));
+
+    // 1. detections in the search area
+    const dets: Det[] = [];
+    frames.forEach((e, fi) => {
+      e.f.sources.forEach((s, si) => {
+        if (!(s.snr >= c.minSnr) || !Number.isFinite(s.ra) || !Number.isFinite(s.mag)) return;
+        skyToTangent(s.ra, s.dec, alert.ra, alert.dec, t);
+        const x = t[0] * 3600, y = t[1] * 3600;
+        if (!Number.isFinite(x) || Math.hypot(x, y) > radiusArcsec + c.linkRadiusArcsec) return;
+        dets.push({ frame: fi, src: si, x, y });
+      });
+    });
+    // friends of friends over a grid of link-radius cells
+    const L = c.linkRadiusArcsec;
+    const parent = Int32Array.from(dets.keys());
+    const find = (i: number): number => {
+      while (parent[i] !== i) i = parent[i] = parent[parent[i]];
+      return i;
+    };
+    const grid = new Map<number, number[]>();
+    dets.forEach((d, i) => {
+      const k = key(Math.floor(d.x / L), Math.floor(d.y / L));
+      (grid.get(k) ?? grid.set(k, []).get(k)!).push(i);
+    });
+    dets.forEach((d, i) => {
+      const gi = Math.floor(d.x / L), gj = Math.floor(d.y / L);
+      for (let a = -1; a <= 1; a++)
+        for (let b = -1; b <= 1; b++)
+          for (const j of grid.get(key(gi + a, gj + b)) ?? []) {
+            if (j <= i || dets[j].frame === d.frame) continue;
+            if (Math.hypot(dets[j].x - d.x, dets[j].y - d.y) > L) continue;
+            const ri = find(i), rj = find(j);
+            if (ri !== rj) parent[Math.max(ri, rj)] = Math.min(ri, rj);
+          }
+    });
+    const groups = new Map<number, number[]>();
+    dets.forEach((_, i) => {
+      const r = find(i);
+      (groups.get(r) ?? groups.set(r, []).get(r)!).push(i);
+    });
+
+    for (const members of groups.values()) {
+      if (members.length < c.minFrames) continue;
+      // one detection per frame: the nearest to the group's median position
+      const mx = median(members.map((i) => dets[i].x)), my = median(members.map((i) => dets[i].y));
+      const perFrame = new Map<number, number>();
+      for (const i of members) {
+        const d = dets[i];
+        const o = perFrame.get(d.frame);
+        const di = Math.hypot(d.x - mx, d.y - my);
+        if (o === undefined) perFrame.set(d.frame, i);
+        else {
+          const dd = Math.hypot(dets[o].x - mx, dets[o].y - my);
+          if (di < dd || (di === dd && (d.src < dets[o].src))) perFrame.set(d.frame, i);
+        }
+      }
+      const chosen = [...perFrame.values()].sort((a, b) => dets[a].frame - dets[b].frame);
+      const good = chosen.filter((i) => {
+        const e = frames[dets[i].frame].f;
+        const s = e.sources[dets[i].src];
+        if (s.flags & (FLAG.SATURATED | FLAG.EDGE | FLAG.MASKED)) return false;
+        const ratio = s.fwhm / e.fwhm;
+        if (Number.isFinite(e.fwhm) && !(ratio >= c.fwhmRange[0] && ratio <= c.fwhmRange[1])) return false;
+        return !(s.b > 0) || s.a / s.b <= c.maxElongation;
+      });
+      if (good.length < c.minFrames) continue;
+
+      // position: weighted mean on the plane
+      let sw = 0, sx = 0, sy = 0;
+      for (const i of good) {
+        const s = frames[dets[i].frame].f.sources[dets[i].src];
+        const w = 1 / Math.max(1e-6, s.posErrArcsec) ** 2;
+        sw += w;
+        sx += w * dets[i].x;
+        sy += w * dets[i].y;
+      }
+      const px = sx / sw, py = sy / sw;
+      const dist = Math.hypot(px, py);
+      if (dist > radiusArcsec) continue;
+      const sky = tangentToSky(px / 3600, py / 3600, alert.ra, alert.dec, [0, 0]);
+
+      // light curve
+      const lc: LightCurvePoint[] = [];
+      let mw = 0, mm = 0, bestSnr = 0, minBright = Infinity;
+      const detFrames = new Set<number>();
+      for (const i of good) {
+        const e = frames[dets[i].frame];
+        const s = e.f.sources[dets[i].src];
+        const err = Math.hypot(s.magErr, e.f.zeroPoint.zpErr);
+        lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: s.mag, magErr: err, upperLimit: false });
+        const w = 1 / (err * err);
+        mw += w;
+        mm += w * s.mag;
+        bestSnr = Math.max(bestSnr, s.snr);
+        minBright = Math.min(minBright, s.mag + 2 * err);
+        detFrames.add(dets[i].frame);
+      }
+      // upper limits from the frames covering the position without a good detection
+      frames.forEach((e, fi) => {
+        if (detFrames.has(fi) || !e.f.wcs || !Number.isFinite(e.f.limitingMag)) return;
+        if (!skyToPixSafe(e.f, sky[0], sky[1])) return;
+        lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: e.f.limitingMag, magErr: NaN, upperLimit: true });
+      });
+      lc.sort((a, b) => a.t - b.t || (a.frameId < b.frameId ? -1 : 1));
+      const meanMag = mm / mw;
+      const meanMagErr = 1 / Math.sqrt(mw);
+      const latest = lc.filter((p) => !p.upperLimit).at(-1)!;
+      const mag = latest.mag;
+      const magErr = latest.magErr;
+
+      // fading: mag = a + 2.5 α log10 t over the detections after T0
+      const pts = lc.filter((p) => !p.upperLimit && p.t > 0);
+      let fading: Candidate['fading'] = null;
+      if (pts.length >= 2 && new Set(pts.map((p) => p.t)).size >= 2) {
+        const f = linfit(
+          pts.map((p) => 2.5 * Math.log10(p.t)),
+          pts.map((p) => p.mag),
+          pts.map((p) => Math.max(p.magErr, 1e-3)),
+        );
+        if (f) fading = { alpha: f.b, alphaErr: f.be, significance: f.b / f.be };
+      }
+      const isFading = !!fading && fading.significance >= c.fadingSigma && fading.alpha > 0;
+
+      // catalog
+      const star = nearestStar(px, py, matchR);
+      const flags: string[] = [];
+      let keep = false;
+      if (!star) {
+        flags.push('catalog_absent');
+        if (minBright < depth - c.completenessMargin) {
+          flags.push('above_catalog_depth');
+          keep = true;
+        }
+        if (isFading) keep = true;
+      } else {
+        const cm = catalog.mag[star.index];
+        const scatter = Number.isFinite(zpScatter) ? zpScatter : 0.1;
+        const sig = Math.sqrt(meanMagErr * meanMagErr + scatter * scatter);
+        if (cm - meanMag > c.brightenSigma * sig) {
+          flags.push('brightened');
+          keep = true;
+        }
+      }
+      if (isFading) flags.push('fading');
+      if (!keep) continue;
+      for (const i of good) {
+        const s = frames[dets[i].frame].f.sources[dets[i].src];
+        if (s.flags & FLAG.BLENDED && !flags.includes('blended')) flags.push('blended');
+        if (s.flags & FLAG.CROWDED && !flags.includes('crowded')) flags.push('crowded');
+      }
+
+      // id from the first two good detections in event time
+      const first = good.slice(0, 2);
+      let fx = 0, fy = 0;
+      for (const i of first) (fx += dets[i].x), (fy += dets[i].y);
+      const idSky = tangentToSky(fx / first.length / 3600, fy / first.length / 3600, alert.ra, alert.dec, [0, 0]);
+
+      const sPos = Number.isFinite(radiusArcsec) ? Math.max(0, 1 - dist / radiusArcsec) : 0.5;
+      const sSnr = Math.min(1, bestSnr / 20);
+      const sFade = isFading ? Math.min(1, fading!.significance / 10) : 0;
+      const sN = Math.min(1, good.length / 4);
+      const score = 0.3 * sSnr + 0.3 * sFade + 0.25 * sPos + 0.15 * sN;
+
+      out.candidates.push({
+        id: `GP1 ${designation(idSky[0], idSky[1])}`,
+        ra: sky[0],
+        dec: sky[1],
+        posErrArcsec: 1 / Math.sqrt(sw),
+        mag,
+        magErr,
+        meanMag,
+        meanMagErr,
+        nDetections: good.length,
+        lightCurve: lc,
+        fading,
+        distanceArcsec: angularSeparation(sky[0], sky[1], alert.ra, alert.dec) * 3600,
+        catalog: star ? { index: star.index, mag: catalog.mag[star.index], separationArcsec: star.sep } : null,
+        flags,
+        score: Math.round(score * 1e4) / 1e4,
+      });
+    }
+    out.candidates.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return out;
+  });
+}
+
+/** Whether a sky position falls on a frame (with a 5-pixel margin). */
+function skyToPixSafe(f: FrameResult, ra: number, dec: number): boolean {
+  if (!f.wcs) return false;
+  const [x, y] = skyToPix(f.wcs, ra, dec, [0, 0]);
+  return x >= 5 && y >= 5 && x < f.width - 5 && y < f.height - 5;
+}

@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { estimateBackground } from './background.ts';
+import { circleRectArea, apertureSum } from './aperture.ts';
+import { convolveSeparable, gaussianTaps } from './filter.ts';
+import { detectSources, FLAG, MASK } from './detect.ts';
+import { makeFrame, rng, type SyntheticStar } from './synthetic.ts';
+
+function nearest(sources: { x: number; y: number }[], x: number, y: number, r: number) {
+  let best = -1, bd = r;
+  sources.forEach((s, i) => {
+    const d = Math.hypot(s.x - x, s.y - y);
+    if (d < bd) (bd = d), (best = i);
+  });
+  return best;
+}
+
+describe('background', () => {
+  it('recovers a sloped sky and its noise under stars', () => {
+    const W = 512, H = 384;
+    const r = rng(3);
+    const stars: SyntheticStar[] = [];
+    for (let i = 0; i < 300; i++) stars.push({ x: r.uniform() * W, y: r.uniform() * H, flux: 10 ** (1 + 2.5 * r.uniform()) });
+    const f = makeFrame({ width: W, height: H, stars, sky: 20, fwhm: 3, seed: 4 });
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) f.data[y * W + x] += 0.002 * x - 0.001 * y;
+    const bg = estimateBackground(f.data, W, H, { meshSize: 64 }, f.weight, f.mask);
+    let worst = 0;
+    for (const [x, y] of [[100, 100], [300, 200], [450, 50], [32, 350]]) {
+      worst = Math.max(worst, Math.abs(bg.background[y * W + x] - (20 + 0.002 * x - 0.001 * y)));
+    }
+    expect(worst).toBeLessThan(0.1 * f.skySigma);
+    expect(bg.globalRms / f.skySigma).toBeGreaterThan(0.97);
+    expect(bg.globalRms / f.skySigma).toBeLessThan(1.06);
+  });
+
+  it('ignores masked and zero-weight pixels', () => {
+    const W = 128, H = 128;
+    const f = makeFrame({ width: W, height: H, stars: [], sky: 10, seed: 5 });
+    for (let p = 0; p < 2000; p++) {
+      f.data[p] = 1e6;
+      f.weight[p] = 0;
+    }
+    const bg = estimateBackground(f.data, W, H, { meshSize: 32 }, f.weight, f.mask);
+    expect(Math.abs(bg.background[5] - 10)).toBeLessThan(0.05);
+  });
+});
+
+describe('aperture', () => {
+  it('exact circle/pixel areas', () => {
+    let total = 0;
+    const r = 3.7;
+    for (let y = -5; y <= 5; y++) for (let x = -5; x <= 5; x++) total += circleRectArea(x - 0.5 + 0.31, x + 0.5 + 0.31, y - 0.5 - 0.17, y + 0.5 - 0.17, r);
+    expect(total).toBeCloseTo(Math.PI * r * r, 10);
+    expect(circleRectArea(0, 10, 0, 10, 2)).toBeCloseTo(Math.PI, 10); // a quarter disk
+    expect(circleRectArea(-0.5, 0.5, -0.5, 0.5, 0.5)).toBeCloseTo(Math.PI / 4, 10);
+    // compare with brute-force sampling for a cut pixel
+    let n = 0;
+    const S = 2000;
+    for (let j = 0; j < S; j++) for (let i = 0; i < S; i++) if ((1.5 + (i + 0.5) / S) ** 2 + (0.2 + (j + 0.5) / S) ** 2 <= 4) n++;
+    expect(circleRectArea(1.5, 2.5, 0.2, 1.2, 2)).toBeCloseTo(n / (S * S), 4);
+  });
+
+  it('sums a flat image to the aperture area', () => {
+    const W = 40, H = 40;
+    const sub = new Float32Array(W * H).fill(1);
+    const res = apertureSum({ sub, width: W, height: H, rms: new Float32Array(W * H).fill(1), badMask: 0, saturatedMask: 4, gainTime: 0 }, 20.3, 19.8, 6.2);
+    expect(res.flux).toBeCloseTo(Math.PI * 6.2 * 6.2, 6);
+    const edge = apertureSum({ sub, width: W, height: H, rms: new Float32Array(W * H).fill(1), badMask: 0, saturatedMask: 4, gainTime: 0 }, 1, 20, 3);
+    expect(edge.outsideArea).toBeGreaterThan(0);
+  });
+});
+
+describe('filter', () => {
+  it('preserves flux and a constant', () => {
+    const W = 64, H = 50;
+    const a = new Float32Array(W * H).fill(2);
+    const out = convolveSeparable(a, W, H, gaussianTaps(3));
+    for (const p of [0, 100, W * H - 1, 31 * W + 31]) expect(out[p]).toBeCloseTo(2, 5);
+    const b = new Float32Array(W * H);
+    b[25 * W + 30] = 1;
+    const o2 = convolveSeparable(b, W, H, gaussianTaps(2.5));
+    expect(o2.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+    const wide = convolveSeparable(b, W, H, gaussianTaps(6)); // generic path (> 9 taps)
+    expect(wide.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+  });
+});
+
+describe('detectSources', () => {
+  const W = 1024, H = 768;
+  const r = rng(21);
+  const stars: SyntheticStar[] = [];
+  for (let i = 0; i < 600; i++) stars.push({ x: 8 + r.uniform() * (W - 16), y: 8 + r.uniform() * (H - 16), flux: 10 ** (0.7 + 2.8 * r.uniform()) });
+  const frame = makeFrame({ width: W, height: H, stars, fwhm: 3, seed: 22, hotPixels: 40, cosmicRays: 20 });
+  const res = detectSources(frame, { gain: 6.2, exptime: 60 });
+  const apSigma = frame.skySigma * Math.sqrt(Math.PI * 9);
+
+  it('is complete for S/N > 10 stars and measures centroids, fluxes and the FWHM', () => {
+    let bright = 0, found = 0;
+    const dpos: number[] = [], dmag: number[] = [], pulls: number[] = [];
+    for (const s of stars) {
+      const snr = s.flux / apSigma;
+      // isolated stars only (no neighbour within 8 px) for the accuracy figures
+      const isolated = stars.every((o) => o === s || Math.hypot(o.x - s.x, o.y - s.y) > 8);
+      if (snr < 10 || !isolated) continue;
+      bright++;
+      const k = nearest(res.sources, s.x, s.y, 2);
+      if (k < 0) continue;
+      found++;
+      const d = res.sources[k];
+      if (snr > 50 && !d.flags) {
+        dpos.push(Math.hypot(d.x - s.x, d.y - s.y));
+        dmag.push(-2.5 * Math.log10(d.flux / s.flux));
+        pulls.push((d.x - s.x) / d.xErr);
+      }
+    }
+    expect(found / bright).toBeGreaterThan(0.99);
+    dpos.sort((a, b) => a - b);
+    expect(dpos[Math.floor(dpos.length * 0.9)]).toBeLessThan(0.05); // pixels
+    // aperture of radius 1 FWHM holds 1 − 2^−4 = 93.75 % of a Gaussian: 0.070 mag
+    const med = dmag.sort((a, b) => a - b)[dmag.length >> 1];
+    expect(med).toBeGreaterThan(0.055);
+    expect(med).toBeLessThan(0.085);
+    // centroid errors are honest (pull σ ≈ 1)
+    const ps = Math.sqrt(pulls.reduce((a, p) => a + p * p, 0) / pulls.length);
+    expect(ps).toBeGreaterThan(0.6);
+    expect(ps).toBeLessThan(1.6);
+    // pixel-integrated Gaussian of FWHM 3: √(σ² + 1/12) · 2.3548 = 3.08
+    expect(res.fwhm).toBeGreaterThan(2.95);
+    expect(res.fwhm).toBeLessThan(3.2);
+    expect(res.apertureRadius).toBeCloseTo(res.fwhm, 6);
+  });
+
+  it('flux errors match the scatter', () => {
+    const pairs: [number, number, number][] = [];
+    for (const s of stars) {
+      if (s.flux / apSigma < 20) continue;
+      if (!stars.every((o) => o === s || Math.hypot(o.x - s.x, o.y - s.y) > 12)) continue;
+      const k = nearest(res.sources, s.x, s.y, 1);
+      if (k < 0 || res.sources[k].flags) continue;
+      pairs.push([res.sources[k].flux, s.flux, res.sources[k].fluxErr]);
+    }
+    // the aperture fraction is common to all stars: take it from the median ratio
+    const ratio = pairs.map((p) => p[0] / p[1]).sort((a, b) => a - b)[pairs.length >> 1];
+    const pulls = pairs.map(([m, t, e]) => (m - ratio * t) / e);
+    const sd = 1.4826 * pulls.map(Math.abs).sort((a, b) => a - b)[pulls.length >> 1];
+    expect(pulls.length).toBeGreaterThan(100);
+    expect(sd).toBeGreaterThan(0.7);
+    expect(sd).toBeLessThan(1.5);
+  });
+
+  it('does not detect hot pixels and cosmic rays', () => {
+    let onArtefact = 0;
+    for (const s of res.sources) {
+      const p = Math.round(s.y) * W + Math.round(s.x);
+      if (frame.mask[p] & (MASK.HOT | MASK.COSMIC) && nearest(stars, s.x, s.y, 4) < 0) onArtefact++;
+    }
+    expect(onArtefact).toBe(0);
+  });
+
+  it('keeps spurious detections rare at S/N ≥ 5', () => {
+    const spurious = res.sources.filter((s) => s.snr >= 5 && nearest(stars, s.x, s.y, 3) < 0);
+    expect(spurious.length).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('deblending and flags', () => {
+  it('splits a close pair and flags it blended', () => {
+    const W = 128, H = 128;
+    const f = makeFrame({ width: W, height: H, stars: [{ x: 60, y: 64, flux: 3000 }, { x: 66.5, y: 64, flux: 1500 }], fwhm: 3.5, seed: 9 });
+    const res = detectSources(f, { gain: 6.2, exptime: 60 });
+    const main = res.sources.filter((s) => s.snr > 20);
+    expect(main.length).toBe(2);
+    for (const s of main) expect(s.flags & FLAG.BLENDED).toBeTruthy();
+    const a = nearest(main, 60, 64, 1), b = nearest(main, 66.5, 64, 1);
+    expect(a).toBeGreaterThanOrEqual(0);
+    expect(b).toBeGreaterThanOrEqual(0);
+    // without deblending: one object
+    const one = detectSources(f, { gain: 6.2, exptime: 60, deblend: false }).sources.filter((s) => s.snr > 20);
+    expect(one.length).toBe(1);
+  });
+
+  it('does not split a single bright star', () => {
+    const W = 128, H = 128;
+    const f = makeFrame({ width: W, height: H, stars: [{ x: 64.3, y: 63.6, flux: 2e5 }], fwhm: 3, seed: 10, psf: 'moffat', beta: 2.5 });
+    const res = detectSources(f, { gain: 6.2, exptime: 60 });
+    expect(res.sources.filter((s) => s.snr > 10).length).toBe(1);
+  });
+
+  it('flags saturated, edge and masked sources', () => {
+    const W = 200, H = 200;
+    const f = makeFrame({ width: W, height: H, stars: [{ x: 50, y: 50, flux: 5e5 }, { x: 1.5, y: 100, flux: 2000 }, { x: 150, y: 150, flux: 2000 }], fwhm: 3, seed: 11, saturation: 2000 });
+    const p = 150 * W + 151;
+    f.mask[p] |= MASK.HOT;
+    const res = detectSources(f, { gain: 6.2, exptime: 60 });
+    const sat = res.sources[nearest(res.sources, 50, 50, 2)];
+    expect(sat.flags & FLAG.SATURATED).toBeTruthy();
+    const edge = res.sources[nearest(res.sources, 1.5, 100, 2)];
+    expect(edge.flags & FLAG.EDGE).toBeTruthy();
+    const masked = res.sources[nearest(res.sources, 150, 150, 2)];
+    expect(masked.flags & FLAG.MASKED).toBeTruthy();
+  });
+
+  it('uses a local annulus background when asked', () => {
+    const W = 256, H = 256;
+    const f = makeFrame({ width: W, height: H, stars: [{ x: 128, y: 128, flux: 4000 }], fwhm: 3, seed: 12 });
+    const a = detectSources(f, { gain: 6.2, exptime: 60, annulus: [3, 5] });
+    const s = a.sources[nearest(a.sources, 128, 128, 1)];
+    expect(Math.abs(s.flux / (4000 * 0.9375) - 1)).toBeLessThan(0.02);
+  });
+});

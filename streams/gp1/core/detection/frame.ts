@@ -1,0 +1,179 @@
+/**
+ * GP1 per-frame chain: background → detection → measurement → astrometry → zero point → limiting
+ * magnitude, on one calibrated frame. Pure (no I/O, no clock): the caller reads the FITS file and
+ * builds a {@link CalibratedFrame}, e.g. with {@link frameFromHeader}.
+ */
+import { pixToSky, pixelScaleArcsec, wcsFromHeader, type HeaderReader, type TanWcs } from '../../../../lib/wcs/index.ts';
+import type { MaskArray, Pixels } from './background.ts';
+import { detectSources, type DetectionOptions, type FrameImage, type Source } from './detect.ts';
+import { solveAstrometry, type AstrometryOptions, type CatalogStars } from './astrometry.ts';
+import { fitZeroPoint, limitingMagnitude, medianPixelVariance, type ZeroPoint } from './photometry.ts';
+
+export interface CalibratedFrame extends FrameImage {
+  frameId: string;
+  /** DATE-OBS, ISO UTC ending in Z: the start of the exposure (event time). */
+  dateObs: string;
+  /** Exposure time, s. */
+  exptime: number;
+  /** e−/ADU (for the source Poisson term). */
+  gain?: number;
+  /** Saturation, counts/s. */
+  saturation?: number;
+  /** Header WCS, possibly off by arcminutes; null = none usable. */
+  wcs: TanWcs | null;
+  /** Approximate centre / pixel scale for a blind solve (OBJCTRA/OBJCTDEC, the alert, …). */
+  hint?: { ra: number; dec: number; scaleArcsec?: number; radiusArcmin?: number } | null;
+}
+
+export interface FrameConfig {
+  detection?: DetectionOptions;
+  astrometry?: AstrometryOptions;
+  /** Minimum S/N of the stars used for the zero point (default 10). */
+  zpMinSnr?: number;
+  /** σ of the limiting magnitude (default 5). */
+  limitSigma?: number;
+}
+
+export interface FrameSource extends Source {
+  /** Sky position (degrees), NaN without astrometry. */
+  ra: number;
+  dec: number;
+  /** 1σ position error, arcsec: centroid error ⊕ astrometric rms/√N(matched). */
+  posErrArcsec: number;
+  /** Calibrated magnitude and error (NaN without a zero point); the zero point error is not included. */
+  mag: number;
+  magErr: number;
+  /** Index of the matched catalog star in the astrometric solution, −1 if none. */
+  catalogIndex: number;
+}
+
+export interface FrameResult {
+  frameId: string;
+  dateObs: string;
+  exptime: number;
+  width: number;
+  height: number;
+  wcs: TanWcs | null;
+  astrometry: { ok: boolean; method: 'header' | 'blind' | 'none'; matched: number; rmsArcsec: number; notes: string[] };
+  zeroPoint: ZeroPoint;
+  /** nσ limiting magnitude (NaN without zero point). */
+  limitingMag: number;
+  /** Median stellar FWHM, pixels and arcsec. */
+  fwhm: number;
+  fwhmArcsec: number;
+  apertureRadius: number;
+  background: { level: number; rms: number };
+  sources: FrameSource[];
+}
+
+/** Runs the per-frame chain (see module comment). */
+export function processFrame(frame: CalibratedFrame, catalog: CatalogStars, cfg: FrameConfig = {}): FrameResult {
+  const det = detectSources(frame, { gain: frame.gain, exptime: frame.exptime, saturation: frame.saturation, ...cfg.detection });
+  const astro = solveAstrometry(det.sources, frame.width, frame.height, catalog, frame.wcs, { hint: frame.hint ?? null, ...cfg.astrometry });
+  const wcs = astro.ok ? astro.wcs : frame.wcs;
+  const zp = astro.ok ? fitZeroPoint(det.sources, catalog.mag, astro.sourceIndex, astro.catalogIndex, { minSnr: cfg.zpMinSnr }) : { zp: NaN, zpErr: NaN, scatter: NaN, nStars: 0 };
+  const mpv = medianPixelVariance(det.background.rms, frame.weight);
+  const lim = Number.isFinite(zp.zp) ? limitingMagnitude(zp.zp, det.apertureRadius, mpv, cfg.limitSigma ?? 5) : NaN;
+  const catOf = new Int32Array(det.sources.length).fill(-1);
+  for (let k = 0; k < astro.sourceIndex.length; k++) catOf[astro.sourceIndex[k]] = astro.catalogIndex[k];
+  const scale = wcs ? pixelScaleArcsec(wcs) : NaN;
+  const sys2 = astro.ok ? (astro.rmsArcsec * astro.rmsArcsec) / Math.max(1, astro.matched) : 0;
+  const sky = [0, 0];
+  const sources: FrameSource[] = det.sources.map((s) => {
+    let ra = NaN, dec = NaN;
+    if (astro.ok && wcs) {
+      pixToSky(wcs, s.x, s.y, sky);
+      ra = sky[0];
+      dec = sky[1];
+    }
+    const c = Math.sqrt(0.5 * (s.xErr * s.xErr + s.yErr * s.yErr)) * scale;
+    const ok = s.flux > 0 && Number.isFinite(zp.zp);
+    return {
+      ...s,
+      ra,
+      dec,
+      posErrArcsec: astro.ok ? Math.sqrt(c * c + sys2) : NaN,
+      mag: ok ? zp.zp - 2.5 * Math.log10(s.flux) : NaN,
+      magErr: ok ? (1.0857362 * s.fluxErr) / s.flux : NaN,
+      catalogIndex: catOf[s.id],
+    };
+  });
+  return {
+    frameId: frame.frameId,
+    dateObs: frame.dateObs,
+    exptime: frame.exptime,
+    width: frame.width,
+    height: frame.height,
+    wcs: astro.ok ? wcs : null,
+    astrometry: { ok: astro.ok, method: astro.method, matched: astro.matched, rmsArcsec: astro.rmsArcsec, notes: astro.notes },
+    zeroPoint: zp,
+    limitingMag: lim,
+    fwhm: det.fwhm,
+    fwhmArcsec: det.fwhm * scale,
+    apertureRadius: det.apertureRadius,
+    background: { level: det.background.globalBackground, rms: det.background.globalRms },
+    sources,
+  };
+}
+
+/** Sexagesimal or decimal angle; `hours` multiplies by 15 when the value is sexagesimal or flagged as hours. */
+export function parseAngle(v: string | number | undefined, hours: boolean): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  const s = v.trim();
+  const m = /^([+-]?)(\d{1,3})[:\s hd]+(\d{1,2})[:\s m']+(\d{1,2}(?:\.\d*)?)\s*[s"]?$/i.exec(s);
+  if (m) {
+    const val = Number(m[2]) + Number(m[3]) / 60 + Number(m[4]) / 3600;
+    return (m[1] === '-' ? -val : val) * (hours ? 15 : 1);
+  }
+  const d = Number(s);
+  return Number.isFinite(d) ? d : undefined;
+}
+
+/** DATE-OBS (+ TIME-OBS/UT when DATE-OBS has no time) as ISO UTC with Z; undefined when absent. */
+export function isoDateObs(h: HeaderReader): string | undefined {
+  let d = h.getString('DATE-OBS')?.trim();
+  if (!d) return undefined;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(d)) {
+    const t = (h.getString('TIME-OBS') ?? h.getString('UT') ?? h.getString('UTC'))?.trim();
+    if (!t) return undefined;
+    d = `${d}T${t}`;
+  }
+  if (!/[zZ]|[+-]\d{2}:?\d{2}$/.test(d)) d += 'Z';
+  const ms = Date.parse(d);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}
+
+/**
+ * Builds a {@link CalibratedFrame} from a header and pixel arrays. Keywords: DATE-OBS (+TIME-OBS),
+ * EXPTIME (or EXPOSURE), GAIN (or EGAIN), SATURATE (counts/s), the WCS, OBJCTRA/OBJCTDEC (or RA/DEC)
+ * and PIXSCALE/SECPIX for the blind-match hint. Throws `Error` when DATE-OBS or EXPTIME is missing:
+ * event time cannot be guessed.
+ */
+export function frameFromHeader(h: HeaderReader, img: { width: number; height: number; data: Pixels; weight?: Pixels | null; mask?: MaskArray | null }, frameId: string): CalibratedFrame & { wcsNotes: string[] } {
+  const dateObs = isoDateObs(h);
+  if (!dateObs) throw new Error(`${frameId}: no usable DATE-OBS`);
+  const exptime = h.getNumber('EXPTIME') ?? h.getNumber('EXPOSURE');
+  if (exptime === undefined) throw new Error(`${frameId}: no EXPTIME`);
+  const { wcs, notes } = wcsFromHeader(h);
+  const raV = h.getString('OBJCTRA') ?? h.getString('RA') ?? h.getNumber('RA');
+  const ra = parseAngle(raV, typeof raV === 'string' && /\d[:\s hd]+\d/.test(raV.trim()));
+  const dec = parseAngle(h.getString('OBJCTDEC') ?? h.getString('DEC') ?? h.getNumber('DEC'), false);
+  const scale = h.getNumber('PIXSCALE') ?? h.getNumber('SECPIX') ?? h.getNumber('PIXSCAL1');
+  const hint = ra !== undefined && dec !== undefined ? { ra, dec, scaleArcsec: scale } : null;
+  return {
+    frameId,
+    dateObs,
+    exptime,
+    gain: h.getNumber('GAIN') ?? h.getNumber('EGAIN'),
+    saturation: h.getNumber('SATURATE'),
+    wcs,
+    wcsNotes: notes,
+    hint,
+    width: img.width,
+    height: img.height,
+    data: img.data,
+    weight: img.weight ?? null,
+    mask: img.mask ?? null,
+  };
+}
