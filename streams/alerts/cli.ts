@@ -4,13 +4,14 @@ import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/c
 import { parseVoevent } from './core/parse.ts';
 import { applyAlert, DEFAULT_MANAGER, type BurstState } from './core/manager.ts';
 
-export const summary = 'parse VOEvents and show the alert manager decision: voevent parse FILE…';
+export const summary = 'VOEvents: voevent parse FILE… | voevent send FILE|DIR|- (to voevent.raw)';
 
 const spec: CommandSpec = {
-  usage: 'gft voevent parse [--sequence] [--max-error DEG] FILE…',
+  usage: 'gft voevent parse [--sequence] [--max-error DEG] FILE… | gft voevent send [--namespace NS] FILE|DIR|-',
   description: 'Prints one JSON object per file. Each file is applied to an empty burst state, or with --sequence to one state per burst, in the order given.',
   options: {
     sequence: { type: 'boolean', description: 'apply the files in order to shared burst states', default: false },
+    namespace: { type: 'string', description: 'run namespace for send', default: '' },
     'max-error': { type: 'number', description: 'largest error radius that triggers (deg)', default: DEFAULT_MANAGER.maxErrorRadiusDeg },
   },
 };
@@ -18,6 +19,18 @@ const spec: CommandSpec = {
 export async function run(args: string[]): Promise<number> {
   const a = parseArgs(args, spec);
   const [sub, ...files] = a.positionals;
+  if (sub === 'send' && files.length) {
+    const { TopicProducer } = await import('../../lib/runtime/producer.ts');
+    const { publishFiles, publishStdin } = await import('../../connectors/voevent/intake.ts');
+    const p = new TopicProducer(String(a.options.namespace || process.env.GFT_NAMESPACE || ''));
+    try {
+      if (files[0] === '-') await publishStdin(p);
+      else console.log(`sent ${await publishFiles(p, files)} VOEvents to voevent.raw`);
+    } finally {
+      await p.disconnect();
+    }
+    return 0;
+  }
   if (a.help || sub !== 'parse' || !files.length) {
     if (a.help) {
       console.log(formatHelp(spec));

@@ -1,0 +1,108 @@
+/**
+ * Alerts stage (group `alerts`): voevent.raw → alerts.managed (every decision, with the burst state),
+ * alerts.reference (a new version on trigger/update) and gp1.trigger (trigger, update, cancel).
+ * Unparseable packets go to alerts.dlq with the reason (the raw bytes stay in voevent.raw).
+ *
+ * State: one BurstState per burst, rebuilt at start from the compacted alerts.managed topic
+ * (latest state per burst), so a restart or a replay into a fresh namespace gives the same decisions.
+ * Event time: issuedAt = the receipt time recorded by the intake, never the wall clock.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import type { StageDefinition, Output } from '../../lib/runtime/runner.ts';
+import { invalidInput } from '../../lib/runtime/errors.ts';
+import { field, loadConfig } from '../../lib/config/define.ts';
+import { platformConfig } from '../../lib/config/platform.ts';
+import { createKafka } from '../../lib/runtime/kafka.ts';
+import { AvroSerdes } from '../../lib/runtime/serdes.ts';
+import { nsName } from '../../lib/runtime/topology.ts';
+import { LocalStorage } from '../../connectors/storage/storage.ts';
+import { parseVoevent } from './core/parse.ts';
+import { applyAlert, type BurstState } from './core/manager.ts';
+import { buildReference, parseCatalogCsv, DC3_PLAN, type CatalogStar } from './core/reference.ts';
+import { InvalidInput } from './core/errors.ts';
+
+export const alertsSchema = {
+  catalog: field<string>({ env: 'GFT_ALERTS_CATALOG', type: 'string', doc: 'Reference star catalog file (CSV ra,dec,mag[,band])', default: '' }),
+  maxErrorDeg: field<number>({ env: 'GFT_ALERTS_MAX_ERROR_DEG', type: 'number', doc: 'Largest error radius that triggers GP1 (deg)', default: 0.5, min: 0 }),
+  cadenceS: field<number>({ env: 'GFT_PLAN_CADENCE_S', type: 'number', doc: 'Observation plan: seconds between frames', default: DC3_PLAN.cadenceSeconds, min: 1 }),
+  durationS: field<number>({ env: 'GFT_PLAN_DURATION_S', type: 'number', doc: 'Observation plan: duration (s)', default: DC3_PLAN.durationSeconds, min: 1 }),
+  epochs: field<string[]>({ env: 'GFT_PLAN_EPOCHS_MIN', type: 'list', doc: 'Candidate epochs, minutes after T0', default: DC3_PLAN.epochsMinutes.map(String) }),
+};
+
+interface RawVoevent { receivedAt: number; transport: string; source: string; ivorn: string | null; payload: Buffer }
+
+export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchema>>, storage: LocalStorage, initial = new Map<string, BurstState>()): StageDefinition<RawVoevent> {
+  const states = initial;
+  let catalog: CatalogStar[] | undefined;
+  const plan = { ...DC3_PLAN, cadenceSeconds: cfg.cadenceS, durationSeconds: cfg.durationS, epochsMinutes: cfg.epochs.map(Number) };
+  return {
+    name: 'alerts',
+    inputs: ['voevent.raw'],
+    outputs: ['alerts.managed', 'alerts.reference', 'gp1.trigger'],
+    async handle(msg) {
+      let alert;
+      try {
+        alert = parseVoevent(msg.value.payload);
+      } catch (e) {
+        if (e instanceof InvalidInput) throw invalidInput(e.code, e.message, e);
+        throw e;
+      }
+      const d = applyAlert(states.get(alert.burstId), alert, { maxErrorRadiusDeg: cfg.maxErrorDeg });
+      states.set(alert.burstId, d.state);
+      const at = msg.value.receivedAt;
+      const outs: Output[] = [{
+        topic: 'alerts.managed', key: alert.burstId,
+        value: { ivorn: alert.ivorn, burstId: alert.burstId, packetType: alert.packetType, role: alert.role, instrument: alert.instrument, noticeLevel: alert.noticeLevel, t0: alert.t0, ra: alert.ra, dec: alert.dec, errorRadiusDeg: alert.errorRadiusDeg, action: d.action, reason: d.reason, receivedAt: at, stateJson: JSON.stringify(d.state) },
+      }];
+      if (d.issueReference) {
+        catalog ??= cfg.catalog && existsSync(cfg.catalog) ? parseCatalogCsv(readFileSync(cfg.catalog, 'utf8')) : [];
+        const doc = buildReference(d.state, catalog, plan);
+        const ref = await storage.put(Buffer.from(JSON.stringify(doc)), { kind: 'reference', burstId: doc.burstId, source: 'alerts', name: `${doc.burstId}_v${doc.version}.json`, created: new Date(at).toISOString() });
+        outs.push({
+          topic: 'alerts.reference', key: doc.burstId,
+          value: { burstId: doc.burstId, version: doc.version, t0: doc.t0, ra: doc.ra, dec: doc.dec, errorRadiusDeg: doc.errorRadiusDeg, bestIvorn: doc.bestIvorn, cadenceSeconds: plan.cadenceSeconds, durationSeconds: plan.durationSeconds, epochsMinutes: plan.epochsMinutes, catalogStars: doc.catalog.length, document: ref, issuedAt: at },
+        });
+        outs.push({ topic: 'gp1.trigger', key: doc.burstId, value: { burstId: doc.burstId, kind: d.action === 'trigger' ? 'trigger' : 'update', referenceVersion: doc.version, reference: ref, t0: doc.t0, reason: d.reason, issuedAt: at } });
+      }
+      if (d.cancel) outs.push({ topic: 'gp1.trigger', key: alert.burstId, value: { burstId: alert.burstId, kind: 'cancel', referenceVersion: d.state.referenceVersion, reference: null, t0: d.state.t0, reason: d.reason, issuedAt: at } });
+      return outs;
+    },
+  };
+}
+
+/** Latest burst states from the compacted alerts.managed topic of a namespace. */
+export async function loadStates(namespace: string): Promise<Map<string, BurstState>> {
+  const cfg = platformConfig();
+  const kafka = createKafka(cfg, 'alerts-state');
+  const topic = nsName(namespace, 'alerts.managed');
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
+  await admin.disconnect();
+  const states = new Map<string, BurstState>();
+  const end = offsets.reduce((s, o) => s + Number(o.high) - Number(o.low), 0);
+  if (!end) return states;
+  const serdes = new AvroSerdes(cfg.registryUrl);
+  const consumer = kafka.consumer({ groupId: `alerts-state-${process.pid}-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const high = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  const left = new Set(offsets.filter((o) => o.high !== o.low).map((o) => o.partition));
+  await new Promise<void>((resolve, reject) => {
+    consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const v = await serdes.decode<{ burstId: string; stateJson: string }>(message.value, 'org.gft.alerts.ManagedAlert');
+        states.set(v.burstId, JSON.parse(v.stateJson));
+        if (BigInt(message.offset) + 1n >= high.get(partition)!) left.delete(partition);
+        if (!left.size) resolve();
+      },
+    }).catch(reject);
+  });
+  await consumer.disconnect();
+  return states;
+}
+
+export async function createStage(): Promise<StageDefinition<RawVoevent>> {
+  const ns = platformConfig().namespace;
+  return alertsStage(loadConfig(alertsSchema), LocalStorage.fromEnv(), await loadStates(ns));
+}
