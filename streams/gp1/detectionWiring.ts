@@ -1,0 +1,186 @@
+/**
+ * GP1 detection stage (group `gp1-detection`): gp1.calibrated + alerts.reference → gp1.candidates
+ * + gp1.basefiles.
+ *
+ * Per calibrated frame: detection, astrometry against the reference file's catalog, photometry
+ * (streams/gp1/core/detection). Candidate epochs run on EVENT TIME: the epoch T0+E is closed when
+ * a frame with DATE-OBS after T0+E arrives, or the last frame of the sequence; its list uses every
+ * frame with DATE-OBS ≤ T0+E. A frame that arrives after its epoch was closed revises that epoch and
+ * the later closed ones (a new CandidateList with revision + 1); an unchanged frame set emits nothing.
+ * Frames that arrive before their burst's reference file wait for it.
+ */
+import type { StageDefinition, Output } from '../../lib/runtime/runner.ts';
+import { invalidInput } from '../../lib/runtime/errors.ts';
+import { readImage, writeFits, type TableInput } from '../../lib/fits/index.ts';
+import { LocalStorage, type StorageRef } from '../../connectors/storage/storage.ts';
+import { processFrame, frameFromHeader, type FrameResult } from './core/detection/frame.ts';
+import { buildCandidates, type EpochCandidates, type ReferenceCatalog } from './core/detection/candidates.ts';
+
+interface Calibrated { frameId: string; burstId: string | null; dateObs: string; exptime: number; storage: StorageRef; lastOfSequence: boolean }
+interface Reference { burstId: string; version: number; t0: string; ra: number; dec: number; errorRadiusDeg: number | null; epochsMinutes: number[]; document: StorageRef }
+
+interface Burst {
+  ref?: Reference;
+  catalog?: ReferenceCatalog;
+  pending: Calibrated[];
+  results: Map<string, FrameResult>;
+  maxDateObs: string;
+  ended: boolean;
+  emitted: Map<number, { digest: string; revision: number }>;
+}
+
+const FLAG_BITS: Record<string, number> = { catalog_absent: 1, above_catalog_depth: 2, fading: 4, brightened: 8, blended: 16, crowded: 32 };
+export const flagBits = (flags: string[]) => flags.reduce((b, f) => b | (FLAG_BITS[f] ?? 0), 0);
+
+/** GP1 base file: candidate table + light curves + per-frame summary, as a FITS file with BINTABLEs. */
+export function baseFile(burstId: string, e: EpochCandidates, results: FrameResult[]): Buffer {
+  const c = e.candidates;
+  const lc = c.flatMap((x) => x.lightCurve.map((p) => ({ id: x.id, ...p })));
+  const tables: TableInput[] = [
+    {
+      kind: 'table', extname: 'CANDIDATES',
+      cards: [{ key: 'BURST_ID', value: burstId }, { key: 'EPOCH', value: e.epoch }, { key: 'EPOCHSEC', value: e.epochSec }, { key: 'REVISION', value: e.revision }],
+      columns: [
+        { name: 'ID', format: '24A', values: c.map((x) => x.id) },
+        { name: 'RA', format: 'D', unit: 'deg', values: c.map((x) => x.ra) },
+        { name: 'DEC', format: 'D', unit: 'deg', values: c.map((x) => x.dec) },
+        { name: 'POS_ERR', format: 'E', unit: 'arcsec', values: c.map((x) => x.posErrArcsec) },
+        { name: 'MAG', format: 'E', values: c.map((x) => x.mag) },
+        { name: 'MAG_ERR', format: 'E', values: c.map((x) => x.magErr) },
+        { name: 'DIST', format: 'E', unit: 'arcsec', values: c.map((x) => x.distanceArcsec) },
+        { name: 'FLAGS', format: 'J', values: c.map((x) => flagBits(x.flags)) },
+        { name: 'SCORE', format: 'E', values: c.map((x) => x.score) },
+      ],
+    },
+    {
+      kind: 'table', extname: 'LIGHTCURVES',
+      columns: [
+        { name: 'CAND_ID', format: '24A', values: lc.map((p) => p.id) },
+        { name: 'FRAME_ID', format: '32A', values: lc.map((p) => p.frameId) },
+        { name: 'T_T0', format: 'D', unit: 's', values: lc.map((p) => p.t) },
+        { name: 'MAG', format: 'E', values: lc.map((p) => p.mag) },
+        { name: 'MAG_ERR', format: 'E', values: lc.map((p) => p.magErr) },
+        { name: 'UPPER', format: 'L', values: lc.map((p) => p.upperLimit) },
+      ],
+    },
+    {
+      kind: 'table', extname: 'FRAMES',
+      columns: [
+        { name: 'FRAME_ID', format: '32A', values: results.map((r) => r.frameId) },
+        { name: 'DATE_OBS', format: '24A', values: results.map((r) => r.dateObs) },
+        { name: 'ZP', format: 'E', values: results.map((r) => r.zeroPoint.zp) },
+        { name: 'LIMMAG', format: 'E', values: results.map((r) => r.limitingMag) },
+        { name: 'FWHM', format: 'E', unit: 'arcsec', values: results.map((r) => r.fwhmArcsec) },
+        { name: 'WCS_RMS', format: 'E', unit: 'arcsec', values: results.map((r) => r.astrometry.rmsArcsec) },
+        { name: 'NMATCH', format: 'J', values: results.map((r) => r.astrometry.matched) },
+      ],
+    },
+  ];
+  return writeFits(tables);
+}
+
+const finite = (x: number) => (Number.isFinite(x) ? x : null);
+
+export function detectionStage(storage: LocalStorage): StageDefinition<Calibrated | Reference> {
+  const bursts = new Map<string, Burst>();
+  const burst = (id: string) => {
+    let b = bursts.get(id);
+    if (!b) bursts.set(id, (b = { pending: [], results: new Map(), maxDateObs: '', ended: false, emitted: new Map() }));
+    return b;
+  };
+
+  async function measure(b: Burst, f: Calibrated): Promise<void> {
+    const bytes = await storage.get(f.storage);
+    const img = readImage(bytes, 0);
+    let weight = null;
+    let mask = null;
+    try {
+      weight = readImage(bytes, 'WEIGHT').data;
+      mask = readImage(bytes, 'MASK').data;
+    } catch {
+      /* frames without weight/mask are measured with the background RMS only */
+    }
+    const frame = frameFromHeader(img.header, { width: img.width, height: img.height, data: img.data, weight, mask: mask as never }, f.frameId);
+    if (!frame.hint) frame.hint = { ra: b.ref!.ra, dec: b.ref!.dec, scaleArcsec: 0.34 };
+    b.results.set(f.frameId, processFrame(frame, b.catalog!));
+    if (f.dateObs > b.maxDateObs) b.maxDateObs = f.dateObs;
+    if (f.lastOfSequence) b.ended = true;
+  }
+
+  interface Closed { e: EpochCandidates; minutes: number; revision: number; used: FrameResult[]; last: FrameResult | undefined }
+  function epochsToEmit(b: Burst): Closed[] {
+    const ref = b.ref!;
+    const t0 = Date.parse(ref.t0);
+    const results = [...b.results.values()].sort((x, y) => x.dateObs.localeCompare(y.dateObs) || x.frameId.localeCompare(y.frameId));
+    const closed = ref.epochsMinutes.filter((m) => b.ended || Date.parse(b.maxDateObs) > t0 + m * 60_000);
+    if (!closed.length) return [];
+    const lists = buildCandidates(closed.map((m) => m * 60), results, b.catalog!, { t0: ref.t0, ra: ref.ra, dec: ref.dec, errorRadiusDeg: ref.errorRadiusDeg });
+    const outs: Closed[] = [];
+    lists.forEach((e, i) => {
+      const minutes = closed[i];
+      const prev = b.emitted.get(minutes);
+      if (prev?.digest === e.revision) return;
+      const revision = prev ? prev.revision + 1 : 0;
+      b.emitted.set(minutes, { digest: e.revision, revision });
+      const used = results.filter((r) => e.frameIds.includes(r.frameId));
+      outs.push({ e, minutes, revision, used, last: used[used.length - 1] });
+    });
+    return outs;
+  }
+
+  return {
+    name: 'gp1-detection',
+    inputs: ['gp1.calibrated', 'alerts.reference'],
+    outputs: ['gp1.candidates', 'gp1.basefiles'],
+    async handle(msg, ctx) {
+      let burstId: string;
+      if (msg.topic === 'alerts.reference') {
+        const r = msg.value as Reference;
+        burstId = r.burstId;
+        const b = burst(burstId);
+        if (b.ref && b.ref.version >= r.version) return [];
+        const doc = JSON.parse((await storage.get(r.document)).toString('utf8')) as { catalog: { ra: number; dec: number; mag: number }[] };
+        b.ref = r;
+        b.catalog = { ra: Float64Array.from(doc.catalog, (s) => s.ra), dec: Float64Array.from(doc.catalog, (s) => s.dec), mag: Float64Array.from(doc.catalog, (s) => s.mag) };
+        if (!b.catalog.ra.length) ctx.log.warn('reference catalog is empty: astrometry will fail', { burstId });
+        for (const f of b.pending.splice(0)) await measure(b, f);
+      } else {
+        const f = msg.value as Calibrated;
+        if (!f.burstId) throw invalidInput('gp1.no_burst', `calibrated frame ${f.frameId} has no burst id`);
+        burstId = f.burstId;
+        const b = burst(burstId);
+        if (!b.ref) {
+          b.pending.push(f);
+          return [];
+        }
+        await measure(b, f);
+      }
+      const b = burst(burstId);
+      if (!b.ref) return [];
+      const outs: Output[] = [];
+      for (const { e, minutes, revision, used, last } of epochsToEmit(b)) {
+        const ref = await storage.put(baseFile(burstId, e, used), { kind: 'basefile', burstId, source: 'gp1-detection', name: `${burstId}_T0+${minutes}min_r${revision}.fits`, created: e.epoch });
+        outs.push({ topic: 'gp1.basefiles', key: burstId, value: { burstId, epochMinutes: minutes, revision, frames: e.frameIds, storage: ref } });
+        outs.push({
+          topic: 'gp1.candidates', key: burstId,
+          value: {
+            burstId, epochMinutes: minutes, epochTime: e.epoch, revision, frames: e.frameIds,
+            zeroPoint: last ? finite(last.zeroPoint.zp) : null, limitingMag: last ? finite(last.limitingMag) : null,
+            candidates: e.candidates.map((c) => ({
+              id: c.id, ra: c.ra, dec: c.dec, posErrArcsec: c.posErrArcsec, mag: c.mag, magErr: c.magErr, distanceArcsec: c.distanceArcsec,
+              fadingIndex: c.fading ? c.fading.alpha : null, flags: flagBits(c.flags), score: c.score,
+              lightCurve: c.lightCurve.filter((p) => !p.upperLimit).map((p) => ({ frameId: p.frameId, tSinceT0: p.t, mag: p.mag, magErr: p.magErr })),
+            })),
+            baseFile: ref,
+          },
+        });
+        ctx.log.info('candidate list', { burstId, epochMinutes: minutes, revision, frames: e.frameIds.length, candidates: e.candidates.length });
+      }
+      return outs;
+    },
+  };
+}
+
+export async function createStage(): Promise<StageDefinition<Calibrated | Reference>> {
+  return detectionStage(LocalStorage.fromEnv());
+}
