@@ -16,7 +16,7 @@ import { Header, type FitsCard } from './header.ts';
 import type { HduInfo } from './hdus.ts';
 import { allocFloat32, allocFloat64 } from './pixels.ts';
 import { riceDecode, riceDecode16, riceEncode } from './rice.ts';
-import { riceWasmAvailable, riceWasmWorkspace } from './riceWasm.ts';
+import { riceWasmAvailable, riceWasmWorkspace } from './wasm.ts';
 import type { Source } from './source.ts';
 import { binColumns, type BinColumn } from './table.ts';
 
@@ -94,7 +94,15 @@ export function decompressImage(info: HduInfo, src: Source, name: string): { dat
   const maxTile0 = tile.reduce((a, b) => a * b, 1);
   // 16-bit RICE without BLANK (raw camera frames): WebAssembly decoder, data read straight into its memory.
   const wasm =
-    (cmp === 'RICE_1' || cmp === 'RICE_ONE') && zbitpix === 16 && (bytepix0 ?? 2) === 2 && blank0 === undefined && riceWasmAvailable()
+    info.dataBytes < 2 ** 31 &&
+    (cmp === 'RICE_1' || cmp === 'RICE_ONE') &&
+    zbitpix === 16 &&
+    (bytepix0 ?? 2) === 2 &&
+    blank0 === undefined &&
+    !gzdata &&
+    !udata &&
+    (cdata.type === 'P' || cdata.type === 'Q') &&
+    riceWasmAvailable()
       ? riceWasmWorkspace(maxTile0 * 4, info.dataBytes)
       : undefined;
   let data: Uint8Array;
@@ -157,6 +165,17 @@ export function decompressImage(info: HduInfo, src: Source, name: string): { dat
   };
   const elemSize = (t: string | undefined) => (t === 'B' ? 1 : t === 'I' ? 2 : t === 'J' || t === 'E' ? 4 : t === 'K' || t === 'D' ? 8 : 1);
 
+  // WebAssembly path: descriptors first, then the stream is byte-swapped in place for 32-bit loads.
+  let descs: Float64Array | undefined;
+  if (wasm) {
+    descs = new Float64Array(2 * expectedRows);
+    for (let row = 0; row < expectedRows; row++) {
+      const [len, off] = descriptor(cdata, row);
+      descs[2 * row] = len;
+      descs[2 * row + 1] = off;
+    }
+    wasm.swapData();
+  }
   const fast16 =
     (cmp === 'RICE_1' || cmp === 'RICE_ONE') &&
     zbitpix === 16 &&
@@ -170,18 +189,20 @@ export function decompressImage(info: HduInfo, src: Source, name: string): { dat
     const start = tidx.map((t, i) => t * tile[i]);
     const size = start.map((s, i) => Math.min(tile[i], dims[i] - s));
     const npix = size.reduce((a, b) => a * b, 1);
-    const [len, off] = descriptor(cdata, row);
+    const [len, off] = descs ? [descs[2 * row], descs[2 * row + 1]] : descriptor(cdata, row);
     let kind: 'ints' | 'floats' = 'ints';
-    if (off + len + heapStart > data.length) throw new FitsError('TRUNCATED', `${where}: tile ${row} lies beyond the heap`);
-    if (wasm && len > 0) {
+    if (off < 0 || len < 0 || off + len + heapStart > data.length) throw new FitsError('TRUNCATED', `${where}: tile ${row} lies beyond the heap`);
+    if (wasm) {
       const a = wasm.dataBase + heapStart + off;
-      let r: number;
-      try {
-        r = wasm.decode(a, a + len, 0, npix, blocksize, bscale, bzero);
-      } catch {
-        r = -1; // a memory access trap: the descriptors point nowhere sensible
+      let r = -1;
+      if (len >= 3) {
+        try {
+          r = wasm.decode(a, a + len, 0, npix, blocksize, bscale, bzero);
+        } catch {
+          r = -1; // a memory access trap: the descriptors point nowhere sensible
+        }
       }
-      if (r < 0 || r > a + len + 4 || len < 3) throw new FitsError('CORRUPT', `${where}: tile ${row}: RICE_1 data ends early (${len} bytes for ${npix} pixels)`);
+      if (r < 0 || r > a + len + 12) throw new FitsError('CORRUPT', `${where}: tile ${row}: RICE_1 data ends early (${len} bytes for ${npix} pixels)`);
       copyTile(out, wasm.scratch, dims, start, size, npix);
       for (let i = 0; i < ndim; i++) {
         if (++tidx[i] < ntiles[i]) break;

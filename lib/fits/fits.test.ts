@@ -22,6 +22,7 @@ import {
 import { formatHeader } from './header.ts';
 import { riceDecode, riceDecode16, riceEncode } from './rice.ts';
 import { fileInfo } from './cli.ts';
+import { releaseFitsMemory } from './index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gft-fits-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -448,5 +449,33 @@ describe('gft fits info', () => {
     const headersOnly = (await fileInfo(p, { headersOnly: true })) as { hdus: Record<string, unknown>[] };
     expect(headersOnly.hdus[0].stats).toBeUndefined();
     expect(readFileSync(p).length % 2880).toBe(0);
+  });
+});
+
+describe('WebAssembly and JavaScript paths agree', () => {
+  it('plain and RICE images read the same with GFT_FITS_NO_WASM=1', () => {
+    const r = rng(21);
+    const w = 257;
+    const h = 33;
+    const data = Array.from({ length: w * h }, () => Math.round(600 + r() * 200 + (r() < 0.01 ? 30000 : 0)));
+    const files = [
+      writeFits([{ kind: 'image', bitpix: 16, width: w, height: h, data, bzero: 32768 }]),
+      writeFits([{ kind: 'image', bitpix: 16, width: w, height: h, data: data.map((v) => v - 700) }]),
+      writeFits([{ kind: 'image', bitpix: 16, width: w, height: h, data, bzero: 32768 }], { compress: 'rice' }),
+      writeFits([{ kind: 'image', bitpix: 16, width: w, height: h, data: data.map((v) => v - 700), bscale: 2, bzero: -3 }], { compress: 'rice' }),
+    ];
+    const withWasm = files.map((f) => readImage(f).data);
+    const before = process.env.GFT_FITS_NO_WASM;
+    process.env.GFT_FITS_NO_WASM = '1';
+    try {
+      files.forEach((f, i) => expect(readImage(f).data, `file ${i}`).toEqual(withWasm[i]));
+    } finally {
+      if (before === undefined) delete process.env.GFT_FITS_NO_WASM;
+      else process.env.GFT_FITS_NO_WASM = before;
+    }
+    expect(Array.from(withWasm[0])).toEqual(data);
+    expect(Array.from(withWasm[2])).toEqual(data);
+    releaseFitsMemory();
+    expect(Array.from(readImage(files[2]).data)).toEqual(data);
   });
 });

@@ -38,7 +38,7 @@ function intKey(h: Header, key: string, name: string, hdu: number, dflt?: number
 
 /** Reads header blocks starting at `pos`, growing the read until END. */
 function readHeaderAt(src: Source, pos: number, index: number): { header: Header; end: number } {
-  let want = BLOCK * 8;
+  let want = BLOCK; // one block, then 4, 16, …: reads little beyond the END card
   for (;;) {
     const bytes = src.read(pos, want);
     const parsed = parseHeaderBlocks(bytes, 0);

@@ -17,3 +17,14 @@ export { writeFits, writeFitsFile, type ImageInput, type TableInput, type WriteO
 export type { TableColumn, ColumnValues } from './table.ts';
 export { imageStats, type ImageStats } from './stats.ts';
 export { encodeChecksum, onesSum } from './checksum.ts';
+
+import { releaseScratch } from './pixels.ts';
+import { releaseWasm } from './wasm.ts';
+/**
+ * Frees the reusable buffers the reader keeps between reads (raw-pixel scratch, WebAssembly memory
+ * holding the last compressed data unit). They are re-created on the next read.
+ */
+export function releaseFitsMemory(): void {
+  releaseScratch();
+  releaseWasm();
+}

@@ -1,10 +1,11 @@
 /**
- * Bulk conversion between FITS big-endian pixel bytes and physical values.
- * Decoding copies the bytes into a typed array, swaps them in place with Buffer.swap16/32/64 (native),
- * then scales in one loop: no per-pixel allocation, no DataView calls.
+ * Bulk conversion between FITS big-endian pixel bytes and physical values: native byte swaps
+ * (Buffer.swap16/32/64 or a WebAssembly SIMD pass), native widening (TypedArray.prototype.set), one
+ * scaling loop only when needed; no per-pixel allocation, no DataView calls.
  */
 import { endianness } from 'node:os';
 import { FitsError } from './errors.ts';
+import { wasmScratch } from './wasm.ts';
 
 const LE = endianness() === 'LE';
 
@@ -20,45 +21,21 @@ export function allocFloat64(n: number): Float64Array {
   return new Float64Array(Buffer.allocUnsafeSlow(n * 8).buffer, 0, n);
 }
 
-export type Raw = Uint8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+/** Reused buffer for raw integer pixels without WebAssembly (kept so its pages stay mapped). */
+let scratch: ArrayBuffer | undefined;
+const SCRATCH_MAX = 256 << 20;
 
-/** Big-endian bytes → native typed array of the raw stored values (copies). */
-export function rawFromBytes(bytes: Uint8Array, bitpix: number, n: number): Raw {
-  const need = n * (Math.abs(bitpix) / 8);
-  if (bytes.length < need) throw new FitsError('TRUNCATED', `pixel data holds ${bytes.length} bytes, ${need} expected`);
-  switch (bitpix) {
-    case 8:
-      return bytes.subarray(0, n);
-    case 16: {
-      const a = new Int16Array(n);
-      const u = new Uint8Array(a.buffer);
-      u.set(bytes.subarray(0, need));
-      if (LE) Buffer.from(a.buffer).swap16();
-      return a;
-    }
-    case 32:
-    case -32: {
-      const a = bitpix === 32 ? new Int32Array(n) : new Float32Array(n);
-      new Uint8Array(a.buffer).set(bytes.subarray(0, need));
-      if (LE) Buffer.from(a.buffer).swap32();
-      return a;
-    }
-    case -64: {
-      const a = new Float64Array(n);
-      new Uint8Array(a.buffer).set(bytes.subarray(0, need));
-      if (LE) Buffer.from(a.buffer).swap64();
-      return a;
-    }
-    default:
-      throw new FitsError('UNSUPPORTED', `BITPIX ${bitpix} images are not supported`);
-  }
+/** Drops the reusable raw-pixel buffer (it is re-created on the next read). */
+export function releaseScratch(): void {
+  scratch = undefined;
 }
 
 /**
- * Reads a plain image's data unit straight into the memory of its physical-value array and converts
- * in place: the raw big-endian values are loaded into the top of the output buffer, byte-swapped
- * natively, then widened front to back (a write never overtakes an unread raw value). One allocation,
- * one pass, no intermediate copy.
+ * Reads a plain image's data unit and converts it to physical values.
+ * Integer pixels are read into a reused scratch buffer (already mapped: no page faults), byte-swapped
+ * natively, and widened into the output with TypedArray.prototype.set (native, vectorised); floats are
+ * read straight into the output and swapped in place. Images above 256 MB of raw data are read into the
+ * top of the output buffer instead and widened in place.
  */
 export function decodeImageInto(
   readInto: (target: Uint8Array) => number,
@@ -70,35 +47,83 @@ export function decodeImageInto(
 ): Float32Array | Float64Array {
   const bytes = Math.abs(bitpix) / 8;
   const out = bitpix === 32 || bitpix === -64 ? allocFloat64(n) : allocFloat32(n);
-  const outBytes = out.byteLength;
-  const rawOff = outBytes - n * bytes;
-  const target = new Uint8Array(out.buffer, rawOff, n * bytes);
+  const rawBytes = n * bytes;
+  let rawBuf: ArrayBuffer = out.buffer as ArrayBuffer;
+  let rawOff = out.byteLength - rawBytes;
+  let flipUnsigned16: ((nbytes: number) => void) | null = null;
+  if (bitpix > 0 && rawBytes <= SCRATCH_MAX) {
+    const w = wasmScratch(rawBytes);
+    if (w) {
+      rawBuf = w.buffer;
+      flipUnsigned16 = w.flipUnsigned16;
+    } else {
+      if (!scratch || scratch.byteLength < rawBytes) scratch = new ArrayBuffer(Math.ceil(rawBytes / 65536) * 65536);
+      rawBuf = scratch;
+    }
+    rawOff = 0;
+  }
+  const target = new Uint8Array(rawBuf, rawOff, rawBytes);
   const got = readInto(target);
   if (got < target.length) throw new FitsError('TRUNCATED', `pixel data holds ${got} bytes, ${target.length} expected`);
   const useBlank = bitpix > 0 && blank !== undefined && Number.isInteger(blank);
-  const swap = Buffer.from(out.buffer, rawOff, n * bytes);
+  const swap = Buffer.from(rawBuf, rawOff, rawBytes);
+  // Widening uses TypedArray.prototype.set (native; it copies first when source and target share
+  // memory), then scales in a JS loop only when BZERO/BSCALE are not the plain or the unsigned-integer
+  // convention.
+  const scale = (o: Float32Array | Float64Array) => {
+    if (bzero !== 0 || bscale !== 1) for (let i = 0; i < n; i++) o[i] = o[i] * bscale + bzero;
+    return o;
+  };
   switch (bitpix) {
     case 8: {
       const raw = target;
       const o = out as Float32Array;
       if (useBlank) for (let i = 0; i < n; i++) o[i] = raw[i] === blank ? NaN : raw[i] * bscale + bzero;
-      else for (let i = 0; i < n; i++) o[i] = raw[i] * bscale + bzero;
+      else {
+        o.set(raw);
+        scale(o);
+      }
       return o;
     }
     case 16: {
-      if (LE) swap.swap16();
-      const raw = new Int16Array(out.buffer, rawOff, n);
       const o = out as Float32Array;
+      if (LE && flipUnsigned16 && !useBlank && bzero === 32768 && bscale === 1) {
+        // WebAssembly SIMD: byte swap + sign flip in one pass, then a native widening copy.
+        flipUnsigned16(rawBytes);
+        o.set(new Uint16Array(rawBuf, rawOff, n));
+        return o;
+      }
+      if (LE) swap.swap16();
+      const raw = new Int16Array(rawBuf, rawOff, n);
       if (useBlank) for (let i = 0; i < n; i++) o[i] = raw[i] === blank ? NaN : raw[i] * bscale + bzero;
-      else for (let i = 0; i < n; i++) o[i] = raw[i] * bscale + bzero;
+      else if (bzero === 32768 && bscale === 1) {
+        // Unsigned 16-bit: flipping the sign bit turns the stored value into the physical one.
+        // Two values per 32-bit word; a value left over at an unaligned start or at the end alone.
+        const first = rawOff % 4 === 0 ? 0 : 1;
+        if (first) raw[0] ^= -0x8000;
+        const npairs = (n - first) >>> 1;
+        const pairs = new Uint32Array(rawBuf, rawOff + 2 * first, npairs);
+        for (let i = 0; i < npairs; i++) pairs[i] ^= 0x80008000;
+        if (first + 2 * npairs < n) raw[n - 1] ^= -0x8000;
+        o.set(new Uint16Array(rawBuf, rawOff, n));
+      } else {
+        o.set(raw);
+        scale(o);
+      }
       return o;
     }
     case 32: {
       if (LE) swap.swap32();
-      const raw = new Int32Array(out.buffer, rawOff, n);
+      const raw = new Int32Array(rawBuf, rawOff, n);
       const o = out as Float64Array;
       if (useBlank) for (let i = 0; i < n; i++) o[i] = raw[i] === blank ? NaN : raw[i] * bscale + bzero;
-      else for (let i = 0; i < n; i++) o[i] = raw[i] * bscale + bzero;
+      else if (bzero === 2147483648 && bscale === 1) {
+        for (let i = 0; i < n; i++) raw[i] ^= 0x80000000;
+        o.set(new Uint32Array(rawBuf, rawOff, n));
+      } else {
+        o.set(raw);
+        scale(o);
+      }
       return o;
     }
     case -32:
@@ -110,38 +135,6 @@ export function decodeImageInto(
     default:
       throw new FitsError('UNSUPPORTED', `BITPIX ${bitpix} images are not supported`);
   }
-}
-
-/**
- * Raw stored values → physical values (BZERO + BSCALE·raw); integer BLANK values become NaN.
- * Float32Array for BITPIX 8/16/-32, Float64Array for 32/-64. May return `raw` itself for unscaled floats.
- */
-export function physical(raw: Raw, bitpix: number, bzero = 0, bscale = 1, blank?: number): Float32Array | Float64Array {
-  const n = raw.length;
-  const plain = bzero === 0 && bscale === 1;
-  if (bitpix === -32 || bitpix === -64) {
-    const f = raw as Float32Array | Float64Array;
-    if (plain) return f;
-    for (let i = 0; i < n; i++) f[i] = f[i] * bscale + bzero;
-    return f;
-  }
-  const out = bitpix === 32 ? new Float64Array(n) : new Float32Array(n);
-  const useBlank = blank !== undefined && Number.isInteger(blank);
-  if (plain && !useBlank) {
-    out.set(raw);
-    return out;
-  }
-  if (!useBlank) {
-    if (bscale === 1) for (let i = 0; i < n; i++) out[i] = raw[i] + bzero;
-    else for (let i = 0; i < n; i++) out[i] = raw[i] * bscale + bzero;
-    return out;
-  }
-  const b = blank as number;
-  for (let i = 0; i < n; i++) {
-    const v = raw[i];
-    out[i] = v === b ? NaN : v * bscale + bzero;
-  }
-  return out;
 }
 
 export const INT_RANGE: Record<number, [number, number]> = {
