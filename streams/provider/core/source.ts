@@ -81,6 +81,9 @@ export function inspectFrame(path: string, opts: ScanOptions = {}): FrameFile | 
   try {
     hdus = readHeaders(path);
   } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'TRUNCATED') return reject('provider.truncated', `file is truncated: ${(e as Error).message}`);
+    if (code === 'BAD_BITPIX') return reject('provider.bad_bitpix', (e as Error).message);
     return reject('provider.not_fits', `not a readable FITS file: ${(e as Error).message}`);
   }
   const img = hdus.find((h) => (h.type === 'image' || h.type === 'compressed-image') && h.shape.length >= 2 && h.shape[0] > 0);
