@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readHeaders, readImage, readTable, writeFits, type FitsCard } from './index.ts';
+import { readHeaders, readImage, readTable, verifyChecksums, writeFits, type FitsCard } from './index.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const dataDir = resolve(repoRoot, '..', 'shared', 'data', 'fits');
@@ -203,6 +203,8 @@ fits.HDUList(h).writeto(sys.argv[1], overwrite=True, checksum=True)
     const r = spawnSync(PY, ['-c', gen, path], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const ref = astropyDump([path])[path];
+    // astropy wrote CHECKSUM/DATASUM: our verifier agrees with its writer
+    expect(verifyChecksums(path).every((x) => x.checksum === 'ok' && x.datasum === 'ok')).toBe(true);
     const hdus = readHeaders(path);
     expect(hdus.slice(1).every((h) => h.type === 'compressed-image')).toBe(true);
     for (let i = 1; i < hdus.length; i++) {

@@ -80,6 +80,8 @@ export function decompressImage(info: HduInfo, src: Source, name: string): { dat
   const ndim = dims.length;
   const total = dims.reduce((a, b) => a * b, 1);
   const tile = dims.map((d, i) => h.getNumber(`ZTILE${i + 1}`) ?? (i === 0 ? d : 1));
+  if (tile.some((t) => !Number.isInteger(t) || t < 1)) throw new FitsError('BAD_HEADER', `${where}: invalid ZTILEn (${tile.join(', ')})`);
+  if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new FitsError('BAD_HEADER', `${where}: invalid ZNAXISn (${dims.join(', ')})`);
   const cols = binColumns(h, name);
   const col = (n: string) => cols.find((c) => c.name.toUpperCase() === n);
   const cdata = col('COMPRESSED_DATA');

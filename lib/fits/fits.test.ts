@@ -254,6 +254,38 @@ describe('images: write → read round trip', () => {
     expectFitsError(() => readTable(buf, 0), 'NOT_A_TABLE');
   });
 
+  it('reads ASCII tables', () => {
+    const primary = headerBytes(['SIMPLE  =                    T', 'BITPIX  =                    8', 'NAXIS   =                    0', 'EXTEND  =                    T']);
+    const header = headerBytes([
+      "XTENSION= 'TABLE   '",
+      'BITPIX  =                    8',
+      'NAXIS   =                    2',
+      'NAXIS1  =                   25',
+      'NAXIS2  =                    2',
+      'PCOUNT  =                    0',
+      'GCOUNT  =                    1',
+      'TFIELDS =                    3',
+      "TTYPE1  = 'NAME    '",
+      "TFORM1  = 'A8      '",
+      'TBCOL1  =                    1',
+      "TTYPE2  = 'MAG     '",
+      "TFORM2  = 'F10.3   '",
+      'TBCOL2  =                    9',
+      "TTYPE3  = 'N       '",
+      "TFORM3  = 'I6      '",
+      'TBCOL3  =                   20',
+      "EXTNAME = 'ASC     '",
+    ]);
+    const row = (name: string, mag: string, n: string) => name.padEnd(8) + mag.padStart(10) + ' ' + n.padStart(6);
+    const data = Buffer.alloc(2880, 0x20);
+    data.write(row('star a', '15.250', '12') + row('star b', '-1.5D+01', '-3'), 0, 'latin1');
+    const t = readTable(Buffer.concat([primary, header, data]), 'ASC');
+    expect(t.rows).toBe(2);
+    expect(t.columns.NAME).toEqual(['star a', 'star b']);
+    expect(Array.from(t.columns.MAG as Float64Array)).toEqual([15.25, -15]);
+    expect(Array.from(t.columns.N as Int32Array)).toEqual([12, -3]);
+  });
+
   it('a first table gets an empty primary HDU', () => {
     const buf = writeFits([{ kind: 'table', extname: 'T', columns: [{ name: 'A', format: 'D', values: [1] }] }]);
     const hdus = readHeaders(buf);
