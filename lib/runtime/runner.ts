@@ -207,6 +207,7 @@ export class StageRunner<T = any> {
       log: this.log,
       heartbeat,
       emit: async (o: Output) => {
+        await this.inflight; // earlier chunks' outputs go first
         const enc = this.encodeOutput(o, source);
         await this.send(new Map([[enc.topic, [enc]]]), heartbeat);
         this.counters.out++;
@@ -431,6 +432,7 @@ export class StageRunner<T = any> {
         }
       }
       if (chunk.length && !this.stopping) await this.withLock(() => this.processChunk(batch.topic, batch.partition, chunk, heartbeat, resolveOffset));
+      await this.inflight;
     } catch (e) {
       if (e instanceof FatalStageError || this.fatal) {
         void this.fail(e as Error);
@@ -486,9 +488,22 @@ export class StageRunner<T = any> {
       }
       this.procTimes.push(performance.now() - t0);
     }
-    await this.send(outputs, heartbeat);
     const last = chunk[chunk.length - 1].offset;
-    if (this.stage.sink) {
+    if (!this.stage.sink) {
+      // Pipelined: this chunk's produce + commit run while the next chunk is decoded and handled.
+      // Chained on the previous one, so outputs and commits stay in partition order.
+      const prev = this.inflight;
+      this.inflight = (async () => {
+        await prev;
+        await this.send(outputs, heartbeat);
+        resolveOffset(last);
+        await this.commit(topic, partition, last, heartbeat);
+      })();
+      this.inflight.catch(() => {});
+      return;
+    }
+    await this.send(outputs, heartbeat);
+    {
       // Offsets of a sink are committed by the flush that makes their rows durable (a chunk of
       // only dead-lettered messages is flushed at once, since nothing of it is buffered).
       for (const msg of sinkMsgs) this.sinkBuffer.push({ msg, partition, topic, offset: msg.offset });
@@ -496,11 +511,11 @@ export class StageRunner<T = any> {
       this.pendingSinkOffsets.set(`${topic}\u0000${partition}`, last);
       resolveOffset(last);
       await this.flushSinkIfDue(false, heartbeat);
-    } else {
-      resolveOffset(last);
-      await this.commit(topic, partition, last, heartbeat);
     }
   }
+
+  /** The produce + commit of the last processed chunk (pipelined); awaited before a batch ends. */
+  private inflight: Promise<void> = Promise.resolve();
 
   private readonly pendingSinkOffsets = new Map<string, string>();
 
