@@ -111,6 +111,8 @@ export interface StageCounters {
   committed: number;
 }
 
+const REBALANCED = new Set(['UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function headersToRecord(h: IHeaders | undefined): Record<string, string> {
@@ -317,7 +319,7 @@ export class StageRunner<T = any> {
         return await fn();
       } catch (e) {
         const c = classify(e);
-        if (!c.retriable) throw e;
+        if (!c.retriable || REBALANCED.has((e as { type?: string }).type ?? '')) throw e;
         if (Date.now() - start > this.opts.retryMaxElapsedMs || this.stopping)
           throw new FatalStageError('stage.retries_exhausted', `${what}: still failing after ${Math.round((Date.now() - start) / 1000)} s: ${c.message}`);
         this.counters.retries++;
@@ -411,7 +413,19 @@ export class StageRunner<T = any> {
 
   private async commit(topic: string, partition: number, lastOffset: string, heartbeat: () => Promise<void>): Promise<void> {
     const next = (BigInt(lastOffset) + 1n).toString();
-    await this.retry('commit', () => this.consumer!.commitOffsets([{ topic, partition, offset: next }]), heartbeat);
+    try {
+      await this.retry('commit', () => this.consumer!.commitOffsets([{ topic, partition, offset: next }]), heartbeat);
+    } catch (e) {
+      // The group moved on (this member was evicted or the partition revoked): the work is done but
+      // its offset cannot be committed by us any more; the new owner re-processes it (at-least-once,
+      // idempotent outputs). Retrying would only stall this member.
+      const type = (e as { type?: string }).type ?? '';
+      if (REBALANCED.has(type) || /not aware of this member|rebalanc|generation/i.test((e as Error).message)) {
+        this.log.warn('commit refused after a rebalance; the new owner will re-process', { topic, partition, offset: next, error: (e as Error).message });
+        return;
+      }
+      throw e;
+    }
     this.counters.committed++;
   }
 
@@ -487,6 +501,7 @@ export class StageRunner<T = any> {
         this.recordOutcome(false);
       }
       this.procTimes.push(performance.now() - t0);
+      await heartbeat().catch(() => {}); // throttled by kafkajs; keeps long chunks alive in the group
     }
     const last = chunk[chunk.length - 1].offset;
     if (!this.stage.sink) {

@@ -77,7 +77,7 @@ export async function runDc3(o: Dc3Options): Promise<Record<string, unknown>> {
       o.log(`stage ${name}: not available in this build, skipped`);
       continue;
     }
-    const r = new StageRunner(await loadStage(name), { namespace: o.namespace, sessionTimeoutMs: 10_000, metricsIntervalMs: 2000 });
+    const r = new StageRunner(await loadStage(name), { namespace: o.namespace, sessionTimeoutMs: 60_000, metricsIntervalMs: 2000 });
     await r.start();
     runners.push(r);
   }
