@@ -10,24 +10,28 @@
  *
  * Rows:
  * - "compute": arrays already in memory on both sides. Same arithmetic: overscan median, crop,
- *   (raw − ov − bias − dark·t)/(t·flat), hot/low-flat/saturation mask, sky median + MAD on ≤ 2^20
+ *   (raw − ov − bias − dark·t)/(t·flat), hot/low-flat/saturation mask, sky median + MAD on ≤ 2^18
  *   strided pixels, weight map; masters: per-frame overscan median + crop, pixel-wise median, stats.
  *   Ours also computes per-frame levels, pair noise and (already known) checksums for provenance.
+ *   Fresh output arrays on both sides; "reused buffers" passes the previous frame's arrays (opts.out),
+ *   which saves the kernel's first-touch cost of fresh memory, as the stage does.
  * - "+cosmics+FWHM": our full per-frame calibration (cosmic-ray detection, FWHM estimate) against the
  *   same numpy arithmetic (numpy does less: the ratio is conservative).
- * - "pool": the same through the worker pool (2 threads here): a frame per worker / a combine split
- *   over the workers; timed per frame (calibrate) or per master.
+ * - "pool": the same through the worker pool (2 threads here): a frame per worker (output buffers
+ *   recycled) / a combine split over the workers; timed per frame (calibrate) or per master. On a
+ *   2-core machine shared with other work and memory-bound kernels, expect little gain.
  * - "files": reading the raw FITS files too (ours lib/fits + sha256 of each file for provenance;
  *   numpy: astropy.io.fits.getdata).
  * Peak memory: a child process builds the 8-frame 4192x4096 master from the files (lazy reading) and
  * reports its peak RSS (the kernel's VmHWM, and the max of process.memoryUsage().rss sampled between
- * frames); numpy's VmHWM (its process also holds the calibration cases) is printed beside it.
+ * frames); numpy's VmHWM for its version (8 frames in memory) is printed beside it.
+ * Each numpy case runs in its own process right before ours, so both see the same load.
  * Times: median and best of N runs; ratios use the best runs, the least disturbed by other work on a
  * shared machine.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { python, ratio, table, time } from './lib.ts';
 import { repoRoot } from '../lib/config/platform.ts';
@@ -114,7 +118,7 @@ for c in cfg['calibrate']:
         mask = (dark > hot).astype(np.uint8) | (lowm.astype(np.uint8) << 1) | ((d >= sat).astype(np.uint8) << 2)
         img[lowm] = 0
         v = img.ravel(); m = mask.ravel()
-        step = max(1, v.size // (1 << 20))
+        step = max(1, v.size // (1 << 18))
         s = v[::step][m[::step] == 0]
         sky = np.median(s); noise = 1.4826 * np.median(np.abs(s - sky))
         w = (np.float32(g) * t * t * flat * flat) / np.float32(rn * rn / g + abs(sky) * t * flat + np.maximum(dark, 0) * t)
@@ -131,7 +135,7 @@ if m:
         for k, f in enumerate(frames):
             st[k] = f[dsl] - np.float32(np.median(f[osl]))
         mm = np.median(st, axis=0)
-        v = mm.ravel()[:: max(1, mm.size // (1 << 20))]
+        v = mm.ravel()[:: max(1, mm.size // (1 << 18))]
         lvl = np.median(v); noise = 1.4826 * np.median(np.abs(v - lvl))
         return mm, lvl, noise, int((mm > lvl + 10 * noise).sum())
     r = build(frames)
@@ -226,23 +230,24 @@ export async function run(args: string[]): Promise<number> {
     }
     truthLarge = null;
 
-    // ---- numpy
-    const s0 = Date.now();
+    // ---- numpy, one case per process, each just before ours: both sides see the same machine load
     const sec = (s: { x1: number; x2: number; y1: number; y2: number }) => [s.x1, s.x2, s.y1, s.y2];
-    const np = python<Record<string, { compute: T; files: T; sky?: number; noise?: number; level?: number }> & { hwmMB?: number }>(NUMPY, [
-      JSON.stringify({
-        runs,
-        calibrate: cases.map((c) => ({ label: c.label, raw: c.raw, bias: c.bias, dark: c.dark, flat: c.flat, overscan: sec(c.syn.overscan!), data: sec(c.syn.data), t: EXPTIME, gain: c.cam.gain, rn: c.cam.readNoise, sat: c.cam.saturation, lowFlat: c.cam.lowFlat, hot: c.masters.dark.stats!.hotThreshold })),
-        master: masterFiles.length ? { files: masterFiles, overscan: sec(LARGE.overscan!), data: sec(LARGE.data) } : null,
-      }),
-    ]);
-    console.error(`gp1-calibration: numpy done (${((Date.now() - s0) / 1000).toFixed(1)} s)`);
+    type NpCase = { compute: T; files: T; sky?: number; noise?: number; level?: number };
+    const numpy = (cfg: object): Record<string, NpCase> & { hwmMB?: number } => {
+      const s0 = Date.now();
+      const r = python<Record<string, NpCase> & { hwmMB?: number }>(NUMPY, [JSON.stringify({ runs, calibrate: [], master: null, ...cfg })]);
+      console.error(`gp1-calibration: numpy case done (${((Date.now() - s0) / 1000).toFixed(1)} s)`);
+      return r;
+    };
 
     // ---- ours: calibration
     for (const c of cases) {
+      const ref = numpy({ calibrate: [{ label: c.label, raw: c.raw, bias: c.bias, dark: c.dark, flat: c.flat, overscan: sec(c.syn.overscan!), data: sec(c.syn.data), t: EXPTIME, gain: c.cam.gain, rn: c.cam.readNoise, sat: c.cam.saturation, lowFlat: c.cam.lowFlat, hot: c.masters.dark.stats!.hotThreshold }] })[c.label];
       const raw = readRawFrame(c.raw);
-      const ref = np[c.label];
       const core = await time(() => calibrateFrame(raw, c.masters, { camera: c.cam, cosmic: false, fwhm: false }), { runs });
+      const n = c.masters.bias.width * c.masters.bias.height;
+      const out = { image: new Float32Array(n), weight: new Float32Array(n), mask: new Uint8Array(n) };
+      const reused = await time(() => calibrateFrame(raw, c.masters, { camera: c.cam, cosmic: false, fwhm: false, out }), { runs });
       const full = await time(() => calibrateFrame(raw, c.masters, { camera: c.cam }), { runs });
       const check = calibrateFrame(raw, c.masters, { camera: c.cam });
       const files = await time(() => calibrateFrame(readRawFrame(c.raw), c.masters, { camera: c.cam, cosmic: false, fwhm: false }), { runs });
@@ -250,12 +255,16 @@ export async function run(args: string[]): Promise<number> {
       const batch = 2 * pool.size;
       const shared = { bias: pool.share(c.masters.bias), dark: pool.share(c.masters.dark), flat: pool.share(c.masters.flat) };
       const pooled = await time(
-        () => Promise.all(Array.from({ length: batch }, () => pool.calibrate({ ...raw, data: raw.data.slice() }, shared, { camera: c.cam }))),
+        async () => {
+          const done = await Promise.all(Array.from({ length: batch }, () => pool.calibrate({ ...raw, data: raw.data.slice() }, shared, { camera: c.cam })));
+          for (const f of done) pool.recycle(f); // as the stage does once a frame is written
+        },
         { runs: Math.max(2, Math.ceil(runs / 2)) },
       );
       const perFrame = { median: pooled.medianMs / batch, min: pooled.minMs / batch };
       rows.push(
-        row(`calibrate ${c.label}`, 'compute', tm(core), ref.compute, `sky ${check.stats.sky.toFixed(3)} vs ${ref.sky!.toFixed(3)} counts/s`),
+        row(`calibrate ${c.label}`, 'compute', tm(core), ref.compute, `sky ${check.stats.sky.toFixed(3)} vs ${ref.sky!.toFixed(3)} counts/s; fresh output arrays, as numpy`),
+        row(`calibrate ${c.label}`, 'compute, reused buffers', tm(reused), ref.compute, 'output arrays reused frame to frame (opts.out), as the stage runs'),
         row(`calibrate ${c.label}`, '+cosmics+FWHM', tm(full), ref.compute, `${check.stats.nCosmic} CR px, FWHM ${check.stats.fwhm.toFixed(2)} px (numpy does neither)`),
         row(`calibrate ${c.label}`, `pool x${pool.size} (full)`, perFrame, ref.compute, `per frame, ${batch} frames in flight`),
         row(`calibrate ${c.label}`, 'files (read raw)', tm(files), ref.files, 'ours: lib/fits + sha256; numpy: astropy'),
@@ -265,8 +274,9 @@ export async function run(args: string[]): Promise<number> {
     // ---- ours: master
     if (masterFiles.length) {
       const cam = camOf('colibri-ddrago', LARGE);
-      const frames = masterFiles.map(readRawFrame);
+      const np = numpy({ master: { files: masterFiles, overscan: sec(LARGE.overscan!), data: sec(LARGE.data) } });
       const ref = np.master;
+      const frames = masterFiles.map(readRawFrame);
       const single = await time(() => buildMasterBias(frames, { camera: cam }), { runs });
       const pooled = await time(() => buildMasterBias(frames, { camera: cam, alloc: pool.alloc, combiner: pool.combiner }), { runs });
       const check = await buildMasterBias(frames, { camera: cam });
@@ -300,6 +310,7 @@ export async function run(args: string[]): Promise<number> {
     else console.error(`gp1-calibration: files kept in ${dir}`);
   }
   console.log(table(rows));
+  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} cores (other work on the machine slows both sides unevenly)`);
   console.log(`\ntimes: median (best) of ${runs} runs after a warm-up; ratio = ours / numpy on the best runs (the machine is shared), target ≤ 1.00x. Overscans ${formatSection(SMALL.overscan!)} / ${formatSection(LARGE.overscan!)}.`);
   return 0;
 }

@@ -92,7 +92,12 @@ export async function run(args: string[]): Promise<number> {
   if (sub === 'calibrate') return calibrateCommand(rest);
   const ext = SUBCOMMANDS[sub];
   if (ext) {
-    const mod = (await import(new URL(ext.module, import.meta.url).href)) as { run(args: string[]): Promise<number> };
+    const url = new URL(ext.module, import.meta.url);
+    if (!existsSync(url)) {
+      console.error(`gft gp1 ${sub}: not available in this build (${ext.module} is missing)`);
+      return 2;
+    }
+    const mod = (await import(url.href)) as { run(args: string[]): Promise<number> };
     return mod.run(rest);
   }
   throw new UsageError(`unknown subcommand '${sub}'\n\n${USAGE}`);
@@ -208,7 +213,8 @@ async function buildAll(o: Record<string, unknown>, inDir: string, outDir: strin
   const files = listFits(inDir);
   const groups: Record<FrameType, string[]> = { bias: [], dark: [], flat: [], object: [] };
   const unclassified: { file: string; why: string }[] = [];
-  const flatFilters = new Map<string, string[]>();
+  /** Calibration frames by binning (header; frames without binning keywords: the camera's), then type and filter. */
+  const byBinning = new Map<string, { bias: string[]; dark: string[]; flats: Map<string, string[]> }>();
   let camera = ctx.camera;
   for (const p of files) {
     let h;
@@ -230,10 +236,14 @@ async function buildAll(o: Record<string, unknown>, inDir: string, outDir: strin
     }
     if (!camera) camera = detectCamera(h.header, h.shape[0], h.shape[1], ctx.cameras);
     groups[info.type].push(p);
+    if (info.type === 'object') continue;
+    const bin = info.binning ?? '';
+    const g = byBinning.get(bin) ?? { bias: [], dark: [], flats: new Map<string, string[]>() };
+    byBinning.set(bin, g);
     if (info.type === 'flat') {
       const f = info.filter ?? '';
-      flatFilters.set(f, [...(flatFilters.get(f) ?? []), p]);
-    }
+      g.flats.set(f, [...(g.flats.get(f) ?? []), p]);
+    } else g[info.type].push(p);
   }
   if (!camera) {
     console.error('gft gp1 masters: cannot detect the camera from the headers; pass --camera NAME');
@@ -284,10 +294,24 @@ async function buildAll(o: Record<string, unknown>, inDir: string, outDir: strin
     return r;
   };
 
-  const bias = await finish(await buildMasterBias(lazyFrames(groups.bias, unreadableFrames), { ...base, minFrames: minOf('bias') }));
-  const dark = groups.dark.length ? await finish(await buildMasterDark(lazyFrames(groups.dark, unreadableFrames), { ...base, minFrames: minOf('dark'), bias })) : null;
-  for (const [filter, paths] of [...flatFilters.entries()].sort()) {
-    await finish(await buildMasterFlat(lazyFrames(paths, unreadableFrames), { ...base, minFrames: minOf('flat'), bias, dark, filter: filter || undefined }));
+  // one set of masters per binning found among the calibration frames (frames without binning
+  // keywords are taken at the camera's binning)
+  const bins = new Map<string, { bias: string[]; dark: string[]; flats: Map<string, string[]> }>();
+  for (const [b, g] of byBinning) {
+    const key = b || camera.binning;
+    const t = bins.get(key) ?? { bias: [], dark: [], flats: new Map<string, string[]>() };
+    t.bias.push(...g.bias);
+    t.dark.push(...g.dark);
+    for (const [f, ps] of g.flats) t.flats.set(f, [...(t.flats.get(f) ?? []), ...ps]);
+    bins.set(key, t);
+  }
+  for (const [binning, g] of [...bins.entries()].sort()) {
+    const opts = { ...base, binning };
+    const bias = await finish(await buildMasterBias(lazyFrames(g.bias, unreadableFrames), { ...opts, minFrames: minOf('bias') }));
+    const dark = g.dark.length ? await finish(await buildMasterDark(lazyFrames(g.dark, unreadableFrames), { ...opts, minFrames: minOf('dark'), bias })) : null;
+    for (const [filter, paths] of [...g.flats.entries()].sort()) {
+      await finish(await buildMasterFlat(lazyFrames(paths, unreadableFrames), { ...opts, minFrames: minOf('flat'), bias, dark, filter: filter || undefined }));
+    }
   }
 
   const accepted = reports.filter((r) => r.accepted).length;
@@ -382,6 +406,8 @@ async function calibrateCommand(args: string[]): Promise<number> {
     }
     const outPath = join(outDir, `${basename(file).replace(/\.fits?(\.fz)?$/i, '')}-cal.fits`);
     await writeCalibratedFile(outPath, cal, header);
+    const stats = cal.stats;
+    ctx.pool?.recycle(cal); // the buffers go back to the workers for the next frame
     const age = (m: MasterMeta | null) => (m ? Math.round((Date.parse(m.dateObs) - Date.parse(date)) / 3600e3) : null);
     return {
       file,
@@ -390,7 +416,7 @@ async function calibrateCommand(args: string[]): Promise<number> {
       camera: camera.name,
       masters: Object.fromEntries((Object.keys(picked) as MasterKind[]).map((k) => [k, picked[k] ? { name: picked[k]!.name, sha256: picked[k]!.sha256, hoursFromFrame: age(picked[k]) } : null])),
       ...(missing.length ? { missing } : {}),
-      stats: cal.stats,
+      stats,
     };
   };
 

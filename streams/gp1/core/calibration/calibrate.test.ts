@@ -207,8 +207,30 @@ describe('cosmic rays and FWHM on bare arrays', () => {
       const r = estimateFwhm({ image: img, width: w, height: w, sky: 10, noise: 1 }, { isolation: 25 });
       const s = fwhm / SIGMA_TO_FWHM;
       expect(r.stars.length).toBe(9);
-      expect(r.fwhm).toBeCloseTo(SIGMA_TO_FWHM * Math.sqrt(s * s + 1 / 12), 1);
+      expect(Math.abs(r.fwhm / (SIGMA_TO_FWHM * Math.sqrt(s * s + 1 / 12)) - 1)).toBeLessThan(0.03);
     }
+  });
+
+  it('FWHM of Moffat (β = 3) stars: the half-maximum width, not the Gaussian-moment width', () => {
+    const w = 200;
+    const fwhm = 6;
+    const beta = 3;
+    const alpha = fwhm / (2 * Math.sqrt(2 ** (1 / beta) - 1));
+    const img = new Float32Array(w * w);
+    const rng = makeRng(4);
+    for (const [cx, cy] of [40, 100, 160].flatMap((y) => [40, 100, 160].map((x) => [x + 0.25, y - 0.4]))) {
+      for (let y = cy - 30; y <= cy + 30; y++)
+        for (let x = cx - 30; x <= cx + 30; x++) {
+          let v = 0; // 5×5 sub-samples per pixel
+          for (let j = 0; j < 5; j++) for (let i = 0; i < 5; i++) v += (1 + ((Math.round(x) - 0.4 + 0.2 * i - cx) ** 2 + (Math.round(y) - 0.4 + 0.2 * j - cy) ** 2) / alpha ** 2) ** -beta / 25;
+          img[Math.round(y) * w + Math.round(x)] += 5000 * v;
+        }
+    }
+    for (let i = 0; i < img.length; i++) img[i] += 10 + rng.normal();
+    const r = estimateFwhm({ image: img, width: w, height: w, sky: 10, noise: 1 }, { isolation: 25 });
+    expect(r.stars.length).toBe(9);
+    expect(Math.abs(r.fwhm / fwhm - 1)).toBeLessThan(0.04);
+    expect(r.stars[0].momentFwhm / fwhm).toBeGreaterThan(1.05); // what second moments alone would say
   });
 
   it('header is never required beyond EXPTIME', () => {

@@ -22,12 +22,12 @@
  * value 0, weight 0), SATURATED (raw ≥ saturation), COSMIC (cosmic.ts). Weight is 0 for the bits in
  * `zeroWeightBits` (default LOW_FLAT, as the COATLI pipeline; the detection stage reads the mask).
  *
- * Statistics: sky = median of the unmasked calibrated pixels, noise = 1.4826 × MAD (both on ≤ 2^20
+ * Statistics: sky = median of the unmasked calibrated pixels, noise = 1.4826 × MAD (both on ≤ 2^18
  * pixels on a regular stride, counts/s); FWHM from bright isolated stars (fwhm.ts).
  */
 import { bounds, formatSection, frameGeometry, frameInfo, type CameraConfig, type Section } from '../camera.ts';
 import { detectCosmicRays, type CosmicOptions } from './cosmic.ts';
-import { LEVEL_SAMPLES, overscanLevel, type MasterImage, type RawFrame } from './frame.ts';
+import { overscanLevel, SKY_SAMPLES, type MasterImage, type RawFrame } from './frame.ts';
 import { estimateFwhm, type FwhmOptions } from './fwhm.ts';
 import { MASK } from './maskBits.ts';
 import { scratchBuffer, statsOfBuffer } from './stats.ts';
@@ -166,9 +166,9 @@ export function calibrateFrame(raw: RawFrame, masters: CalibrationMasters, opts:
     fd: flat?.data ?? null,
   };
 
-  // sky and noise first, from calibrated values of a regular sample of unmasked pixels (≤ 2^20), so
+  // sky and noise first, from calibrated values of a regular sample of unmasked pixels (≤ 2^18), so
   // that image, mask and weight are then written in one pass over the frame
-  const { median: sky, sigma: noise } = sampledSky(k, LEVEL_SAMPLES);
+  const { median: sky, sigma: noise } = sampledSky(k, SKY_SAMPLES);
 
   const g = geo.gain;
   const zeroBits = opts.zeroWeightBits ?? MASK.LOW_FLAT;
@@ -176,15 +176,21 @@ export function calibrateFrame(raw: RawFrame, masters: CalibrationMasters, opts:
   const rnD = dark?.stats?.randomNoise;
   // the masters' variance, in units of g·ADU² so it adds to RN²/g
   const mVarG = g * ((Number.isFinite(rnB) ? rnB! ** 2 : 0) + (Number.isFinite(rnD) ? (t * rnD!) ** 2 : 0));
-  const counts = fusedPass(k, { gt2: g * t * t, base: (geo.readNoise * geo.readNoise) / g + mVarG, absSkyT: Math.abs(sky) * t, zeroBits }, image, weight, mask);
+  // the pass also lists the pixels the cosmic-ray and FWHM searches would stop at (significant
+  // above the sky), so neither has to scan the frame again
+  const crSigma = opts.cosmic === false ? Infinity : (opts.cosmic?.sigma ?? 5);
+  const peakSigma = opts.fwhm === false ? Infinity : PEAK_SIGMA;
+  const sel: Selection = { sky, k2: crSigma * crSigma, lowPeak: sky + peakSigma * noise, cand: new Int32Array(0), n: 0 };
+  const counts = fusedPass(k, { gt2: g * t * t, base: (geo.readNoise * geo.readNoise) / g + mVarG, absSkyT: Math.abs(sky) * t, zeroBits }, image, weight, mask, sel);
   const nHot = counts[0];
   const nSat = counts[1];
   const nLow = counts[2];
   const fd = k.fd;
+  const candidates = sel.cand.subarray(0, sel.n);
 
   let nCosmic = 0;
   if (opts.cosmic !== false) {
-    nCosmic = detectCosmicRays({ image, width: W, height: H, weight, mask, sky, gainTime: g * t, flat: fd ?? null }, opts.cosmic ?? {});
+    nCosmic = detectCosmicRays({ image, width: W, height: H, weight, mask, sky, gainTime: g * t, flat: fd ?? null, candidates }, opts.cosmic ?? {});
     if (nCosmic && zeroBits & MASK.COSMIC) for (let i = 0; i < N; i++) if (mask[i] & MASK.COSMIC) weight[i] = 0;
   }
 
@@ -192,7 +198,7 @@ export function calibrateFrame(raw: RawFrame, masters: CalibrationMasters, opts:
   let fwhm = NaN;
   let fwhmStars = 0;
   if (opts.fwhm !== false) {
-    const r = estimateFwhm({ image, width: W, height: H, mask, sky, noise }, { maxPeak: 0.8 * satRate, ...(opts.fwhm ?? {}) });
+    const r = estimateFwhm({ image, width: W, height: H, mask, sky, noise, candidates }, { maxPeak: 0.8 * satRate, ...(opts.fwhm ?? {}) });
     fwhm = r.fwhm;
     fwhmStars = r.stars.length;
   }
@@ -282,6 +288,27 @@ function sampledSky(k: Kernel, max: number): { median: number; sigma: number } {
   return statsOfBuffer(buf, n);
 }
 
+/** Candidate pixels for the cosmic-ray and FWHM searches, collected by fusedPass. */
+interface Selection {
+  sky: number;
+  /** Cosmic-ray pre-test: (v − sky)²·weight > k2. */
+  k2: number;
+  /** Peak pre-test: v > lowPeak. */
+  lowPeak: number;
+  /** Pixel indices (ascending), grown as needed; the first `n` are valid. */
+  cand: Int32Array;
+  n: number;
+}
+
+/** Peaks above this many σ are listed for the FWHM search (fwhm.ts looks at local maxima above 5σ). */
+const PEAK_SIGMA = 5;
+
+function grow(a: Int32Array): Int32Array {
+  const b = new Int32Array(Math.max(1024, a.length * 2));
+  b.set(a);
+  return b;
+}
+
 interface WeightTerms {
   /** g·t². */
   gt2: number;
@@ -298,9 +325,14 @@ interface WeightTerms {
  * Returns [nHot, nSaturated, nLowFlat]. Specialised for the usual case of all three masters: one read
  * of each input, one write of each output, no per-pixel test of which masters exist.
  */
-function fusedPass(k: Kernel, wt: WeightTerms, image: Float32Array, weight: Float32Array, mask: Uint8Array): [number, number, number] {
+function fusedPass(k: Kernel, wt: WeightTerms, image: Float32Array, weight: Float32Array, mask: Uint8Array, sel: Selection): [number, number, number] {
   const { src, rawWidth, x0, y0, W, H, ov, t, sat, hotThr, lowFlat, bd, dd, fd } = k;
   const { gt2, base, absSkyT, zeroBits } = wt;
+  const { sky, k2, lowPeak } = sel;
+  // max(d, 0)·t as (d + |d|)·t/2: no branch on the sign of a noisy dark rate
+  const halfT = 0.5 * t;
+  let cand = sel.cand;
+  let nc = 0;
   const invT = 1 / t;
   let nHot = 0;
   let nSat = 0;
@@ -323,16 +355,27 @@ function fusedPass(k: Kernel, wt: WeightTerms, image: Float32Array, weight: Floa
           m |= MASK.SATURATED;
           nSat++;
         }
-        if (f >= lowFlat) image[i] = ((r - ov - bd[i] - d * t) * invT) / f;
+        let v = 0;
+        if (f >= lowFlat) v = Math.fround(((r - ov - bd[i] - d * t) * invT) / f);
         else {
           m |= MASK.LOW_FLAT;
           nLow++;
-          image[i] = 0;
         }
+        image[i] = v;
         mask[i] = m;
-        weight[i] = m & zeroBits ? 0 : (gt2 * f * f) / (base + absSkyT * f + (d > 0 ? d * t : 0));
+        // a NaN pixel (BLANK in the raw file) gets no weight
+        const w = m & zeroBits || !(r === r) ? 0 : Math.fround((gt2 * f * f) / (base + absSkyT * f + (d + Math.abs(d)) * halfT));
+        weight[i] = w;
+        // rare conditions first: on sky pixels the branch is predictable (e > 0 is a coin flip)
+        const e = v - sky;
+        if ((e * e * w > k2 || v > lowPeak) && e > 0) {
+          if (nc === cand.length) cand = grow(cand);
+          cand[nc++] = i;
+        }
       }
     }
+    sel.cand = cand;
+    sel.n = nc;
     return [nHot, nSat, nLow];
   }
   for (let y = 0; y < H; y++) {
@@ -352,16 +395,25 @@ function fusedPass(k: Kernel, wt: WeightTerms, image: Float32Array, weight: Floa
         m |= MASK.SATURATED;
         nSat++;
       }
-      if (f >= lowFlat) image[i] = ((r - ov - (bd ? bd[i] : 0) - d * t) * invT) / f;
+      let v = 0;
+      if (f >= lowFlat) v = Math.fround(((r - ov - (bd ? bd[i] : 0) - d * t) * invT) / f);
       else {
         m |= MASK.LOW_FLAT;
         nLow++;
-        image[i] = 0;
       }
+      image[i] = v;
       mask[i] = m;
-      weight[i] = m & zeroBits ? 0 : (gt2 * f * f) / (base + absSkyT * f + (d > 0 ? d * t : 0));
+      const w = m & zeroBits || !(r === r) ? 0 : Math.fround((gt2 * f * f) / (base + absSkyT * f + (d + Math.abs(d)) * halfT));
+      weight[i] = w;
+      const e = v - sky;
+      if ((e * e * w > k2 || v > lowPeak) && e > 0) {
+        if (nc === cand.length) cand = grow(cand);
+        cand[nc++] = i;
+      }
     }
   }
+  sel.cand = cand;
+  sel.n = nc;
   return [nHot, nSat, nLow];
 }
 

@@ -41,65 +41,94 @@ export interface CosmicInput {
   gainTime: number;
   /** The flat applied (for the Poisson term); null = 1. */
   flat?: Float32Array | null;
+  /**
+   * Optional: ascending indices of every pixel with (v − sky)²·weight > k² and v > sky (calibrateFrame
+   * collects them while writing the image); only these are tested instead of scanning the frame.
+   */
+  candidates?: Int32Array | null;
 }
 
 const SKIP = MASK.SATURATED | MASK.HOT | MASK.LOW_FLAT;
 
+/** Reusable 8-value buffer of the neighbour median (one per thread). */
+const NB = new Float64Array(8);
+
+/**
+ * The test at pixel p (not on the border) with threshold kk σ; excludeFlagged leaves COSMIC pixels
+ * out of the neighbour median. Top-level (not a closure) so the JIT inlines it into both scans.
+ */
+function isHit(inp: CosmicInput, p: number, kk: number, sharp: number, excludeFlagged: boolean): boolean {
+  const { image: img, width: W, weight, mask, sky, gainTime, flat } = inp;
+  const nb = NB;
+  let n = 0;
+  for (let j = 0; j < 8; j++) {
+    const q = j < 3 ? p - W - 1 + j : j === 3 ? p - 1 : j === 4 ? p + 1 : p + W - 6 + j;
+    const mq = mask[q];
+    if (mq & MASK.SATURATED) return false; // next to a saturated star: no decision
+    if (excludeFlagged && mq & MASK.COSMIC) continue;
+    const x = img[q];
+    let i = n - 1;
+    while (i >= 0 && nb[i] > x) {
+      nb[i + 1] = nb[i];
+      i--;
+    }
+    nb[i + 1] = x;
+    n++;
+  }
+  if (n < 3) return false;
+  const h = n >> 1;
+  const m = n & 1 ? nb[h] : 0.5 * (nb[h - 1] + nb[h]);
+  const signal = m - sky;
+  let varP = 1 / weight[p];
+  if (gainTime > 0 && signal > 0) varP += signal / (gainTime * (flat ? flat[p] || 1 : 1));
+  const d = img[p] - m;
+  if (d <= 0 || d * d <= kk * kk * varP) return false;
+  return signal <= 0 || img[p] - sky > sharp * signal;
+}
+
+/** First scan: every interior pixel; a cheap significance pre-test before the neighbour median. */
+function scan(inp: CosmicInput, k: number, sharp: number, out: number[]): void {
+  const { image: img, width: W, height: H, weight, mask, sky } = inp;
+  const k2 = k * k;
+  for (let y = 1; y < H - 1; y++) {
+    const row = y * W;
+    for (let p = row + 1; p < row + W - 1; p++) {
+      const d = img[p] - sky;
+      // not even k σ above the sky (the neighbour median is ≥ sky in practice): most pixels stop here
+      if (d <= 0 || d * d * weight[p] <= k2 || mask[p] & SKIP) continue;
+      if (isHit(inp, p, k, sharp, false)) out.push(p);
+    }
+  }
+}
+
+/** First scan over a candidate list (same tests, same order as scan()). */
+function scanList(inp: CosmicInput, cand: Int32Array, k: number, sharp: number, out: number[]): void {
+  const { image: img, width: W, height: H, weight, mask, sky } = inp;
+  const k2 = k * k;
+  const last = (H - 1) * W;
+  for (let c = 0; c < cand.length; c++) {
+    const p = cand[c];
+    if (p < W || p >= last) continue;
+    const x = p % W;
+    if (x === 0 || x === W - 1) continue;
+    const d = img[p] - sky;
+    if (d <= 0 || d * d * weight[p] <= k2 || mask[p] & SKIP) continue;
+    if (isHit(inp, p, k, sharp, false)) out.push(p);
+  }
+}
+
 /** Flags cosmic rays (MASK.COSMIC) in `inp.mask`; returns the number of flagged pixels. */
 export function detectCosmicRays(inp: CosmicInput, opts: CosmicOptions = {}): number {
-  const { image: img, width: W, height: H, weight, mask, sky, gainTime, flat } = inp;
+  const { width: W, height: H, weight, mask } = inp;
   const k = opts.sigma ?? 5;
   const sharp = opts.sharpness ?? 4;
   const kg = opts.growSigma ?? 3;
-  const nb = new Float64Array(8);
-  const offs = [-W - 1, -W, -W + 1, -1, 1, W - 1, W, W + 1];
-  const k2 = k * k;
   let flagged: number[] = [];
-
-  /** The test at pixel p with threshold kk; excludeFlagged leaves COSMIC pixels out of the median. */
-  const test = (p: number, kk: number, excludeFlagged: boolean): boolean => {
-    const v = img[p];
-    const w = weight[p];
-    let n = 0;
-    for (let j = 0; j < 8; j++) {
-      const q = p + offs[j];
-      const mq = mask[q];
-      if (mq & MASK.SATURATED) return false; // next to a saturated star: no decision
-      if (excludeFlagged && mq & MASK.COSMIC) continue;
-      const x = img[q];
-      let i = n - 1;
-      while (i >= 0 && nb[i] > x) {
-        nb[i + 1] = nb[i];
-        i--;
-      }
-      nb[i + 1] = x;
-      n++;
-    }
-    if (n < 3) return false;
-    const h = n >> 1;
-    const m = n & 1 ? nb[h] : 0.5 * (nb[h - 1] + nb[h]);
-    const signal = m - sky;
-    let varP = 1 / w;
-    if (gainTime > 0 && signal > 0) varP += signal / (gainTime * (flat ? flat[p] || 1 : 1));
-    const d = v - m;
-    if (d <= 0 || d * d <= kk * kk * varP) return false;
-    return signal <= 0 || v - sky > sharp * signal;
-  };
-
-  for (let y = 1; y < H - 1; y++) {
-    const row = y * W;
-    for (let x = 1; x < W - 1; x++) {
-      const p = row + x;
-      const d = img[p] - sky;
-      const w = weight[p];
-      // cheap pre-test: not even k σ above the sky (the neighbour median is ≥ sky in practice)
-      if (d <= 0 || d * d * w <= k2 || mask[p] & SKIP) continue;
-      if (test(p, k, false)) flagged.push(p);
-    }
-  }
+  if (inp.candidates) scanList(inp, inp.candidates, k, sharp, flagged);
+  else scan(inp, k, sharp, flagged);
   for (const p of flagged) mask[p] |= MASK.COSMIC;
   let total = flagged.length;
-
+  const offs = [-W - 1, -W, -W + 1, -1, 1, W - 1, W, W + 1];
   const maxGrow = opts.maxGrow ?? 3;
   for (let pass = 0; pass < maxGrow && flagged.length; pass++) {
     const next: number[] = [];
@@ -110,7 +139,7 @@ export function detectCosmicRays(inp: CosmicInput, opts: CosmicOptions = {}): nu
         const y = (q / W) | 0;
         if (x < 1 || y < 1 || x >= W - 1 || y >= H - 1) continue;
         if (mask[q] & (SKIP | MASK.COSMIC) || !(weight[q] > 0)) continue;
-        if (test(q, kg, true)) {
+        if (isHit(inp, q, kg, sharp, true)) {
           mask[q] |= MASK.COSMIC;
           next.push(q);
         }

@@ -40,8 +40,19 @@ export function frameChecksum(f: RawFrame): string {
   return f.sha256 ?? sha256Pixels(f.data);
 }
 
-/** Samples used for scalar levels of large regions (overscan, frame medians): ≤ 2^20, regular stride. */
+/** Samples for the overscan median: ≤ 2^20 on a regular stride (an overscan strip has fewer pixels). */
 export const LEVEL_SAMPLES = 1 << 20;
+/**
+ * Samples for the sky and noise of a calibrated frame: ≤ 2^18 on a regular stride. The median of
+ * 2^18 values is within 0.25% of a σ of the full-frame median (1.25σ/√n); more samples only cost
+ * memory traffic (each sample is a cache line of each input).
+ */
+export const SKY_SAMPLES = 1 << 18;
+/**
+ * Samples for the levels and noise of calibration frames and masters: ≤ 2^18 on a regular stride.
+ * The median of 2^18 samples is within 0.25% of a σ of the full-frame median (1.25σ/√n).
+ */
+export const FRAME_SAMPLES = 1 << 18;
 
 /** Median of the overscan region, ADU; 0 when the camera has none. */
 export function overscanLevel(f: { width: number; data: ArrayLike<number> }, overscan: Section | null): number {

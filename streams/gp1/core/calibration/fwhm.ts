@@ -5,13 +5,17 @@
  * measurement window, no other peak brighter than `isolationFraction` of theirs within `isolation`
  * pixels, away from the borders. The brightest `maxStars` are measured.
  *
- * Measurement: adaptive (Gaussian-weighted) second moments. With a circular Gaussian weight of width
- * σ_w, the weighted second moment of a Gaussian star of width σ is σ_m² = σ²σ_w²/(σ² + σ_w²); iterating
- * σ_w² ← 2σ_m² (and the centroid) converges to σ_w = σ, insensitive to the noise of the far wings.
- * FWHM = 2√(2 ln 2) σ in pixels, as measured on the pixel grid (pixel-integrated profile, so a
- * Gaussian of true width σ reads √(σ² + 1/12)). The frame's estimate is the median over stars.
+ * Measurement, per star:
+ * 1. adaptive (Gaussian-weighted) moments give the centroid and a width: with a circular Gaussian
+ *    weight of width σ_w, the weighted second moment of a Gaussian star of width σ is
+ *    σ_m² = σ²σ_w²/(σ² + σ_w²); iterating σ_w² ← 2σ_m² converges to σ_w = σ (robust to noisy wings,
+ *    but for a Moffat profile it overestimates the FWHM by ~10–15%);
+ * 2. the half-maximum radius, whatever the profile: the peak I₀ from a fit of ln I = ln I₀ − r²/(2s²)
+ *    to the core pixels (r ≤ σ_w), then a straight line fitted to I/I₀ − 1/2 against r over the pixels
+ *    around the half-maximum (0.6–1.6 × the Gaussian half-width); FWHM = 2 × its zero.
+ * Pixel values are pixel integrals, so a Gaussian of true width σ reads close to √(σ² + 1/12). The
+ * frame's estimate is the median over stars.
  */
-import { MASK } from './maskBits.ts';
 
 export const SIGMA_TO_FWHM = 2 * Math.sqrt(2 * Math.LN2);
 
@@ -38,13 +42,18 @@ export interface FwhmInput {
   sky: number;
   /** Robust σ of the sky, counts/s. */
   noise: number;
+  /** Optional: ascending indices of (at least) every pixel above sky + 5σ; the peak search visits only these. */
+  candidates?: Int32Array | null;
 }
 
 export interface StarMoment {
   x: number;
   y: number;
   peak: number;
+  /** Half-maximum FWHM, px. */
   fwhm: number;
+  /** Adaptive-moment FWHM (2.3548 σ), px. */
+  momentFwhm: number;
   ellipticity: number;
 }
 
@@ -69,15 +78,28 @@ export function estimateFwhm(inp: FwhmInput, opts: FwhmOptions = {}): FwhmResult
   const px = new Int32Array(CAP);
   const pv = new Float32Array(CAP);
   let np = 0;
-  for (let y = 1; y < H - 1 && np < CAP; y++) {
-    for (let x = 1; x < W - 1; x++) {
-      const p = y * W + x;
+  const isPeak = (p: number, v: number) => !(v <= img[p - 1] || v < img[p + 1] || v <= img[p - W] || v < img[p + W] || v <= img[p - W - 1] || v <= img[p - W + 1] || v < img[p + W - 1] || v < img[p + W + 1]);
+  const cand = inp.candidates;
+  if (cand) {
+    for (let c = 0; c < cand.length && np < CAP; c++) {
+      const p = cand[c];
+      const x = p % W;
+      if (p < W || p >= (H - 1) * W || x === 0 || x === W - 1) continue;
       const v = img[p];
-      if (!(v > lowPeak)) continue;
-      if (v <= img[p - 1] || v < img[p + 1] || v <= img[p - W] || v < img[p + W] || v <= img[p - W - 1] || v <= img[p - W + 1] || v < img[p + W - 1] || v < img[p + W + 1]) continue;
+      if (!(v > lowPeak) || !isPeak(p, v)) continue;
       px[np] = p;
-      pv[np] = v;
-      if (++np >= CAP) break;
+      pv[np++] = v;
+    }
+  } else {
+    for (let y = 1; y < H - 1 && np < CAP; y++) {
+      for (let x = 1; x < W - 1; x++) {
+        const p = y * W + x;
+        const v = img[p];
+        if (!(v > lowPeak) || !isPeak(p, v)) continue;
+        px[np] = p;
+        pv[np] = v;
+        if (++np >= CAP) break;
+      }
     }
   }
   // grid of R-sized cells → peak lists
@@ -125,7 +147,9 @@ export function estimateFwhm(inp: FwhmInput, opts: FwhmOptions = {}): FwhmResult
     if (!isolated) continue;
     const m = adaptiveMoments(img, W, H, mask ?? null, sky, x0, y0, R);
     if (!m || m.ellipticity > maxE || m.fwhm < 0.8) continue;
-    stars.push({ x: m.x, y: m.y, peak: pv[i], fwhm: m.fwhm, ellipticity: m.ellipticity });
+    const hm = halfMaxFwhm(img, W, sky, m.x, m.y, m.fwhm / SIGMA_TO_FWHM, R);
+    if (!(hm > 0.8 && hm < 2 * R)) continue;
+    stars.push({ x: m.x, y: m.y, peak: pv[i], fwhm: hm, momentFwhm: m.fwhm, ellipticity: m.ellipticity });
   }
   if (!stars.length) return { fwhm: NaN, stars };
   const f = stars.map((s) => s.fwhm).sort((a, b) => a - b);
@@ -188,4 +212,76 @@ export function adaptiveMoments(img: Float32Array, W: number, H: number, mask: U
     }
   }
   return null;
+}
+
+const prof = { r: new Float64Array(0), v: new Float64Array(0) };
+
+/**
+ * FWHM from the half-maximum radius around (cx, cy) (see the file comment); NaN if the profile does
+ * not allow it. `sw` is the adaptive-moment σ, `R` the largest radius looked at.
+ */
+export function halfMaxFwhm(img: Float32Array, W: number, sky: number, cx: number, cy: number, sw: number, R: number): number {
+  const rmax = Math.min(R, Math.ceil(3 * sw) + 1);
+  const n = (2 * rmax + 1) ** 2;
+  if (prof.r.length < n) {
+    prof.r = new Float64Array(n);
+    prof.v = new Float64Array(n);
+  }
+  const rs = prof.r;
+  const vs = prof.v;
+  let m = 0;
+  const ix = Math.round(cx);
+  const iy = Math.round(cy);
+  for (let y = iy - rmax; y <= iy + rmax; y++) {
+    for (let x = ix - rmax; x <= ix + rmax; x++) {
+      const r = Math.hypot(x - cx, y - cy);
+      if (r > rmax) continue;
+      rs[m] = r;
+      vs[m++] = img[y * W + x] - sky;
+    }
+  }
+  // peak: ln I = a + b r² on the core
+  const core = Math.max(1.5, sw);
+  let n0 = 0;
+  let sx = 0;
+  let sy = 0;
+  let sxx = 0;
+  let sxy = 0;
+  for (let k = 0; k < m; k++) {
+    if (rs[k] > core || !(vs[k] > 0)) continue;
+    const x = rs[k] * rs[k];
+    const y = Math.log(vs[k]);
+    n0++;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  if (n0 < 3) return NaN;
+  const den = n0 * sxx - sx * sx;
+  if (!(den > 0)) return NaN;
+  const slope = (n0 * sxy - sx * sy) / den;
+  const peak = Math.exp((sy - slope * sx) / n0);
+  if (!(peak > 0) || !(slope < 0)) return NaN;
+  // half maximum: u = I/I₀ − 1/2 = p + q r around the Gaussian half-width
+  const h = 1.1774 * sw;
+  let n1 = 0;
+  sx = sy = sxx = sxy = 0;
+  for (let k = 0; k < m; k++) {
+    const r = rs[k];
+    if (r < 0.6 * h || r > 1.6 * h) continue;
+    const u = vs[k] / peak - 0.5;
+    n1++;
+    sx += r;
+    sy += u;
+    sxx += r * r;
+    sxy += r * u;
+  }
+  if (n1 < 4) return NaN;
+  const d1 = n1 * sxx - sx * sx;
+  if (!(d1 > 0)) return NaN;
+  const q = (n1 * sxy - sx * sy) / d1;
+  const p = (sy - q * sx) / n1;
+  if (!(q < 0)) return NaN;
+  return (2 * -p) / q;
 }

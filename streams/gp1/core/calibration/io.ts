@@ -8,9 +8,9 @@
  *   NHOT, HOTTHR, GP1SHA (sha256 of the float32 pixel bytes, little-endian), GP1ACC (accepted),
  *   RAWDATAS / RAWBIASS (the raw sections), GP1BIAS/GP1BSHA, GP1DARK/GP1DSHA (what it was built on),
  *   HISTORY two cards per input frame: `input <name>` then `sha256 <hex>`.
- * Calibrated file: primary float32 image (counts/s) with the raw header cards when the header has
- *   `cards` (lib/fits Header; structural and section keywords dropped) + calibration cards + HISTORY; extension WEIGHT (float32, inverse variance);
- *   extension MASK (uint8, bits of maskBits.ts).
+ * Calibrated file: primary float32 image (counts/s) with the raw header's cards when it has them
+ *   (lib/fits Header; structural and section keywords dropped), the calibration cards and HISTORY;
+ *   extension WEIGHT (float32, inverse variance); extension MASK (uint8, bits of maskBits.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';

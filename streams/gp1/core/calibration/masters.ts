@@ -20,7 +20,7 @@
  */
 import { formatSection, frameGeometry, frameInfo, type CameraConfig } from '../camera.ts';
 import { combineStack, type CombineCounts, type CombineMethod, type CombineOptions } from './combine.ts';
-import { cropSubtract, frameChecksum, LEVEL_SAMPLES, overscanLevel, sha256Pixels, type MasterImage, type RawFrame } from './frame.ts';
+import { cropSubtract, frameChecksum, FRAME_SAMPLES, overscanLevel, sha256Pixels, type MasterImage, type RawFrame } from './frame.ts';
 import { robustStats, scratchBuffer, statsOfBuffer } from './stats.ts';
 import type { MasterComparison } from './compare.ts';
 
@@ -278,7 +278,7 @@ async function buildMaster(kind: MasterKind, frames: FrameSource, opts: MasterOp
       reject(f.name, 'saturated', `${(100 * satFrac).toFixed(1)}% of the pixels ≥ ${geo.saturation} ADU (limit ${(100 * cam.maxSaturatedFraction).toFixed(1)}%)`);
       continue;
     }
-    let level = robustStats(buf, { maxSamples: LEVEL_SAMPLES }).median;
+    let level = robustStats(buf, { maxSamples: FRAME_SAMPLES }).median;
     if (kind === 'flat') {
       // COATLI: median(data) − median(overscan); no overscan → above the master bias level
       if (!geo.overscan) {
@@ -299,7 +299,7 @@ async function buildMaster(kind: MasterKind, frames: FrameSource, opts: MasterOp
     if (kind === 'dark') subtractScaled(buf, bias.master!.data, null, 0, 1 / t!);
     if (kind === 'flat') {
       subtractScaled(buf, bias.master!.data, dark.master?.data ?? null, t ?? 0, 1);
-      const med = robustStats(buf, { maxSamples: LEVEL_SAMPLES }).median;
+      const med = robustStats(buf, { maxSamples: FRAME_SAMPLES }).median;
       if (!(med > 0)) {
         reject(f.name, 'level-out-of-range', `median ${med} after bias/dark subtraction: cannot normalise`);
         continue;
@@ -389,7 +389,7 @@ function scale(buf: Float32Array, k: number): void {
 
 /** Statistics of a master (see {@link MasterStats}). One selection on ≤ 2^20 samples + one full pass. */
 export function masterStats(data: Float32Array, kind: MasterKind, hotSigma: number, lowFlat: number): MasterStats {
-  const { median, sigma } = robustStats(data, { maxSamples: LEVEL_SAMPLES });
+  const { median, sigma } = robustStats(data, { maxSamples: FRAME_SAMPLES });
   const hotThreshold = kind === 'flat' ? lowFlat : median + hotSigma * sigma;
   let hot = 0;
   let min = Infinity;
@@ -406,7 +406,7 @@ export function masterStats(data: Float32Array, kind: MasterKind, hotSigma: numb
 /** Robust σ of a − b on ≤ 2^20 pixels (regular stride). */
 function diffSigma(a: Float32Array, b: Float32Array): number {
   const n = a.length;
-  const step = Math.max(1, Math.floor(n / LEVEL_SAMPLES));
+  const step = Math.max(1, Math.floor(n / FRAME_SAMPLES));
   const buf = scratchBuffer(Math.ceil(n / step));
   let m = 0;
   for (let i = 0; i < n; i += step) buf[m++] = a[i] - b[i];

@@ -54,6 +54,18 @@ describe('CalibrationPool (worker threads through tsx)', () => {
     expect(got.history).toEqual(ref.history);
   });
 
+  it('reuses recycled output buffers (transferred to the worker and back)', async () => {
+    const truth = makeTruth(SYN, { seed: 4 });
+    const frame = () => makeRawFrame(SYN, truth, { name: 'o', type: 'object', exptime: 10, level: 20, seed: 5 });
+    const first = await pool.calibrate(frame(), {}, { camera: cam, cosmic: false });
+    const image = first.image;
+    pool.recycle(first);
+    const second = await pool.calibrate(frame(), {}, { camera: cam, cosmic: false });
+    expect(image.length).toBe(0); // handed to the worker
+    expect(second.image.length).toBe(320 * 200);
+    expect(second.stats).toEqual(first.stats);
+  });
+
   it('rejects with the CalibrationError of the worker', async () => {
     const truth = makeTruth(SYN, { seed: 3 });
     const raw = makeRawFrame(SYN, truth, { name: 'o', type: 'object', exptime: 0, noise: false });

@@ -17,6 +17,8 @@ export type Request =
       raw: { name: string; cards: [string, string | number | boolean | null][]; width: number; height: number; data: Float32Array | Float64Array };
       masters: CalibrationMasters;
       opts: CalibrateOptions;
+      /** Recycled output buffers (transferred in), reused instead of fresh memory. */
+      out?: { image: Float32Array; weight: Float32Array; mask: Uint8Array };
     }
   | { id: number; op: 'ping' };
 
@@ -46,7 +48,16 @@ port.on('message', (msg: Request) => {
       port.postMessage({ id: msg.id, ok: true, clipped: r.clipped });
     } else if (msg.op === 'calibrate') {
       const raw = { name: msg.raw.name, header: new PairsHeader(msg.raw.cards), width: msg.raw.width, height: msg.raw.height, data: msg.raw.data };
-      const cal = calibrateFrame(raw, msg.masters, msg.opts);
+      const n = msg.out?.image.length;
+      const fits = n !== undefined && msg.out!.weight.length === n && msg.out!.mask.length === n;
+      let cal;
+      try {
+        cal = calibrateFrame(raw, msg.masters, fits ? { ...msg.opts, out: msg.out } : msg.opts);
+      } catch (e) {
+        // buffers of the wrong size for this frame: calibrate into fresh ones
+        if (!(e instanceof CalibrationError && fits && /output buffers/.test(e.message))) throw e;
+        cal = calibrateFrame(raw, msg.masters, msg.opts);
+      }
       const transfer = [cal.image, cal.weight, cal.mask].map((a) => a.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
       port.postMessage({ id: msg.id, ok: true, result: cal }, transfer);
     }

@@ -143,6 +143,12 @@ describe.skipIf(!HAVE)('gft gp1 masters / calibrate on the RATIR frames', () => 
     expect(readFileSync(f.out).length % 2880).toBe(0);
   });
 
+  it('dispatches `detect` to streams/gp1/detectCli.ts', async () => {
+    const r = await cli(['detect', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/usage: gft gp1 detect/);
+  });
+
   it('usage errors exit 2 through UsageError; unknown subcommands too', async () => {
     const { UsageError } = await import('../../../../lib/cli/args.ts');
     const { run } = await import('../../cli.ts');
