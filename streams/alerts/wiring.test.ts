@@ -62,7 +62,7 @@ describe.skipIf(!ready)('alerts stage on the real stack', () => {
       expect(triggers.map((t) => t.kind)).toEqual(['trigger', 'update', 'update']);
       expect(refs[2]).toMatchObject({ burstId: 'sb26022501', version: 3, ra: 204.8665, dec: 45.1204, errorRadiusDeg: 0.0643, catalogStars: 2, epochsMinutes: [5, 10, 30, 60] });
       const doc = JSON.parse((await store.get(refs[2].document)).toString());
-      expect(doc.catalog.map((s: { mag: number }) => s.mag)).toEqual([15.2, 16]);
+      expect(doc.catalog.stars.map((s: { mag: number }) => s.mag)).toEqual([15.2, 16]);
       expect(dlq[0].errorCode).toBe('voevent.malformed_xml');
       decisions.push(managed.map((m) => `${m.action}|${m.reason}|${m.stateJson}`));
     }

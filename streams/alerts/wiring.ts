@@ -7,9 +7,8 @@
  * (latest state per burst), so a restart or a replay into a fresh namespace gives the same decisions.
  * Event time: issuedAt = the receipt time recorded by the intake, never the wall clock.
  */
-import { readFileSync, existsSync } from 'node:fs';
 import type { StageDefinition, Output } from '../../lib/runtime/runner.ts';
-import { invalidInput } from '../../lib/runtime/errors.ts';
+import { invalidInput, FatalStageError } from '../../lib/runtime/errors.ts';
 import { field, loadConfig } from '../../lib/config/define.ts';
 import { platformConfig } from '../../lib/config/platform.ts';
 import { createKafka } from '../../lib/runtime/kafka.ts';
@@ -17,13 +16,14 @@ import { AvroSerdes } from '../../lib/runtime/serdes.ts';
 import { nsName } from '../../lib/runtime/topology.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { parseVoevent } from './core/parse.ts';
-import { applyAlert, type BurstState } from './core/manager.ts';
-import { buildReference, parseCatalogCsv, DC3_PLAN, type CatalogStar } from './core/reference.ts';
+import { applyAlert, restoreState, DEFAULT_MANAGER_CONFIG, type BurstState } from './core/manager.ts';
+import { buildReference, checkPlan, loadCatalog, referenceJson, DC3_PLAN, DEFAULT_CATALOG, type CatalogStar } from './core/reference.ts';
 import { InvalidInput } from './core/errors.ts';
 
 export const alertsSchema = {
-  catalog: field<string>({ env: 'GFT_ALERTS_CATALOG', type: 'string', doc: 'Reference star catalog file (CSV ra,dec,mag[,band])', default: '' }),
-  maxErrorDeg: field<number>({ env: 'GFT_ALERTS_MAX_ERROR_DEG', type: 'number', doc: 'Largest error radius that triggers GP1 (deg)', default: 0.5, min: 0 }),
+  catalog: field<string>({ env: 'GFT_ALERTS_CATALOG', type: 'string', doc: 'Reference star catalog file (CSV ra,dec,mag[,band] or FITS table with those columns); empty = no stars', default: '' }),
+  catalogRadiusDeg: field<number>({ env: 'GFT_ALERTS_CATALOG_RADIUS_DEG', type: 'number', doc: 'Reference stars extracted within this radius of the best position (deg)', default: DEFAULT_CATALOG.radiusDeg, min: 0 }),
+  maxErrorDeg: field<number>({ env: 'GFT_ALERTS_MAX_ERROR_DEG', type: 'number', doc: 'Largest error radius that triggers GP1 (deg); 0.3 = half-diagonal of the 26 arcmin COLIBRI field', default: DEFAULT_MANAGER_CONFIG.maxErrorRadiusDeg, min: 0 }),
   cadenceS: field<number>({ env: 'GFT_PLAN_CADENCE_S', type: 'number', doc: 'Observation plan: seconds between frames', default: DC3_PLAN.cadenceSeconds, min: 1 }),
   durationS: field<number>({ env: 'GFT_PLAN_DURATION_S', type: 'number', doc: 'Observation plan: duration (s)', default: DC3_PLAN.durationSeconds, min: 1 }),
   epochs: field<string[]>({ env: 'GFT_PLAN_EPOCHS_MIN', type: 'list', doc: 'Candidate epochs, minutes after T0', default: DC3_PLAN.epochsMinutes.map(String) }),
@@ -33,8 +33,9 @@ interface RawVoevent { receivedAt: number; transport: string; source: string; iv
 
 export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchema>>, storage: LocalStorage, initial = new Map<string, BurstState>()): StageDefinition<RawVoevent> {
   const states = initial;
-  let catalog: CatalogStar[] | undefined;
-  const plan = { ...DC3_PLAN, cadenceSeconds: cfg.cadenceS, durationSeconds: cfg.durationS, epochsMinutes: cfg.epochs.map(Number) };
+  let catalog: Promise<CatalogStar[]> | undefined;
+  const plan = checkPlan({ cadenceSeconds: cfg.cadenceS, durationSeconds: cfg.durationS, epochsMinutes: cfg.epochs.map(Number) });
+  const catalogCfg = { ...DEFAULT_CATALOG, radiusDeg: cfg.catalogRadiusDeg };
   return {
     name: 'alerts',
     inputs: ['voevent.raw'],
@@ -48,23 +49,30 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
         throw e;
       }
       const d = applyAlert(states.get(alert.burstId), alert, { maxErrorRadiusDeg: cfg.maxErrorDeg });
-      states.set(alert.burstId, d.state);
       const at = msg.value.receivedAt;
       const outs: Output[] = [{
         topic: 'alerts.managed', key: alert.burstId,
         value: { ivorn: alert.ivorn, burstId: alert.burstId, packetType: alert.packetType, role: alert.role, instrument: alert.instrument, noticeLevel: alert.noticeLevel, t0: alert.t0, ra: alert.ra, dec: alert.dec, errorRadiusDeg: alert.errorRadiusDeg, action: d.action, reason: d.reason, receivedAt: at, stateJson: JSON.stringify(d.state) },
       }];
-      if (d.issueReference) {
-        catalog ??= cfg.catalog && existsSync(cfg.catalog) ? parseCatalogCsv(readFileSync(cfg.catalog, 'utf8')) : [];
-        const doc = buildReference(d.state, catalog, plan);
-        const ref = await storage.put(Buffer.from(JSON.stringify(doc)), { kind: 'reference', burstId: doc.burstId, source: 'alerts', name: `${doc.burstId}_v${doc.version}.json`, created: new Date(at).toISOString() });
-        outs.push({
-          topic: 'alerts.reference', key: doc.burstId,
-          value: { burstId: doc.burstId, version: doc.version, t0: doc.t0, ra: doc.ra, dec: doc.dec, errorRadiusDeg: doc.errorRadiusDeg, bestIvorn: doc.bestIvorn, cadenceSeconds: plan.cadenceSeconds, durationSeconds: plan.durationSeconds, epochsMinutes: plan.epochsMinutes, catalogStars: doc.catalog.length, document: ref, issuedAt: at },
-        });
-        outs.push({ topic: 'gp1.trigger', key: doc.burstId, value: { burstId: doc.burstId, kind: d.action === 'trigger' ? 'trigger' : 'update', referenceVersion: doc.version, reference: ref, t0: doc.t0, reason: d.reason, issuedAt: at } });
+      let ref: Awaited<ReturnType<LocalStorage['put']>> | null = null;
+      for (const o of d.outputs) {
+        if (o.kind === 'reference') {
+          // A broken catalog is a configuration error: stop the stage instead of dead-lettering every trigger.
+          catalog ??= cfg.catalog
+            ? loadCatalog(cfg.catalog).catch((e: Error) => Promise.reject(new FatalStageError('alerts.bad_catalog', e.message)))
+            : Promise.resolve([]);
+          const doc = buildReference(d.state, await catalog, { plan, catalog: catalogCfg, catalogSource: cfg.catalog || null });
+          ref = await storage.put(referenceJson(doc), { kind: 'reference', burstId: doc.burstId, source: 'alerts', name: `${doc.burstId}_v${doc.version}.json`, created: new Date(at).toISOString() });
+          outs.push({
+            topic: 'alerts.reference', key: doc.burstId,
+            value: { burstId: doc.burstId, version: doc.version, t0: doc.t0, ra: doc.ra, dec: doc.dec, errorRadiusDeg: doc.errorRadiusDeg, bestIvorn: doc.bestIvorn, cadenceSeconds: plan.cadenceSeconds, durationSeconds: plan.durationSeconds, epochsMinutes: plan.epochsMinutes, catalogStars: doc.catalog.stars.length, document: ref, issuedAt: at },
+          });
+        } else {
+          outs.push({ topic: 'gp1.trigger', key: o.burstId, value: { burstId: o.burstId, kind: o.kind, referenceVersion: o.version, reference: o.kind === 'cancel' ? null : ref, t0: d.state.t0, reason: d.reason, issuedAt: at } });
+        }
       }
-      if (d.cancel) outs.push({ topic: 'gp1.trigger', key: alert.burstId, value: { burstId: alert.burstId, kind: 'cancel', referenceVersion: d.state.referenceVersion, reference: null, t0: d.state.t0, reason: d.reason, issuedAt: at } });
+      // The state advances only once every output is built: a retried message (storage down) sees the old state.
+      states.set(alert.burstId, d.state);
       return outs;
     },
   };
@@ -92,7 +100,10 @@ export async function loadStates(namespace: string): Promise<Map<string, BurstSt
     consumer.run({
       eachMessage: async ({ partition, message }) => {
         const v = await serdes.decode<{ burstId: string; stateJson: string }>(message.value, 'org.gft.alerts.ManagedAlert');
-        states.set(v.burstId, JSON.parse(v.stateJson));
+        // States written by an older manager (another schema) are dropped: that burst starts afresh.
+        const st = restoreState(v.stateJson);
+        if (st) states.set(v.burstId, st);
+        else states.delete(v.burstId);
         if (BigInt(message.offset) + 1n >= high.get(partition)!) left.delete(partition);
         if (!left.size) resolve();
       },

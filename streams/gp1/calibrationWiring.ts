@@ -85,11 +85,11 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
         const report = join(w.dir, 'masters-report.json');
         const code = await quietCli(['masters', '--in', join(w.dir, 'cal'), '--out', join(w.dir, 'masters'), '--report', report, ...camArgs()]);
         if (!existsSync(report)) throw invalidInput('gp1.masters_failed', `building masters failed (exit ${code}) for burst ${burstId}`);
-        const r = JSON.parse(readFileSync(report, 'utf8')) as { masters: Array<{ kind: 'bias' | 'dark' | 'flat'; accepted: boolean; name: string; file: string | null; issues: Array<{ reason?: string; message?: string } | string>; rejections: Array<{ name?: string; reason?: string; message?: string }>; stats: { level: number; noise: number; hotPixels: number; nFrames: number }; provenance?: { inputs?: Array<{ name: string; sha256: string }>; filter?: string | null; dateObs?: string } }> };
+        const r = JSON.parse(readFileSync(report, 'utf8')) as { masters: Array<{ kind: 'bias' | 'dark' | 'flat'; accepted: boolean; name: string; file: string | null; issues: Array<{ reason?: string; detail?: string; message?: string } | string>; rejections: Array<{ name?: string; reason?: string; detail?: string; message?: string }>; stats: { level: number; noise: number; hotPixels: number; nFrames: number }; provenance?: { inputs?: Array<{ name: string; sha256: string }>; filter?: string | null; dateObs?: string } }> };
         for (const m of r.masters) {
           let ref: StorageRef | null = null;
           if (m.file && existsSync(m.file)) ref = await storage.put(readFileSync(m.file), { kind: 'master', burstId, source: 'gp1-calibration', name: `${m.name}.fits`, created: f.dateObs });
-          const reasons = m.issues.map((i) => (typeof i === 'string' ? i : `${i.reason ?? ''}: ${i.message ?? ''}`));
+          const reasons = m.issues.map((i) => (typeof i === 'string' ? i : `${i.reason ?? ''}: ${i.detail ?? i.message ?? ''}`));
           const filter = /master-flat-([^-]+)-/.exec(m.name)?.[1] ?? null;
           outs.push({
             topic: 'gp1.masters',
@@ -99,7 +99,7 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
               level: m.stats?.level ?? 0, noise: m.stats?.noise ?? 0, hotPixels: m.stats?.hotPixels ?? 0, accepted: m.accepted, reasons,
               inputs: [
                 ...(m.provenance?.inputs ?? []).map((i) => ({ frameId: i.name.replace(/\.fits(\.fz)?$/, ''), sha256: i.sha256, used: true, reason: '' })),
-                ...(m.rejections ?? []).map((x) => ({ frameId: (x.name ?? '').replace(/\.fits(\.fz)?$/, ''), sha256: '', used: false, reason: `${x.reason ?? ''} ${x.message ?? ''}`.trim() })),
+                ...(m.rejections ?? []).map((x) => ({ frameId: (x.name ?? '').replace(/\.fits(\.fz)?$/, ''), sha256: '', used: false, reason: `${x.reason ?? ''} ${x.detail ?? x.message ?? ''}`.trim() })),
               ],
               storage: ref,
             },
@@ -113,9 +113,9 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
       writeFileSync(rawPath, bytes);
       const report = join(w.dir, `cal-${f.frameId}.json`);
       await quietCli(['calibrate', '--masters', join(w.dir, 'masters'), '--out', join(w.dir, 'out'), '--report', report, ...camArgs(), rawPath]);
-      const r = JSON.parse(readFileSync(report, 'utf8')) as { frames: Array<{ ok: boolean; out?: string; error?: string; masters?: Record<string, { name: string }>; stats?: { sky: number; noise: number; fwhm: number | null } }> };
+      const r = JSON.parse(readFileSync(report, 'utf8')) as { frames: Array<{ ok: boolean; out?: string; error?: string | { code?: string; message?: string }; masters?: Record<string, { name: string }>; stats?: { sky: number; noise: number; fwhm: number | null } }> };
       const fr = r.frames[0];
-      if (!fr?.ok || !fr.out) throw invalidInput('gp1.calibration_failed', `frame ${f.frameId}: ${fr?.error ?? 'calibration failed'}`);
+      if (!fr?.ok || !fr.out) throw invalidInput('gp1.calibration_failed', `frame ${f.frameId}: ${typeof fr?.error === 'object' ? `${fr.error.code}: ${fr.error.message}` : (fr?.error ?? 'calibration failed')}`);
       const ref = await storage.put(readFileSync(fr.out), { kind: 'calibrated', burstId, source: 'gp1-calibration', name: `${f.frameId}-cal.fits`, created: f.dateObs });
       rmSync(rawPath, { force: true });
       rmSync(fr.out, { force: true });

@@ -139,9 +139,11 @@ export function detectionStage(storage: LocalStorage): StageDefinition<Calibrate
         burstId = r.burstId;
         const b = burst(burstId);
         if (b.ref && b.ref.version >= r.version) return [];
-        const doc = JSON.parse((await storage.get(r.document)).toString('utf8')) as { catalog: { ra: number; dec: number; mag: number }[] };
+        type Star = { ra: number; dec: number; mag: number };
+        const doc = JSON.parse((await storage.get(r.document)).toString('utf8')) as { catalog: Star[] | { stars: Star[] } };
+        const stars = Array.isArray(doc.catalog) ? doc.catalog : doc.catalog.stars;
         b.ref = r;
-        b.catalog = { ra: Float64Array.from(doc.catalog, (s) => s.ra), dec: Float64Array.from(doc.catalog, (s) => s.dec), mag: Float64Array.from(doc.catalog, (s) => s.mag) };
+        b.catalog = { ra: Float64Array.from(stars, (s) => s.ra), dec: Float64Array.from(stars, (s) => s.dec), mag: Float64Array.from(stars, (s) => s.mag) };
         if (!b.catalog.ra.length) ctx.log.warn('reference catalog is empty: astrometry will fail', { burstId });
         for (const f of b.pending.splice(0)) await measure(b, f);
       } else {

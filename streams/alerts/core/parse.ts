@@ -1,127 +1,380 @@
 /**
- * VOEvent 2.0 / 1.1 parsing (with or without namespace) into one flat `ParsedAlert`.
- * SVOM notices (Packet_Type, Burst_Id, Notice_Level, Instrument, Slew_Status, …) and classic GCN
- * packets (Swift, Fermi: position, time, role, TrigID). Conventions: ../../../../shared/guides/domain.md.
- * - T0: WhereWhen…TimeInstant/ISOTime; without a zone it is UTC.
- * - Position: Position2D C1=RA, C2=Dec in degrees; Error2Radius in degrees, -1 (or ≤ 0) = unknown → null.
- * - burstId: SVOM Burst_Id, else `<mission>-<TrigID>`, else the IVORN.
+ * VOEvent 2.0 / 1.1 (with or without namespace) → one flat, JSON-serialisable `ParsedAlert`.
+ * Pure: bytes in, value out; every rejection is an `InvalidInput` with a stable code (./errors.ts).
+ *
+ * Conventions (../../../../shared/guides/domain.md, FSC "notices and circulars", GCN VOEvent notes):
+ * - Params: `What/Param` (top level) and `What/Group/Param`. SVOM: top-level Packet_Type, Pkt_Ser_Num,
+ *   Instrument; group Svom_Identifiers (Burst_Id, Notice_Level, optional Alert_Seq_T0); group
+ *   Satellite_Info (Slew_Status). A param is looked up in its documented group first, then anywhere.
+ *   The raw map keys top-level params by name and grouped ones as `Group.Name` (so the two `Port`
+ *   params of a broker test packet stay apart); the first occurrence of a key wins.
+ * - t0: `WhereWhen/ObsDataLocation/ObservationLocation/AstroCoords/Time/TimeInstant/ISOTime` → ISO 8601
+ *   UTC with `Z`, millisecond precision (extra digits truncated). No zone means UTC. The time scale is
+ *   the first token of the coordinate system id (`UTC-ICRS-GEO`); TT, TDB (≈TT within 2 ms), TAI and
+ *   GPS are converted to UTC for dates since 1999 (leap-second table below); earlier non-UTC → bad_value.
+ * - Position: `AstroCoords/Position2D`, C1 = RA, C2 = Dec (swapped if Name1 says Dec), unit from the
+ *   `unit` attribute (deg when absent; rad, arcmin, arcsec converted), frame ICRS or FK5 (J2000; the
+ *   ~20 mas difference is irrelevant here); other frames → bad_value. RA must be in [0, 360], Dec in
+ *   [-90, 90]. `Error2Radius` in the same unit; ≤ 0 (SVOM GRM sends -1) means *unknown* → null.
+ *   No Position2D (GRM 2-detector triggers) → ra/dec/error null, positionKnown false.
+ * - Citations: `Citations/EventIVORN` with `cite` ∈ followup | supersedes | retraction (required).
+ * - isTest: role="test", or a Description starting "Broker test event", or GCN Test_Submission=true.
+ * - burstId: SVOM Burst_Id (else the `sbYYMMDDnn` of the IVORN fragment); classic GCN
+ *   `<mission>-<TrigID>` (e.g. `swift-532871`); otherwise the IVORN itself (one state per notice).
  */
 import { InvalidInput } from './errors.ts';
-import { parseXml, path, child, descendants, type XmlElement } from './xml.ts';
+import { parseXml, child, childrenNamed, descendants, path, type XmlElement, type XmlLimits } from './xml.ts';
 
+export type Role = 'observation' | 'test' | 'utility' | 'prediction';
 export type CiteType = 'followup' | 'supersedes' | 'retraction';
+export interface Citation {
+  ivorn: string;
+  type: CiteType;
+}
 
 export interface ParsedAlert {
   ivorn: string;
-  role: 'observation' | 'test' | 'utility' | 'prediction';
-  isTest: boolean;
+  /** '2.0' | '1.1' (from the version attribute, else the namespace), '' when neither says. */
   version: string;
-  mission: string; // SVOM | Swift | Fermi | unknown
+  role: Role;
+  isTest: boolean;
+  /** 'SVOM' | 'Swift' | 'Fermi' | other GCN mission name | 'unknown' */
+  mission: string;
   burstId: string;
   packetType: number | null;
+  /** e.g. 'eclairs-wakeup', 'swift-bat-grb-pos'; null when the type is not in our tables. */
   packetName: string | null;
+  pktSerNum: number | null;
   instrument: string | null;
   noticeLevel: string | null;
-  t0: string | null; // ISO 8601 UTC with Z
+  /** Notice time instant (ISOTime) as ISO 8601 UTC with Z. For SVOM N1 notices: the trigger time. */
+  t0: string | null;
+  /** SVOM Svom_Identifiers/Alert_Seq_T0 (the alert sequence's T0), ISO UTC, when present. */
+  alertSeqT0: string | null;
+  /** deg, ICRS */
   ra: number | null;
   dec: number | null;
+  /** deg; null = unknown (Error2Radius ≤ 0, e.g. -1, or absent) */
   errorRadiusDeg: number | null;
   positionKnown: boolean;
+  /** AstroCoordSystem id, e.g. 'UTC-ICRS-GEO' */
+  coordSystem: string | null;
+  /** SVOM Satellite_Info/Slew_Status: accepted | rejected | not-requested (kept verbatim) */
   slewStatus: string | null;
-  cites: { ivorn: string; type: CiteType }[];
+  /** A known (catalogued) source: SVOM 203 eclairs-catalog, or GCN Target_in_{Flt,Gnd}_Catalog=true. */
+  catalogSource: boolean;
+  /** GCN Def_NOT_a_GRB=true */
+  notGrb: boolean;
+  cites: Citation[];
   authorIvorn: string | null;
+  /** Who/Date as ISO UTC */
   date: string | null;
   params: Record<string, string>;
 }
 
-export const SVOM_PACKETS: Record<number, string> = {
-  199: 'grm-preliminary', 200: 'eclairs-preliminary', 201: 'grm-trigger', 202: 'eclairs-wakeup', 203: 'eclairs-catalog',
-  204: 'slewing', 205: 'not-slewing', 209: 'mxt-initial', 210: 'mxt-update', 211: 'vt', 219: 'retraction',
+export const SVOM_PACKETS: Readonly<Record<number, string>> = {
+  199: 'grm-preliminary',
+  200: 'eclairs-preliminary',
+  201: 'grm-trigger',
+  202: 'eclairs-wakeup',
+  203: 'eclairs-catalog',
+  204: 'slewing',
+  205: 'not-slewing',
+  209: 'mxt-initial',
+  210: 'mxt-update',
+  211: 'vt',
+  219: 'retraction',
 };
-const GCN_PACKETS: Record<number, string> = { 61: 'swift-bat-grb-pos', 67: 'swift-xrt-position', 115: 'fermi-gbm-fin-pos', 112: 'fermi-gbm-gnd-pos', 111: 'fermi-gbm-flt-pos', 121: 'fermi-lat-pos' };
 
-/** ISO time with or without fraction/zone → ISO UTC with Z; null when absent; error when unparseable. */
-export function isoUtc(s: string | undefined): string | null {
-  if (!s || !s.trim()) return null;
-  const t = s.trim();
-  const withZone = /[zZ]$|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`;
-  // JS Date keeps ms; truncate extra fractional digits beyond ms first
-  const norm = withZone.replace(/(\.\d{3})\d+/, '$1');
-  const ms = Date.parse(norm);
-  if (!Number.isFinite(ms)) throw new InvalidInput('voevent.bad_value', `unparseable time '${t}'`);
-  return new Date(ms).toISOString();
-}
+/** Classic GCN notice types we name (GCN "Notice types" table); others keep packetName null. */
+export const GCN_PACKETS: Readonly<Record<number, string>> = {
+  60: 'swift-bat-grb-alert',
+  61: 'swift-bat-grb-pos',
+  67: 'swift-xrt-pos',
+  81: 'swift-uvot-pos',
+  82: 'swift-bat-grb-pos-test',
+  110: 'fermi-gbm-alert',
+  111: 'fermi-gbm-flt-pos',
+  112: 'fermi-gbm-gnd-pos',
+  115: 'fermi-gbm-fin-pos',
+  120: 'fermi-lat-pos-ini',
+  121: 'fermi-lat-pos-upd',
+};
 
-function num(v: string | undefined, what: string): number | null {
-  if (v === undefined || v.trim() === '') return null;
-  const n = Number(v.trim());
-  if (!Number.isFinite(n)) throw new InvalidInput('voevent.bad_value', `${what} is not a number: '${v}'`);
+const GCN_MISSIONS: Record<string, string> = { SWIFT: 'Swift', FERMI: 'Fermi', INTEGRAL: 'INTEGRAL', MAXI: 'MAXI', AGILE: 'AGILE' };
+const GCN_INSTRUMENTS: Record<string, string[]> = { Swift: ['BAT', 'XRT', 'UVOT'], Fermi: ['GBM', 'LAT'] };
+const ROLES: readonly Role[] = ['observation', 'test', 'utility', 'prediction'];
+const CITES: readonly CiteType[] = ['followup', 'supersedes', 'retraction'];
+/** Burst ids become Kafka keys and file names. */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,127}$/;
+const MAX_IVORN = 1024;
+
+const bad = (msg: string) => new InvalidInput('voevent.bad_value', msg);
+
+// --- scalar parsing (strict: no hex, no 'Infinity', no empty strings)
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A decimal number, or null when absent/blank. @throws bad_value */
+export function parseDecimal(v: string | undefined, what: string): number | null {
+  if (v === undefined) return null;
+  const t = v.trim();
+  if (t === '') return null;
+  if (!DECIMAL.test(t)) throw bad(`${what} is not a number: '${clip(t)}'`);
+  const n = Number(t);
+  if (!Number.isFinite(n)) throw bad(`${what} is out of range: '${clip(t)}'`);
   return n;
 }
 
-export function parseVoevent(xml: string | Buffer): ParsedAlert {
-  const root = parseXml(xml);
+function parseInteger(v: string | undefined, what: string): number | null {
+  if (v === undefined || v.trim() === '') return null;
+  const t = v.trim();
+  if (!/^[+-]?\d{1,15}$/.test(t)) throw bad(`${what} is not an integer: '${clip(t)}'`);
+  return Number(t);
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+// TAI − UTC (s) since 1999 (IERS Bulletin C); valid until the next leap second is announced.
+const LEAP: [number, number][] = [
+  [Date.UTC(2017, 0, 1), 37],
+  [Date.UTC(2015, 6, 1), 36],
+  [Date.UTC(2012, 6, 1), 35],
+  [Date.UTC(2009, 0, 1), 34],
+  [Date.UTC(2006, 0, 1), 33],
+  [Date.UTC(1999, 0, 1), 32],
+];
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * ISO 8601 date-time (with or without fraction, with or without zone; no zone = `scale`) → ISO UTC
+ * with Z and milliseconds. Null when absent or blank. @throws bad_value
+ */
+export function isoUtc(v: string | undefined, what = 'time', scale = 'UTC'): string | null {
+  if (v === undefined || v.trim() === '') return null;
+  const t = v.trim();
+  const m = ISO.exec(t);
+  if (!m) throw bad(`${what} is not an ISO 8601 date-time: '${clip(t)}'`);
+  const [, Y, Mo, D, h, mi, sec, frac, zone] = m;
+  const y = +Y, mo = +Mo, d = +D, hh = +h, mm = +mi, ss = +sec;
+  const dim = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > dim || hh > 23 || mm > 59 || ss > 60) throw bad(`${what} is not a valid date-time: '${clip(t)}'`);
+  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
+  // ss = 60 (a leap second) rolls over to the next minute's :00, the nearest representable instant.
+  let epoch = Date.UTC(y, mo - 1, d, hh, mm, ss, ms);
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const zz = zone.slice(1).replace(':', '');
+    const offMin = Number(zz.slice(0, 2)) * 60 + Number(zz.slice(2, 4));
+    if (offMin > 18 * 60) throw bad(`${what} has an impossible zone offset: '${clip(t)}'`);
+    epoch -= sign * offMin * 60_000;
+  } else if (!zone && scale !== 'UTC') {
+    epoch = toUtc(epoch, scale, what);
+  }
+  if (y < 1900 || y > 2200) throw bad(`${what} is out of range: '${clip(t)}'`);
+  return new Date(epoch).toISOString();
+}
+
+function toUtc(epoch: number, scale: string, what: string): number {
+  const shift = scale === 'TT' || scale === 'TDB' ? 32.184 : scale === 'TAI' ? 0 : scale === 'GPS' ? -19 : NaN;
+  if (Number.isNaN(shift)) return epoch; // unrecognised scale token: taken as UTC (documented)
+  const leap = LEAP.find(([from]) => epoch >= from);
+  if (!leap) throw bad(`${what}: time scale ${scale} before 1999 is not supported`);
+  return epoch - Math.round((leap[1] + shift) * 1000);
+}
+
+// --- the VOEvent
+
+interface Params {
+  top: Map<string, string>;
+  groups: Map<string, Map<string, string>>;
+  raw: Record<string, string>;
+}
+
+function paramValue(p: XmlElement): string {
+  return p.attrs.value ?? child(p, 'Value')?.text ?? '';
+}
+
+function readParams(what: XmlElement | undefined): Params {
+  const top = new Map<string, string>();
+  const groups = new Map<string, Map<string, string>>();
+  const raw = new Map<string, string>();
+  if (what) {
+    for (const c of what.children) {
+      if (c.name === 'Param' && c.attrs.name) {
+        const n = c.attrs.name.trim();
+        if (!top.has(n)) top.set(n, paramValue(c));
+        if (!raw.has(n)) raw.set(n, paramValue(c));
+      } else if (c.name === 'Group') {
+        const g = (c.attrs.name ?? c.attrs.type ?? '').trim();
+        const gm = groups.get(g) ?? new Map<string, string>();
+        groups.set(g, gm);
+        for (const p of descendants(c, 'Param')) {
+          const n = p.attrs.name?.trim();
+          if (!n) continue;
+          if (!gm.has(n)) gm.set(n, paramValue(p));
+          const key = g ? `${g}.${n}` : n;
+          if (!raw.has(key)) raw.set(key, paramValue(p));
+        }
+      }
+    }
+  }
+  // Object.fromEntries defines own properties, so a param called "__proto__" is just a key.
+  return { top, groups, raw: Object.fromEntries(raw) };
+}
+
+/** A param from its documented group, else top level, else any group (first in document order). */
+function param(ps: Params, name: string, group?: string): string | undefined {
+  const fromGroup = group ? ps.groups.get(group)?.get(name) : undefined;
+  if (fromGroup !== undefined) return fromGroup;
+  const t = ps.top.get(name);
+  if (t !== undefined) return t;
+  for (const g of ps.groups.values()) {
+    const v = g.get(name);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+const textOf = (el: XmlElement | undefined): string | undefined => (el ? el.text.trim() : undefined);
+const nonEmpty = (s: string | undefined): string | null => (s && s.trim() ? s.trim() : null);
+
+const UNIT_DEG: Record<string, number> = { deg: 1, degree: 1, degrees: 1, rad: 180 / Math.PI, arcmin: 1 / 60, arcsec: 1 / 3600 };
+
+/**
+ * Parses one VOEvent. Accepts a Buffer (the exact bytes received) or a string.
+ * @throws InvalidInput — never anything else for any input.
+ */
+export function parseVoevent(xml: string | Uint8Array, limits: Partial<XmlLimits> = {}): ParsedAlert {
+  const root = parseXml(xml, limits);
   if (root.name !== 'VOEvent') throw new InvalidInput('voevent.not_voevent', `root element is <${root.name}>, not <VOEvent>`);
+
   const ivorn = root.attrs.ivorn?.trim();
-  if (!ivorn) throw new InvalidInput('voevent.missing_field', 'VOEvent has no ivorn attribute');
-  const role = (root.attrs.role ?? 'observation').trim() as ParsedAlert['role'];
-  if (!['observation', 'test', 'utility', 'prediction'].includes(role)) throw new InvalidInput('voevent.bad_value', `unknown role '${role}'`);
+  if (!ivorn) throw new InvalidInput('voevent.missing_field', 'the VOEvent has no ivorn attribute');
+  if (!/^ivo:\/\/\S+$/.test(ivorn) || ivorn.length > MAX_IVORN) throw bad(`ivorn must be an ivo:// URI without spaces (got '${clip(ivorn)}')`);
+  const roleAttr = (root.attrs.role ?? 'observation').trim() || 'observation';
+  if (!(ROLES as readonly string[]).includes(roleAttr)) throw bad(`unknown role '${clip(roleAttr)}' (observation, test, utility or prediction)`);
+  const role = roleAttr as Role;
+  const nsVersion = /VOEvent\/v(\d+\.\d+)/.exec(root.ns)?.[1] ?? '';
+  const version = (root.attrs.version ?? '').trim() || nsVersion;
 
-  const params: Record<string, string> = {};
-  const what = child(root, 'What');
-  if (what) for (const p of descendants(what, 'Param')) if (p.attrs.name && !(p.attrs.name in params)) params[p.attrs.name] = p.attrs.value ?? '';
+  const ps = readParams(child(root, 'What'));
+  const authority = /^ivo:\/\/([^/#]+)/.exec(ivorn)?.[1].toLowerCase() ?? '';
+  const isSvom = authority === 'org.svom' || ps.groups.has('Svom_Identifiers') || param(ps, 'Burst_Id') !== undefined;
+  let mission = 'unknown';
+  if (isSvom) mission = 'SVOM';
+  else if (authority === 'nasa.gsfc.gcn') {
+    const seg = /^ivo:\/\/[^/]+\/([^#/]+)/.exec(ivorn)?.[1] ?? '';
+    mission = GCN_MISSIONS[seg.toUpperCase()] ?? (seg || 'unknown');
+  }
 
-  const packetType = num(params.Packet_Type, 'Packet_Type');
-  if (packetType !== null && !Number.isInteger(packetType)) throw new InvalidInput('voevent.bad_value', `Packet_Type is not an integer: '${params.Packet_Type}'`);
-  const isSvom = ivorn.startsWith('ivo://org.svom/') || params.Burst_Id !== undefined;
-  const mission = isSvom ? 'SVOM' : /swift/i.test(ivorn) ? 'Swift' : /fermi/i.test(ivorn) ? 'Fermi' : 'unknown';
+  const packetType = parseInteger(param(ps, 'Packet_Type'), 'Packet_Type');
+  const pktSerNum = parseInteger(param(ps, 'Pkt_Ser_Num'), 'Pkt_Ser_Num');
+  const packetName = packetType === null ? null : ((isSvom ? SVOM_PACKETS : GCN_PACKETS)[packetType] ?? null);
 
-  const loc = path(root, 'WhereWhen', 'ObsDataLocation', 'ObservationLocation', 'AstroCoords');
-  const t0 = isoUtc(path(loc, 'Time', 'TimeInstant', 'ISOTime')?.text);
-  const pos = path(loc, 'Position2D');
+  // Instrument: the param (SVOM), else the GCN IVORN fragment's first token (…#BAT_GRB_Pos_…).
+  let instrument = nonEmpty(param(ps, 'Instrument'));
+  if (!instrument && GCN_INSTRUMENTS[mission]) {
+    const tok = /#([A-Za-z]+)_/.exec(ivorn)?.[1]?.toUpperCase();
+    if (tok && GCN_INSTRUMENTS[mission].includes(tok)) instrument = tok;
+  }
+
+  // Burst id.
+  let burstId: string;
+  if (isSvom) {
+    const b = nonEmpty(param(ps, 'Burst_Id', 'Svom_Identifiers')) ?? /#(sb\d{8,})(?:_|$)/.exec(ivorn)?.[1] ?? null;
+    if (!b) throw new InvalidInput('voevent.missing_field', 'SVOM notice without Burst_Id (neither the Svom_Identifiers param nor the IVORN gives one)');
+    burstId = b;
+  } else {
+    const trig = nonEmpty(param(ps, 'TrigID'));
+    burstId = trig && mission !== 'unknown' ? `${mission.toLowerCase()}-${trig}` : ivorn;
+  }
+  if (burstId !== ivorn && !SAFE_ID.test(burstId)) throw bad(`burst id '${clip(burstId)}' has characters outside [A-Za-z0-9_.:+-]`);
+
+  // WhereWhen.
+  const coords = path(root, 'WhereWhen', 'ObsDataLocation', 'ObservationLocation');
+  const astro = child(coords, 'AstroCoords');
+  const coordSystem = nonEmpty(child(coords, 'AstroCoordSystem')?.attrs.id) ?? nonEmpty(astro?.attrs.coord_system_id);
+  const sysTokens = (coordSystem ?? '').toUpperCase().split('-');
+  const scale = sysTokens.length >= 2 ? sysTokens[0] : 'UTC';
+  const t0 = isoUtc(textOf(path(astro, 'Time', 'TimeInstant', 'ISOTime')), 'ISOTime', scale);
+
   let ra: number | null = null;
   let dec: number | null = null;
   let err: number | null = null;
+  const pos = child(astro, 'Position2D');
   if (pos) {
-    ra = num(path(pos, 'Value2', 'C1')?.text, 'RA (C1)');
-    dec = num(path(pos, 'Value2', 'C2')?.text, 'Dec (C2)');
-    err = num(child(pos, 'Error2Radius')?.text, 'Error2Radius');
-    const unit = (pos.attrs.unit ?? 'deg').toLowerCase();
-    if (unit !== 'deg') throw new InvalidInput('voevent.bad_value', `position unit '${unit}' is not supported (deg expected)`);
-    if (ra !== null && (ra < 0 || ra >= 360)) throw new InvalidInput('voevent.bad_value', `RA ${ra} out of range`);
-    if (dec !== null && (dec < -90 || dec > 90)) throw new InvalidInput('voevent.bad_value', `Dec ${dec} out of range`);
-    if (err !== null && err <= 0) err = null; // -1 = unknown
+    const frame = sysTokens.length >= 2 ? sysTokens[1] : 'ICRS';
+    if (frame !== 'ICRS' && frame !== 'FK5') throw bad(`coordinate frame '${frame}' of '${coordSystem}' is not supported (ICRS or FK5 expected)`);
+    const units = (pos.attrs.unit ?? 'deg').trim().toLowerCase().split(/\s+/);
+    const unit = units[0] || 'deg';
+    if (units.some((u) => u !== unit) || !(unit in UNIT_DEG)) throw bad(`Position2D unit '${pos.attrs.unit}' is not supported (deg, rad, arcmin or arcsec)`);
+    const k = UNIT_DEG[unit];
+    const value2 = child(pos, 'Value2');
+    let c1 = parseDecimal(textOf(child(value2, 'C1')), 'Position2D C1');
+    let c2 = parseDecimal(textOf(child(value2, 'C2')), 'Position2D C2');
+    if ((c1 === null) !== (c2 === null)) throw bad('Position2D has only one of C1/C2');
+    if (/^dec/i.test(textOf(child(pos, 'Name1')) ?? '') && /^ra/i.test(textOf(child(pos, 'Name2')) ?? '')) [c1, c2] = [c2, c1];
+    if (c1 !== null && c2 !== null) {
+      ra = c1 * k;
+      dec = c2 * k;
+      if (ra < 0 || ra > 360) throw bad(`RA ${c1} ${unit} is outside [0, 360] deg`);
+      if (dec < -90 || dec > 90) throw bad(`Dec ${c2} ${unit} is outside [-90, 90] deg`);
+      if (ra === 360) ra = 0;
+    }
+    const e = parseDecimal(textOf(child(pos, 'Error2Radius')), 'Error2Radius');
+    err = e === null || e <= 0 ? null : e * k; // -1 (SVOM GRM) or 0 = unknown
   }
-  const cites: ParsedAlert['cites'] = [];
-  const citations = child(root, 'Citations');
-  if (citations) for (const c of descendants(citations, 'EventIVORN')) {
-    const type = (c.attrs.cite ?? 'followup').trim() as CiteType;
-    cites.push({ ivorn: c.text.trim(), type: ['followup', 'supersedes', 'retraction'].includes(type) ? type : 'followup' });
+
+  // Citations.
+  const cites: Citation[] = [];
+  for (const c of childrenNamed(child(root, 'Citations'), 'EventIVORN')) {
+    const target = c.text.trim();
+    if (!target) throw bad('empty Citations/EventIVORN');
+    const typeAttr = c.attrs.cite;
+    if (typeAttr === undefined) throw new InvalidInput('voevent.missing_field', `citation of ${clip(target)} has no cite attribute`);
+    const type = typeAttr.trim().toLowerCase();
+    if (!(CITES as readonly string[]).includes(type)) throw bad(`unknown cite type '${clip(typeAttr)}' (followup, supersedes or retraction)`);
+    cites.push({ ivorn: target, type: type as CiteType });
   }
-  const descriptions = [...descendants(root, 'Description')].map((d: XmlElement) => d.text.trim());
-  const isTest = role === 'test' || descriptions.some((d) => /^Broker test event|broker-generated test/i.test(d));
-  const trig = params.TrigID?.trim();
-  const burstId = params.Burst_Id?.trim() || (trig ? `${mission.toLowerCase()}-${trig}` : ivorn);
+
+  const truthy = (name: string) => (param(ps, name) ?? '').trim().toLowerCase() === 'true';
+  const descriptions = descendants(root, 'Description').map((d) => d.text.trim());
+  const isTest = role === 'test' || descriptions.some((d) => /^broker test event/i.test(d)) || truthy('Test_Submission');
+
   return {
     ivorn,
+    version,
     role,
     isTest,
-    version: root.attrs.version ?? '',
     mission,
     burstId,
     packetType,
-    packetName: packetType === null ? null : ((isSvom ? SVOM_PACKETS : GCN_PACKETS)[packetType] ?? null),
-    instrument: params.Instrument?.trim() || (mission === 'Swift' && packetType === 61 ? 'BAT' : mission === 'Swift' && packetType === 67 ? 'XRT' : null),
-    noticeLevel: params.Notice_Level?.trim() || null,
+    packetName,
+    pktSerNum,
+    instrument,
+    noticeLevel: nonEmpty(param(ps, 'Notice_Level', 'Svom_Identifiers')),
     t0,
+    alertSeqT0: isoUtc(param(ps, 'Alert_Seq_T0', 'Svom_Identifiers'), 'Alert_Seq_T0'),
     ra,
     dec,
     errorRadiusDeg: err,
     positionKnown: ra !== null && dec !== null,
-    slewStatus: params.Slew_Status?.trim() || null,
+    coordSystem,
+    slewStatus: nonEmpty(param(ps, 'Slew_Status', 'Satellite_Info')),
+    catalogSource: (isSvom && packetType === 203) || truthy('Target_in_Flt_Catalog') || truthy('Target_in_Gnd_Catalog'),
+    notGrb: truthy('Def_NOT_a_GRB'),
     cites,
-    authorIvorn: path(root, 'Who', 'AuthorIVORN')?.text.trim() || null,
-    date: isoUtc(path(root, 'Who', 'Date')?.text),
-    params,
+    authorIvorn: nonEmpty(textOf(path(root, 'Who', 'AuthorIVORN'))),
+    date: isoUtc(textOf(path(root, 'Who', 'Date')), 'Who/Date'),
+    params: ps.raw,
   };
+}
+
+/** True for a retraction: SVOM Packet_Type 219, or any `cite="retraction"` citation. */
+export function isRetraction(a: Pick<ParsedAlert, 'mission' | 'packetType' | 'cites'>): boolean {
+  return (a.mission === 'SVOM' && a.packetType === 219) || a.cites.some((c) => c.type === 'retraction');
 }

@@ -87,6 +87,8 @@ export interface CompareTolerances {
   /** |Δ hot pixels| must not exceed max(minHotPixelChange, maxHotPixelChangeFraction × previous count). */
   maxHotPixelChangeFraction: number;
   minHotPixelChange: number;
+  /** At least this fraction of the previous master's hot pixels must still be hot (checked when it had ≥ 20). */
+  minHotPixelOverlap: number;
 }
 
 const DEFAULTS = {

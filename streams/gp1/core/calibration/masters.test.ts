@@ -153,6 +153,15 @@ describe('compare and validate', () => {
     expect(hv.issues.map((i) => i.reason)).toContain('hot-pixel-change');
     expect(hv.comparison!.hotPixelChange).toBeGreaterThan(250);
 
+    // the same number of hot pixels elsewhere: another detector (or a mix-up), not this one aged
+    const moved = { ...truth, bias: truth.bias.map((v, i) => ((i + 13) % 97 === 0 ? v + 500 : v)) };
+    const hm = (await buildMasterBias(frames(moved, Array(8).fill({ seed: 12 }), { type: 'bias' }), { camera: cam })).master!;
+    const mv = compareMasters(hm, h.master!);
+    expect(Math.abs(mv.hotPixelChange)).toBeLessThan(5);
+    expect(mv.hotPixelOverlap).toBe(0);
+    expect(mv.issues.map((i) => i.reason)).toContain('hot-pixel-change');
+    expect(compareMasters(h.master!, h.master!).hotPixelOverlap).toBe(1);
+
     const other = { ...a, width: 100, data: a.data.subarray(0, 100 * 150) } as Master;
     expect(compareMasters(other, a).issues[0].reason).toBe('shape-change');
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -129,5 +129,6 @@ describe('camera', () => {
     expect(c).toMatchObject({ name: 'coatli-2x2', gain: 6.2, binning: '2x2', overscan: { x1: 1075 }, minFrames: { bias: 8, dark: 8, flat: 4 } });
     writeFileSync(p, JSON.stringify({ name: 'bad', width: 10, height: 10, gain: -1, readNoise: 1, saturation: 10, data: '[1:20,1:10]' }));
     expect(() => loadCameraFile(p)).toThrow(/gain must be a positive number.*outside 10x10/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
