@@ -579,7 +579,7 @@ export class StageRunner<T = any> {
     const logs = this.logQueue.splice(0, this.logQueue.length);
     const topicMessages = [{ topic: this.physical('ops.metrics'), messages: [{ key: this.stage.name, value: this.serdes.encode(this.schemaIds.get('ops.metrics')!, value) }] }];
     if (logs.length) topicMessages.push({ topic: this.physical('ops.logs'), messages: logs.map((l) => ({ key: this.stage.name, value: this.serdes.encode(this.schemaIds.get('ops.logs')!, l) })) });
-    await this.producer.sendBatch({ topicMessages, acks: 1 });
+    await this.producer.sendBatch({ topicMessages, acks: -1 });
   }
 }
 
