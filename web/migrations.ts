@@ -1,0 +1,69 @@
+/**
+ * Tables of the web pages, in the project database (`GFT_CLICKHOUSE_DATABASE`), all prefixed `web_`
+ * and tracked in their own `web_schema_migrations` (the lead's `schema_migrations` is not touched).
+ * SQL for Debian's ClickHouse 18.16 and current releases.
+ *
+ * Mutable records (users, sessions, shifts, shifters) are ReplacingMergeTree rows with a `version`
+ * (ms × 1000 + counter): an update is an insert of a higher version, a deletion an insert with
+ * `deleted`/`revoked` = 1; reads use FINAL (these tables are small). Nothing is ever updated in place.
+ */
+import { ident, raw, sql, type Sql } from '../connectors/clickhouse/sql.ts';
+import type { ClickHouse } from '../connectors/clickhouse/client.ts';
+
+interface WebMigration {
+  id: number;
+  name: string;
+  up(db: string): Sql[];
+}
+
+const t = (db: string, table: string) => ident(`${db}.${table}`);
+
+export const WEB_MIGRATIONS: WebMigration[] = [
+  {
+    id: 1,
+    name: 'web users, sessions, shifts, shifters, audit',
+    up: (db) => [
+      raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'web_users')} (
+        username String, role String, password_hash String, disabled UInt8, created DateTime, updated DateTime, updated_by String, version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY username`),
+      raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'web_sessions')} (
+        id_hash String, username String, csrf String, created DateTime, expires DateTime, revoked UInt8, version UInt64
+      ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(expires) ORDER BY id_hash`),
+      raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'web_shifters')} (
+        id String, name String, email String, phone String, username String, active UInt8, updated DateTime, updated_by String, version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY id`),
+      raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'web_shifts')} (
+        id String, starts_at DateTime, ends_at DateTime, shifter_id String, duty String, status String, notes String, deleted UInt8,
+        updated DateTime, updated_by String, version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY id`),
+      raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'web_audit')} (
+        time DateTime, username String, action String, target String, detail String, ip String
+      ) ENGINE = MergeTree() PARTITION BY toYYYYMM(time) ORDER BY (time, username)`),
+    ],
+  },
+];
+
+export async function migrateWeb(ch: ClickHouse, log: (s: string) => void = () => {}): Promise<number[]> {
+  const db = ch.database;
+  await ch.exec(raw(`CREATE DATABASE IF NOT EXISTS ${ident(db)}`));
+  await ch.exec(raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'web_schema_migrations')} (id UInt32, name String, applied DateTime) ENGINE = MergeTree() ORDER BY id`));
+  const done = new Set((await ch.query<{ id: number }>(sql`SELECT id FROM ${t(db, 'web_schema_migrations')}`)).map((r) => Number(r.id)));
+  const applied: number[] = [];
+  for (const m of WEB_MIGRATIONS) {
+    if (done.has(m.id)) continue;
+    for (const stmt of m.up(db)) await ch.exec(stmt);
+    await ch.insert('web_schema_migrations', [{ id: m.id, name: m.name, applied: Math.floor(Date.now() / 1000) }]);
+    log(`applied web migration ${m.id}: ${m.name}`);
+    applied.push(m.id);
+  }
+  return applied;
+}
+
+let counter = 0;
+/** Monotonic version for ReplacingMergeTree rows written by this process. */
+export function nextVersion(now = Date.now()): number {
+  counter = (counter + 1) % 1000;
+  return now * 1000 + counter;
+}
+
+export const unixSeconds = (ms: number) => Math.floor(ms / 1000);

@@ -1,0 +1,46 @@
+// GIC web pages: live updates and small conveniences. No framework, no outside requests.
+// Live: the server pushes `update` events (Server-Sent Events) when new rows reached ClickHouse;
+// every element with data-live="<url>" then reloads its HTML fragment from that URL.
+(function () {
+  'use strict';
+  var indicator = document.getElementById('live');
+  function setLive(on, text) {
+    if (!indicator) return;
+    indicator.className = on ? 'on' : 'off';
+    indicator.textContent = text;
+  }
+  var refreshing = false;
+  function refresh() {
+    if (refreshing) return;
+    var nodes = document.querySelectorAll('[data-live]');
+    if (!nodes.length) return;
+    refreshing = true;
+    var jobs = Array.prototype.map.call(nodes, function (el) {
+      return fetch(el.getAttribute('data-live'), { credentials: 'same-origin', headers: { 'x-requested-with': 'fetch' } }).then(function (r) {
+        if (r.status === 401) { window.location.reload(); return; }
+        if (!r.ok) throw new Error('HTTP ' + r.status);
+        return r.text().then(function (t) { el.innerHTML = t; el.setAttribute('data-refreshed', String(Date.now())); });
+      });
+    });
+    Promise.all(jobs).then(function () {
+      setLive(true, 'live · updated ' + new Date().toISOString().slice(11, 19) + 'Z');
+    }, function () {
+      setLive(false, 'live · refresh failed');
+    }).then(function () { refreshing = false; });
+  }
+  if (window.EventSource && document.querySelector('[data-live]')) {
+    var es = new EventSource('/api/events');
+    es.addEventListener('open', function () { setLive(true, 'live'); });
+    es.addEventListener('update', refresh);
+    es.addEventListener('error', function () { setLive(false, 'live · reconnecting'); });
+  }
+  document.addEventListener('change', function (e) {
+    var t = e.target;
+    if (t && t.getAttribute && t.getAttribute('data-autosubmit') !== null && t.form) t.form.submit();
+  });
+  document.addEventListener('submit', function (e) {
+    var f = e.target;
+    var msg = f && f.getAttribute && f.getAttribute('data-confirm');
+    if (msg && !window.confirm(msg)) e.preventDefault();
+  });
+})();
