@@ -117,7 +117,17 @@ describe('kafkajs 2.2.4 against Kafka 4.1', () => {
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       const sent = Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 7}`, value: `v${i}` }));
-      await producer.send({ topic, acks: -1, messages: sent });
+      // A brand-new topic's leadership can take a moment to reach every metadata cache on a loaded
+      // machine ("does not host this topic-partition"): retry that case only.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await producer.send({ topic, acks: -1, messages: sent });
+          break;
+        } catch (e) {
+          if (attempt >= 10 || !/does not host this topic-partition|leader/i.test((e as Error).message)) throw e;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
       await producer.disconnect();
 
       const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000 });
