@@ -18,6 +18,7 @@
  *
  * Pure; allocates the two output maps and O(mesh count + meshSize²) scratch, nothing per pixel.
  */
+import { quickselect } from '../calibration/stats.ts';
 
 export interface BackgroundOptions {
   /** Mesh size in pixels (default 64). */
@@ -100,30 +101,6 @@ function fillHistogram(buf: Float32Array, n: number, lo: number, scale: number, 
   for (let b = 0; b < NBINS; b++) hist[b] = h4[b] + h4[NBINS + b] + h4[2 * NBINS + b] + h4[3 * NBINS + b];
 }
 
-/** k-th smallest of a[0..n) (in place, Hoare's selection). */
-function select(a: Float32Array, n: number, k: number): number {
-  let lo = 0, hi = n - 1;
-  while (hi > lo) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
-  }
-  return a[k];
-}
-
 /**
  * Clipped statistics of `n` values in `buf`; writes [background, rms] into out; returns false if none.
  * A first guess of the centre and σ from a subsample (median and the 16 %–50 % quantile gap, which
@@ -136,8 +113,9 @@ function meshStats(buf: Float32Array, n: number, clip: number, maxIter: number, 
   const step = Math.max(1, Math.floor(n / sample.length));
   let m = 0;
   for (let i = 0; i < n && m < sample.length; i += step) sample[m++] = buf[i];
-  const med0 = select(sample, m, m >> 1);
-  const q16 = select(sample, m >> 1, Math.floor(0.1587 * m));
+  const med0 = quickselect(sample, m >> 1, 0, m - 1);
+  // the selection leaves sample[0..m/2) ≤ the median: the 16 % quantile is selected in that half
+  const q16 = quickselect(sample, Math.floor(0.1587 * m), 0, (m >> 1) - 1);
   let sigma0 = med0 - q16;
   if (!(sigma0 > 0)) {
     // quantised or constant data: fall back to the plain moments
