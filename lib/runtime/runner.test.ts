@@ -9,6 +9,7 @@ import { StageRunner } from './runner.ts';
 import { nsName } from './topology.ts';
 import { randomNamespace, provisionNamespace, stackReady } from './testing.ts';
 import { relayStage } from './fixtures/relayStage.ts';
+import { invalidInput } from './errors.ts';
 
 const ready = await stackReady();
 
@@ -85,6 +86,44 @@ describe.skipIf(!ready)('stage runner against the real broker and registry', () 
     expect(Buffer.from(junk.value.value).toString()).toBe('not avro');
     expect(junk.headers['gft-source-partition']).toBeDefined();
     expect(runner.counters.dlq).toBe(2);
+  });
+
+  it('runs prepare() on a chunk in parallel and handle() in order; a failed prepare goes to the DLQ', async () => {
+    const ns = randomNamespace('pp');
+    await provisionNamespace(ns);
+    const states = Array.from({ length: 12 }, (_, i) => (i === 5 ? 'poison-prep' : `s${String(i).padStart(2, '0')}`));
+    await produceSamples(ns, states);
+    let running = 0;
+    let maxRunning = 0;
+    const handled: string[] = [];
+    const base = relayStage(0, 'prep');
+    const stage: typeof base = {
+      ...base,
+      prepareConcurrency: 3,
+      async prepare(msg) {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((r) => setTimeout(r, 60 - (Number(msg.offset) % 4) * 15)); // finish out of order
+        running--;
+        if (msg.value.state === 'poison-prep') throw invalidInput('test.prepare', 'prepare failed');
+        return `prepared:${msg.value.state}`;
+      },
+      async handle(msg, ctx) {
+        handled.push(String(msg.prepared));
+        return base.handle!(msg, ctx);
+      },
+    };
+    const runner = new StageRunner(stage, { namespace: ns, maxInFlight: 50 });
+    await runner.start();
+    const outs = await readAll(kafka, serdes, nsName(ns, 'ops.logs'), 'org.gft.ops.LogRecord', 11, 30_000);
+    const dlq = await readAll(kafka, serdes, nsName(ns, 'prep.dlq'), 'org.gft.runtime.DeadLetter', 1);
+    await runner.stop();
+    const expected = states.filter((s) => s !== 'poison-prep');
+    expect(handled).toEqual(expected.map((s) => `prepared:${s}`)); // in input order, each with its own result
+    expect(outs.map((o) => o.value.message).filter((m: string) => m.startsWith('s'))).toEqual(expected);
+    expect(maxRunning).toBeGreaterThan(1);
+    expect(maxRunning).toBeLessThanOrEqual(3);
+    expect(dlq.map((d) => d.value.errorCode)).toEqual(['test.prepare']);
   });
 
   it('opens the breaker and stops when most messages fail', async () => {

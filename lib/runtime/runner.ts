@@ -35,6 +35,8 @@ export interface InMessage<T = unknown> {
   headers: Record<string, string>;
   timestamp: number; // broker/producer timestamp, ms
   bytes: number;
+  /** What the stage's prepare() returned for this message, when it defines one. */
+  prepared?: unknown;
 }
 
 export interface Output {
@@ -73,6 +75,15 @@ export interface StageDefinition<T = any> {
   /** Reader schema per input topic (defaults to the topic's declared schema). */
   readers?: Record<string, string>;
   handle?(msg: InMessage<T>, ctx: StageContext): Promise<Output[]> | Output[];
+  /**
+   * Optional parallel phase before handle(): started for every message of a chunk at once (at most
+   * `prepareConcurrency` at a time), e.g. CPU work on worker threads; handle() then sees the
+   * messages one by one, in order, with `msg.prepared` set. Must have no side effects that matter
+   * (a crash re-runs it). A failure surfaces as the failure of that message's handle step; a
+   * retried handle runs without `prepared`.
+   */
+  prepare?(msg: InMessage<T>, ctx: StageContext): Promise<unknown>;
+  prepareConcurrency?: number;
   sink?: SinkSpec<T>;
   init?(ctx: StageContext): Promise<void>;
   close?(ctx: StageContext): Promise<void>;
@@ -109,6 +120,8 @@ export interface StageCounters {
   retries: number;
   lag: number;
   committed: number;
+  /** Milliseconds spent decoding and handling messages (the stage's share of a run's time). */
+  busyMs: number;
 }
 
 const REBALANCED = new Set(['UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
@@ -135,7 +148,7 @@ type Produced = { topic: string; messages: { key: string | Buffer | null; value:
 export class StageRunner<T = any> {
   readonly ns: string;
   readonly groupId: string;
-  readonly counters: StageCounters = { in: 0, out: 0, dlq: 0, retries: 0, lag: 0, committed: 0 };
+  readonly counters: StageCounters = { in: 0, out: 0, dlq: 0, retries: 0, lag: 0, committed: 0, busyMs: 0 };
   readonly log: Logger;
   private readonly cfg: PlatformConfig;
   private readonly opts: Required<Omit<RunnerOptions, 'config' | 'groupId' | 'log' | 'namespace' | 'extraTopics' | 'sessionTimeoutMs'>>;
@@ -466,11 +479,20 @@ export class StageRunner<T = any> {
     };
     const dlqName = dlqTopic(this.stage.name).name;
     const sinkMsgs: InMessage<T>[] = [];
-    for (const m of chunk) {
+    const early = this.stage.prepare && !this.stage.sink ? await this.startPrepares(chunk, topic, partition, heartbeat) : null;
+    for (const [i, m] of chunk.entries()) {
       this.counters.in++;
       const t0 = performance.now();
       try {
-        const msg = await this.decode(m, topic, partition, heartbeat);
+        let msg: InMessage<T>;
+        if (early) {
+          const d = early[i];
+          if ('error' in d) throw d.error;
+          msg = d.msg;
+          msg.prepared = await d.prepared;
+        } else {
+          msg = await this.decode(m, topic, partition, heartbeat);
+        }
         if (this.stage.sink) {
           sinkMsgs.push(msg);
         } else {
@@ -483,6 +505,7 @@ export class StageRunner<T = any> {
             outs = r instanceof Promise ? await r : r;
           } catch (e) {
             if (!classify(e).retriable) throw e;
+            msg.prepared = undefined;
             outs = await this.retry('handle', async () => await this.stage.handle!(msg, hctx), heartbeat);
           }
           for (const o of outs) {
@@ -500,7 +523,9 @@ export class StageRunner<T = any> {
         this.counters.dlq++;
         this.recordOutcome(false);
       }
-      this.procTimes.push(performance.now() - t0);
+      const took = performance.now() - t0;
+      this.procTimes.push(took);
+      this.counters.busyMs += took;
       await heartbeat().catch(() => {}); // throttled by kafkajs; keeps long chunks alive in the group
     }
     const last = chunk[chunk.length - 1].offset;
@@ -527,6 +552,44 @@ export class StageRunner<T = any> {
       resolveOffset(last);
       await this.flushSinkIfDue(false, heartbeat);
     }
+  }
+
+  /** Decodes a chunk and starts the stage's prepare() on each message, at most prepareConcurrency at once. */
+  private async startPrepares(chunk: KafkaMessage[], topic: string, partition: number, heartbeat: () => Promise<void>): Promise<Array<{ msg: InMessage<T>; prepared: Promise<unknown> } | { error: unknown }>> {
+    const out: Array<{ msg: InMessage<T>; prepared: Promise<unknown> } | { error: unknown }> = [];
+    const limit = Math.max(1, this.stage.prepareConcurrency ?? 2);
+    let running = 0;
+    const waiting: Array<() => void> = [];
+    const slot = async () => {
+      while (running >= limit) await new Promise<void>((r) => waiting.push(r));
+      running++;
+    };
+    const release = () => {
+      running--;
+      waiting.shift()?.();
+    };
+    for (const m of chunk) {
+      let msg: InMessage<T>;
+      try {
+        msg = await this.decode(m, topic, partition, heartbeat);
+      } catch (e) {
+        if (e instanceof FatalStageError) throw e;
+        out.push({ error: e });
+        continue;
+      }
+      const ctx = this.ctx(heartbeat, `${topic}/${partition}/${m.offset}`);
+      const prepared = (async () => {
+        await slot();
+        try {
+          return await this.stage.prepare!(msg, ctx);
+        } finally {
+          release();
+        }
+      })();
+      prepared.catch(() => {}); // observed by the handle step; never an unhandled rejection
+      out.push({ msg, prepared });
+    }
+    return out;
   }
 
   /** The produce + commit of the last processed chunk (pipelined); awaited before a batch ends. */

@@ -1,13 +1,22 @@
 /**
  * DC3 end to end on the real stack with a short synthetic night (full COATLI frame size, 10 object
- * frames): the afterglow must come out as a candidate at every epoch, at its true position.
+ * frames): the afterglow must come out as a candidate at every epoch, at its true position; a replay
+ * of the recorded topics into a new namespace gives identical candidate lists and product data; and
+ * the same night injected at --speed 60 gives identical results to the as-fast-as-possible run.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { stackReady, randomNamespace } from '../../lib/runtime/testing.ts';
-import { runDc3 } from './run.ts';
+import { platformConfig } from '../../lib/config/platform.ts';
+import { createKafka } from '../../lib/runtime/kafka.ts';
+import { LocalStorage } from '../../connectors/storage/storage.ts';
+import { ClickHouse } from '../../connectors/clickhouse/client.ts';
+import { sql, ident } from '../../connectors/clickhouse/sql.ts';
+import { runDc3, type RunConfig } from './run.ts';
+import { replay } from './replayCli.ts';
+import { compareRuns, readRun } from './compare.ts';
 
 const ready = await stackReady();
 
@@ -18,17 +27,58 @@ function sepArcsec(ra1: number, dec1: number, ra2: number, dec2: number): number
 }
 
 describe.skipIf(!ready)('DC3 end to end', () => {
+  const out = mkdtempSync(join(tmpdir(), 'dc3-'));
+  const nsA = randomNamespace('dc3');
+  const dropDbs: string[] = [];
+  let first: any;
+  afterAll(async () => {
+    const ch = new ClickHouse(platformConfig(), { database: 'default' });
+    for (const db of dropDbs) await ch.exec(sql`DROP DATABASE IF EXISTS ${ident(db)}`).catch(() => {});
+    await ch.close();
+  });
+
   it('finds the afterglow at every epoch of a synthetic night', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'dc3-'));
-    const s = (await runDc3({ out, namespace: randomNamespace('dc3'), camera: 'coatli', speed: 0, seed: 7, frames: 10, timeoutS: 240, log: () => {} })) as any;
+    const s = (first = (await runDc3({ out, namespace: nsA, camera: 'coatli', speed: 0, seed: 7, frames: 10, timeoutS: 240, log: () => {} })) as any);
     const truth = JSON.parse(readFileSync(join(out, 'night', 'truth.json'), 'utf8'));
+    expect(s.outcome).toBe('complete');
     expect(s.frames.injected).toBeGreaterThanOrEqual(10 + 16);
     expect(s.epochs.map((e: any) => e.epochMinutes).sort((a: number, b: number) => a - b)).toEqual([5, 10, 30, 60]);
     expect(Object.values(s.dlq).every((n) => n === 0)).toBe(true);
+    expect(s.products.length).toBeGreaterThanOrEqual(4);
+    expect(s.products.every((p: any) => p.status === 'accepted')).toBe(true);
     const { ra, dec } = truth.afterglow;
     expect(s.bestCandidate).not.toBeNull();
     expect(sepArcsec(s.bestCandidate.ra, s.bestCandidate.dec, ra, dec)).toBeLessThan(0.5);
     expect(s.bestCandidate.fadingIndex).toBeGreaterThan(0.8);
     expect(s.bestCandidate.fadingIndex).toBeLessThan(1.6);
+    expect(s.stages.find((x: any) => x.stage === 'gp1-detection').busySeconds).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('replays the recorded topics into a new namespace with identical candidate lists and products', async () => {
+    expect(first).toBeDefined();
+    const ns = randomNamespace('rep');
+    const config: RunConfig = { ...first.config, sdbDatabase: `sdb_${ns}` };
+    dropDbs.push(config.sdbDatabase!);
+    const r = await replay({ source: nsA, namespace: ns, topics: ['voevent.raw', 'images.raw'], range: {}, config, compare: true, timeoutS: 240, idleS: 60, out: join(out, 'replay'), log: () => {} });
+    expect(r.outcome).toBe('complete');
+    expect(r.stages).not.toContain('provider'); // images.raw is replayed, not re-injected
+    expect(r.copied['images.raw']).toBe(first.frames.injected);
+    expect(r.comparison!.differences).toEqual([]);
+    expect(r.comparison!.lists.compared).toBe(4);
+    expect(r.comparison!.products.compared).toBe(first.products.length);
+  }, 300_000);
+
+  it('gives identical candidate lists and product data at --speed 60 and as fast as possible', async () => {
+    expect(first).toBeDefined();
+    const ns = randomNamespace('s60');
+    const t0 = Date.now();
+    const s = (await runDc3({ out: join(out, 'speed60'), images: first.config.images, alert: join(out, 'night', 'voevent.xml'), catalog: first.config.catalog, namespace: ns, camera: 'coatli', speed: 60, seed: 7, frames: 10, timeoutS: 240, log: () => {} })) as any;
+    expect(s.outcome).toBe('complete');
+    expect(Date.now() - t0).toBeGreaterThan(9 * 1000); // 10 frames, 60 s apart in event time, at 60× = 9 s of injection
+    const cfg = platformConfig();
+    const kafka = createKafka(cfg, 'dc3-test');
+    const c = await compareRuns(await readRun(kafka, nsA, cfg.registryUrl), await readRun(kafka, ns, cfg.registryUrl), LocalStorage.fromEnv());
+    expect(c.differences).toEqual([]);
+    expect(c.lists.compared).toBe(4);
   }, 300_000);
 });

@@ -5,16 +5,14 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync, copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { platformConfig, repoRoot } from '../../lib/config/platform.ts';
+import { platformConfig } from '../../lib/config/platform.ts';
 import { createKafka } from '../../lib/runtime/kafka.ts';
 import { createTopics } from '../../lib/runtime/topics.ts';
-import { StageRunner } from '../../lib/runtime/runner.ts';
 import { TopicProducer } from '../../lib/runtime/producer.ts';
-import { AvroSerdes } from '../../lib/runtime/serdes.ts';
-import { nsName } from '../../lib/runtime/topology.ts';
-import { STAGE_WIRING, loadStage } from '../../lib/runtime/stageCli.ts';
+import { Chain, CHAIN, latestLists, progressLine } from './chain.ts';
 import { rawRecord } from '../../connectors/voevent/intake.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
+import { quoteString } from '../../connectors/clickhouse/sql.ts';
 
 export interface Dc3Options {
   out: string;
@@ -32,9 +30,37 @@ export interface Dc3Options {
   log: (s: string) => void;
 }
 
-const CHAIN = ['alerts', 'provider', 'gp1-calibration', 'gp1-detection', 'gic', 'fsc', 'clickhouse-sink'];
+/** What the stages of a run are configured with (kept in summary.json: a replay needs the same). */
+export interface RunConfig {
+  images: string;
+  catalog: string;
+  camera: string;
+  speed: number;
+  sdbDatabase?: string;
+}
 
-export async function runDc3(o: Dc3Options): Promise<Record<string, unknown>> {
+const SDB_AT_START = process.env.GFT_SDB_DATABASE;
+
+/** The stages read their configuration from the environment (as `gft stage run` would). */
+export function configureChain(namespace: string, c: RunConfig): void {
+  process.env.GFT_NAMESPACE = namespace;
+  process.env.GFT_PROVIDER_IMAGES = c.images;
+  process.env.GFT_PROVIDER_SPEED = String(c.speed);
+  process.env.GFT_ALERTS_CATALOG = c.catalog;
+  process.env.GFT_GP1_CAMERA = c.camera;
+  const sdb = c.sdbDatabase ?? SDB_AT_START;
+  if (sdb) process.env.GFT_SDB_DATABASE = sdb;
+  else delete process.env.GFT_SDB_DATABASE;
+  process.env.GFT_STORAGE_DIR ??= join(platformConfig().home, 'storage');
+}
+
+export interface Dc3Summary extends Record<string, unknown> {
+  namespace: string;
+  epochs: Array<{ epochMinutes: number; revision: number; frames: number; candidates: number; zeroPoint: number | null; limitingMag: number | null }>;
+  products: Array<{ productId: string; status: string; reasons: string[] }>;
+}
+
+export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   const started = Date.now();
   const { up } = await import('../../deploy/stack.ts');
   await up({ log: (s: string) => o.log(`[stack] ${s}`) });
@@ -50,7 +76,7 @@ export async function runDc3(o: Dc3Options): Promise<Record<string, unknown>> {
   let images = o.images;
   let alert = o.alert;
   let catalog = o.catalog;
-  let truth: unknown = null;
+  let truth: any = null;
   if (!images) {
     const nightDir = join(o.out, 'night');
     o.log(`generating a synthetic night (seed ${o.seed}) in ${nightDir}`);
@@ -62,41 +88,12 @@ export async function runDc3(o: Dc3Options): Promise<Record<string, unknown>> {
     truth = JSON.parse(readFileSync(join(nightDir, 'truth.json'), 'utf8'));
   }
   if (!alert || !catalog) throw new Error('--images needs --alert FILE.xml and --catalog FILE.csv');
-  process.env.GFT_NAMESPACE = o.namespace;
-  process.env.GFT_PROVIDER_IMAGES = resolve(images);
-  process.env.GFT_PROVIDER_SPEED = String(o.speed);
-  process.env.GFT_ALERTS_CATALOG = resolve(catalog);
-  process.env.GFT_GP1_CAMERA = o.camera;
-  process.env.GFT_STORAGE_DIR ??= join(cfg.home, 'storage');
+  const runConfig: RunConfig = { images: resolve(images), catalog: resolve(catalog), camera: o.camera, speed: o.speed };
+  configureChain(o.namespace, runConfig);
 
-  // stages
-  const runners: StageRunner[] = [];
-  const tStage: Record<string, number> = {};
-  for (const name of CHAIN) {
-    if (!existsSync(join(repoRoot, STAGE_WIRING[name]))) {
-      o.log(`stage ${name}: not available in this build, skipped`);
-      continue;
-    }
-    const r = new StageRunner(await loadStage(name), { namespace: o.namespace, sessionTimeoutMs: 60_000, metricsIntervalMs: 2000 });
-    await r.start();
-    runners.push(r);
-  }
-  const by = (n: string) => runners.find((r) => r.stage.name === n);
-
-  // collect outputs
-  const serdes = new AvroSerdes(cfg.registryUrl);
-  const lists: Array<Record<string, any>> = [];
-  const receipts: Array<Record<string, any>> = [];
-  const consumer = kafka.consumer({ groupId: nsName(o.namespace, 'dc3-monitor') });
-  await consumer.connect();
-  const watched = ['gp1.candidates', 'fsc.receipts'];
-  for (const t of watched) await consumer.subscribe({ topic: nsName(o.namespace, t), fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ topic, message }) => {
-      if (topic.endsWith('gp1.candidates')) lists.push(await serdes.decode(message.value, 'org.gft.gp1.CandidateList'));
-      else receipts.push(await serdes.decode(message.value, 'org.gft.fsc.FscReceipt'));
-    },
-  });
+  const chain = new Chain(o.namespace, CHAIN, o.log);
+  await chain.start();
+  const readyAt = Date.now();
 
   // the alert
   const p = new TopicProducer(o.namespace);
@@ -105,50 +102,52 @@ export async function runDc3(o: Dc3Options): Promise<Record<string, unknown>> {
   await p.disconnect();
   o.log(`alert sent: ${alert}`);
 
-  const expectedEpochs = 4;
-  const wantProducts = !!by('fsc');
-  const deadline = Date.now() + o.timeoutS * 1000;
-  let lastLine = '';
-  const epochs = () => new Set(lists.map((l) => l.epochMinutes)).size;
-  for (;;) {
-    const line = `frames in ${by('provider')?.counters.out ?? 0} | calibrated ${by('gp1-calibration')?.counters.out ?? 0} | epochs ${epochs()}/${expectedEpochs} | products accepted ${receipts.filter((r) => r.status === 'accepted').length} | DLQ ${runners.reduce((s, r) => s + r.counters.dlq, 0)}`;
-    if (line !== lastLine) o.log(line);
-    lastLine = line;
-    for (const r of runners) if (!tStage[r.stage.name] && r.counters.out > 0) tStage[r.stage.name] = Date.now() - tAlert;
-    const done = epochs() >= expectedEpochs && (!wantProducts || receipts.length >= expectedEpochs);
-    if (done) break;
-    if (Date.now() > deadline) {
-      o.log(`timeout after ${o.timeoutS} s`);
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  await new Promise((r) => setTimeout(r, 500));
-  await consumer.disconnect();
-  for (const r of [...runners].reverse()) await r.stop().catch(() => {});
+  const outcome = await chain.wait({ timeoutS: o.timeoutS, onProgress: (pr) => o.log(progressLine(pr)) });
+  const chainSeconds = (Date.now() - tAlert) / 1000;
+  if (outcome !== 'complete') o.log(`stopped waiting: ${outcome} after ${o.timeoutS} s`);
+  const timings = chain.timings();
+  const progress = chain.progress();
+  await chain.stop();
 
+  const lists = latestLists(chain.outputs.lists);
+  const receipts = chain.outputs.receipts;
   const best = (() => {
-    const last = [...lists].sort((a, b) => b.epochMinutes - a.epochMinutes || b.revision - a.revision)[0];
+    const last = [...lists].sort((a, b) => b.epochMinutes - a.epochMinutes)[0];
     return last?.candidates?.slice().sort((a: any, b: any) => b.score - a.score)[0] ?? null;
   })();
   const storage = LocalStorage.fromEnv();
   const productsDir = join(o.out, 'products');
   mkdirSync(productsDir, { recursive: true });
   for (const l of lists) if (l.baseFile) writeFileSync(join(productsDir, `gp1_${l.burstId}_T0+${l.epochMinutes}min_r${l.revision}.fits`), await storage.get(l.baseFile));
-  const summary = {
+  for (const pr of chain.outputs.products) writeFileSync(join(productsDir, `${pr.productId}_r${pr.revision}.fits`), await storage.get(pr.storage));
+  const objectFrames = lists.reduce((n, l) => Math.max(n, l.frames.length), 0);
+  const realTimeSeconds = lists.reduce((m, l) => Math.max(m, l.epochMinutes * 60), 0);
+  const busy = timings.reduce((s, t) => s + t.busySeconds, 0);
+  const burstId = lists[0]?.burstId ?? [...chain.outputs.references.keys()][0] ?? '<burst>';
+  const summary: Dc3Summary = {
     namespace: o.namespace,
+    outcome,
     alert,
     images,
+    config: runConfig,
     wallSeconds: (Date.now() - started) / 1000,
-    alertToLastEpochSeconds: (Date.now() - tAlert) / 1000,
-    frames: { injected: by('provider')?.counters.out ?? 0, calibrated: by('gp1-calibration')?.counters.out ?? 0 },
+    stackAndSetupSeconds: (readyAt - started) / 1000,
+    /** alert sent → last product receipt (the chain's work, stack already up) */
+    chainSeconds,
+    objectFramesPerSecond: objectFrames / chainSeconds,
+    speedUpOverRealTime: realTimeSeconds ? realTimeSeconds / chainSeconds : null,
+    frames: { injected: progress.framesIn, calibrated: progress.calibrated, objectFramesInLastEpoch: objectFrames },
     epochs: lists.map((l) => ({ epochMinutes: l.epochMinutes, revision: l.revision, frames: l.frames.length, candidates: l.candidates.length, zeroPoint: l.zeroPoint, limitingMag: l.limitingMag })),
     bestCandidate: best && { id: best.id, ra: best.ra, dec: best.dec, mag: best.mag, fadingIndex: best.fadingIndex, distanceArcsec: best.distanceArcsec, lightCurve: best.lightCurve },
     products: receipts.map((r) => ({ productId: r.productId, status: r.status, reasons: r.reasons })),
-    firstOutputAfterAlertMs: tStage,
-    dlq: Object.fromEntries(runners.map((r) => [r.stage.name, r.counters.dlq])),
-    truth: truth ? { afterglow: (truth as any).afterglow?.ra !== undefined ? { ra: (truth as any).afterglow.ra, dec: (truth as any).afterglow.dec } : undefined } : undefined,
-    next: { dashboard: 'npx gft web  →  http://127.0.0.1:8080', sdb: `SELECT * FROM sdb.products FINAL WHERE burst_id = '<burst>'` },
+    stages: timings.map((t) => ({ ...t, shareOfBusy: busy ? Math.round((1000 * t.busySeconds) / busy) / 1000 : 0 })),
+    dlq: Object.fromEntries(timings.map((t) => [t.stage, t.dlq])),
+    truth: truth?.afterglow ? { afterglow: { ra: truth.afterglow.ra, dec: truth.afterglow.dec } } : undefined,
+    next: {
+      dashboard: 'npx gft web  →  http://127.0.0.1:8080 (products page)',
+      sdb: `curl -s 'http://127.0.0.1:${cfg.clickhouseHttpPort}/' --data-binary "SELECT product_id, revision, status, n_candidates FROM ${process.env.GFT_SDB_DATABASE || 'sdb'}.products FINAL WHERE burst_id = ${quoteString(burstId)} FORMAT PrettyCompact"`,
+      files: productsDir,
+    },
   };
   writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 1));
   if (existsSync(alert)) copyFileSync(alert, join(o.out, 'alert.xml'));

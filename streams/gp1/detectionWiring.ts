@@ -11,10 +11,18 @@
  */
 import type { StageDefinition, Output } from '../../lib/runtime/runner.ts';
 import { invalidInput } from '../../lib/runtime/errors.ts';
-import { readImage, writeFits, type TableInput } from '../../lib/fits/index.ts';
+import { writeFits, type TableInput } from '../../lib/fits/index.ts';
+import { field, loadConfig } from '../../lib/config/define.ts';
+import { TaskPool } from '../../lib/workers/taskPool.ts';
 import { LocalStorage, type StorageRef } from '../../connectors/storage/storage.ts';
-import { processFrame, frameFromHeader, type FrameResult } from './core/detection/frame.ts';
+import type { FrameResult } from './core/detection/frame.ts';
 import { buildCandidates, type EpochCandidates, type ReferenceCatalog } from './core/detection/candidates.ts';
+import { measureFrame, type MeasureRequest } from './detectionTask.ts';
+
+export const detectionSchema = {
+  workers: field<number>({ env: 'GFT_GP1_DETECT_WORKERS', type: 'int', doc: 'Worker threads measuring frames in parallel (0 = in the stage thread)', default: 2, min: 0, max: 64 }),
+  pixelScale: field<number>({ env: 'GFT_PIXEL_SCALE', type: 'number', doc: 'Pixel scale (arcsec/pixel) assumed when a frame has no usable WCS', default: 0.34, min: 0 }),
+};
 
 interface Calibrated { frameId: string; burstId: string | null; dateObs: string; exptime: number; storage: StorageRef; lastOfSequence: boolean }
 interface Reference { burstId: string; version: number; t0: string; ra: number; dec: number; errorRadiusDeg: number | null; epochsMinutes: number[]; document: StorageRef }
@@ -81,28 +89,32 @@ export function baseFile(burstId: string, e: EpochCandidates, results: FrameResu
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
-export function detectionStage(storage: LocalStorage): StageDefinition<Calibrated | Reference> {
+/** A frame measured ahead of handle() (runner prepare phase), tagged with the reference it used. */
+interface Prepared { refVersion: number; result: FrameResult }
+
+export function detectionStage(storage: LocalStorage, opts: { workers?: number; pixelScale?: number } = {}): StageDefinition<Calibrated | Reference> {
   const bursts = new Map<string, Burst>();
   const burst = (id: string) => {
     let b = bursts.get(id);
     if (!b) bursts.set(id, (b = { pending: [], results: new Map(), maxDateObs: '', ended: false, emitted: new Map() }));
     return b;
   };
+  const workers = opts.workers ?? 0;
+  let pool: TaskPool | null = null;
 
-  async function measure(b: Burst, f: Calibrated): Promise<void> {
+  /** Detection + astrometry + photometry of one frame: on the worker pool when there is one. */
+  async function compute(b: Burst, f: Calibrated): Promise<FrameResult> {
     const bytes = await storage.get(f.storage);
-    const img = readImage(bytes, 0);
-    let weight = null;
-    let mask = null;
-    try {
-      weight = readImage(bytes, 'WEIGHT').data;
-      mask = readImage(bytes, 'MASK').data;
-    } catch {
-      /* frames without weight/mask are measured with the background RMS only */
-    }
-    const frame = frameFromHeader(img.header, { width: img.width, height: img.height, data: img.data, weight, mask: mask as never }, f.frameId);
-    if (!frame.hint) frame.hint = { ra: b.ref!.ra, dec: b.ref!.dec, scaleArcsec: 0.34 };
-    b.results.set(f.frameId, processFrame(frame, b.catalog!));
+    const req: MeasureRequest = { frameId: f.frameId, bytes, hint: { ra: b.ref!.ra, dec: b.ref!.dec, scaleArcsec: opts.pixelScale ?? 0.34 }, catalog: b.catalog! };
+    if (!pool) return measureFrame(req);
+    // move the bytes to the worker (copy first when the Buffer is a view on a shared pool slab)
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.prototype.slice.call(bytes);
+    req.bytes = own;
+    return pool.run<FrameResult>('measureFrame', [req], [own.buffer as ArrayBuffer]);
+  }
+
+  function record(b: Burst, f: Calibrated, result: FrameResult): void {
+    b.results.set(f.frameId, result);
     if (f.dateObs > b.maxDateObs) b.maxDateObs = f.dateObs;
     if (f.lastOfSequence) b.ended = true;
   }
@@ -132,6 +144,22 @@ export function detectionStage(storage: LocalStorage): StageDefinition<Calibrate
     name: 'gp1-detection',
     inputs: ['gp1.calibrated', 'alerts.reference'],
     outputs: ['gp1.candidates', 'gp1.basefiles'],
+    prepareConcurrency: Math.max(1, workers),
+    async init() {
+      if (workers > 0) pool = new TaskPool(new URL('./detectionTask.ts', import.meta.url), workers);
+    },
+    async close() {
+      await pool?.close();
+      pool = null;
+    },
+    // Frames of a chunk are measured in parallel on the pool; handle() then folds them in order.
+    async prepare(msg): Promise<Prepared | undefined> {
+      if (msg.topic !== 'gp1.calibrated') return undefined;
+      const f = msg.value as Calibrated;
+      const b = f.burstId ? bursts.get(f.burstId) : undefined;
+      if (!b?.ref || !b.catalog) return undefined; // handled (and measured) once the reference is there
+      return { refVersion: b.ref.version, result: await compute(b, f) };
+    },
     async handle(msg, ctx) {
       let burstId: string;
       if (msg.topic === 'alerts.reference') {
@@ -145,7 +173,9 @@ export function detectionStage(storage: LocalStorage): StageDefinition<Calibrate
         b.ref = r;
         b.catalog = { ra: Float64Array.from(stars, (s) => s.ra), dec: Float64Array.from(stars, (s) => s.dec), mag: Float64Array.from(stars, (s) => s.mag) };
         if (!b.catalog.ra.length) ctx.log.warn('reference catalog is empty: astrometry will fail', { burstId });
-        for (const f of b.pending.splice(0)) await measure(b, f);
+        const waiting = b.pending.splice(0);
+        const results = await Promise.all(waiting.map((f) => compute(b, f)));
+        waiting.forEach((f, i) => record(b, f, results[i]));
       } else {
         const f = msg.value as Calibrated;
         if (!f.burstId) throw invalidInput('gp1.no_burst', `calibrated frame ${f.frameId} has no burst id`);
@@ -155,7 +185,8 @@ export function detectionStage(storage: LocalStorage): StageDefinition<Calibrate
           b.pending.push(f);
           return [];
         }
-        await measure(b, f);
+        const p = msg.prepared as Prepared | undefined;
+        record(b, f, p && p.refVersion === b.ref.version ? p.result : await compute(b, f));
       }
       const b = burst(burstId);
       if (!b.ref) return [];
@@ -184,5 +215,6 @@ export function detectionStage(storage: LocalStorage): StageDefinition<Calibrate
 }
 
 export async function createStage(): Promise<StageDefinition<Calibrated | Reference>> {
-  return detectionStage(LocalStorage.fromEnv());
+  const cfg = loadConfig(detectionSchema);
+  return detectionStage(LocalStorage.fromEnv(), { workers: cfg.workers, pixelScale: cfg.pixelScale });
 }
