@@ -102,6 +102,7 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   await p.disconnect();
   o.log(`alert sent: ${alert}`);
 
+  chain.startedAt = tAlert; // per-stage first outputs count from the alert
   const outcome = await chain.wait({ timeoutS: o.timeoutS, onProgress: (pr) => o.log(progressLine(pr)) });
   const chainSeconds = (Date.now() - tAlert) / 1000;
   if (outcome !== 'complete') o.log(`stopped waiting: ${outcome} after ${o.timeoutS} s`);
