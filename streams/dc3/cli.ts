@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { parseArgs, formatHelp, type CommandSpec } from '../../lib/cli/args.ts';
 import { repoRoot } from '../../lib/config/platform.ts';
-import { runDc3 } from './run.ts';
+import { runDc3, type Dc3Summary } from './run.ts';
 
 export const summary = 'run the DC3 data challenge end to end (VOEvent → … → SDB) on the local stack';
 
@@ -23,6 +23,7 @@ const spec: CommandSpec = {
     width: { type: 'number', description: 'synthetic frame width (default COATLI 2184)' },
     height: { type: 'number', description: 'synthetic frame height (default 1472)' },
     timeout: { type: 'number', description: 'give up after N seconds', default: 1800 },
+    json: { type: 'boolean', description: 'print the summary as JSON instead of text', default: false },
   },
 };
 
@@ -41,8 +42,35 @@ export async function run(args: string[]): Promise<number> {
     width: a.options.width as number | undefined, height: a.options.height as number | undefined, timeoutS: Number(a.options.timeout),
     log: (l) => console.error(`[dc3] ${l}`),
   });
-  console.log(JSON.stringify(s, null, 1));
-  console.error(`\nsummary written to ${join(out, 'summary.json')}`);
-  const epochs = (s.epochs as unknown[]).length;
-  return epochs > 0 ? 0 : 1;
+  if (a.options.json) console.log(JSON.stringify(s, null, 1));
+  else console.log(formatSummary(s, join(out, 'summary.json')));
+  return s.outcome === 'complete' && s.epochs.length > 0 && s.epochs.every((e) => e.frames > 0) ? 0 : 1;
+}
+
+const f = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
+
+/** The end-of-run summary for a person (the JSON file has everything). */
+export function formatSummary(s: Dc3Summary, file: string): string {
+  const x = s as any;
+  const out: string[] = [];
+  out.push('', `DC3 ${s.namespace}: ${x.outcome}`);
+  out.push(`  alert      ${x.alert}`);
+  out.push(`  frames     ${x.frames.injected} injected, ${x.frames.calibrated} calibrated outputs (masters + frames), ${x.frames.objectFramesInLastEpoch} object frames in the last epoch`);
+  out.push(`  chain      ${f(x.chainSeconds, 1)} s from the alert to the last receipt: ${f(x.objectFramesPerSecond)} frames/s, ${f(x.speedUpOverRealTime, 0)}x real time`);
+  out.push('  epochs     T0+min  rev  frames  candidates  zero point  limiting mag');
+  for (const e of s.epochs) out.push(`             ${String(e.epochMinutes).padStart(6)}  ${String(e.revision).padStart(3)}  ${String(e.frames).padStart(6)}  ${String(e.candidates).padStart(10)}  ${f(e.zeroPoint).padStart(10)}  ${f(e.limitingMag).padStart(12)}`);
+  const b = x.bestCandidate;
+  if (b) {
+    out.push(`  best       ${b.id} at RA ${f(b.ra, 5)} Dec ${f(b.dec, 5)}, ${f(b.distanceArcsec, 1)}" from the alert position, mag ${f(b.mag)}, fading index ${f(b.fadingIndex)}`);
+    const lc = (b.lightCurve as Array<{ tSinceT0: number; mag: number; magErr: number }>) ?? [];
+    const step = Math.max(1, Math.ceil(lc.length / 8));
+    out.push(`  light curve ${lc.filter((_, i) => i % step === 0 || i === lc.length - 1).map((p) => `T0+${f(p.tSinceT0 / 60, 1)}m ${f(p.mag)}±${f(p.magErr)}`).join(', ')}`);
+  } else out.push('  best       no candidate');
+  const acc = s.products.filter((p) => p.status === 'accepted').length;
+  out.push(`  products   ${acc} accepted, ${s.products.length - acc} rejected by the FSC`);
+  out.push('  stages     stage             busy s  share');
+  for (const t of x.stages) out.push(`             ${t.stage.padEnd(16)}  ${f(t.busySeconds, 1).padStart(6)}  ${(100 * t.shareOfBusy).toFixed(1).padStart(4)} %`);
+  for (const w of s.warnings) out.push(`  WARNING    ${w}`);
+  out.push('', 'Next:', `  summary   ${file}`, `  files     ${x.next.files}`, `  dashboard ${x.next.dashboard}`, `  SDB       ${x.next.sdb}`, `  replay    npx gft replay --source ${s.namespace} --compare`);
+  return out.join('\n');
 }

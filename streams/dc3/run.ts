@@ -56,6 +56,8 @@ export function configureChain(namespace: string, c: RunConfig): void {
 
 export interface Dc3Summary extends Record<string, unknown> {
   namespace: string;
+  /** What a user should look at: incomplete run, empty epochs, dead letters, rejected products. */
+  warnings: string[];
   epochs: Array<{ epochMinutes: number; revision: number; frames: number; candidates: number; zeroPoint: number | null; limitingMag: number | null }>;
   products: Array<{ productId: string; status: string; reasons: string[] }>;
 }
@@ -125,7 +127,13 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   const realTimeSeconds = lists.reduce((m, l) => Math.max(m, l.epochMinutes * 60), 0);
   const busy = timings.reduce((s, t) => s + t.busySeconds, 0);
   const burstId = lists[0]?.burstId ?? [...chain.outputs.references.keys()][0] ?? '<burst>';
+  const warnings: string[] = [];
+  for (const l of lists) if (!l.frames.length) warnings.push(`epoch T0+${l.epochMinutes} min: no usable frame (astrometry failed on every frame up to it? see the gp1-detection logs)`);
+  if (outcome !== 'complete') warnings.push(`the run did not complete (${outcome}): ${progress.epochsDone}/${progress.epochsExpected} epochs`);
+  for (const t of timings) if (t.dlq) warnings.push(`${t.stage}: ${t.dlq} message(s) on ${t.stage}.dlq (reasons in the topic's headers)`);
+  if (progress.productsRejected) warnings.push(`${progress.productsRejected} product(s) rejected by the FSC (reasons in fsc.receipts)`);
   const summary: Dc3Summary = {
+    warnings,
     namespace: o.namespace,
     outcome,
     alert,
