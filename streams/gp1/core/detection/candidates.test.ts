@@ -3,6 +3,7 @@ import { angularSeparation } from '../../../../lib/wcs/index.ts';
 import { makeNight, type SyntheticNight } from './synthetic.ts';
 import { processFrame, type FrameResult } from './frame.ts';
 import { buildCandidates, catalogDepth, type EpochCandidates } from './candidates.ts';
+import { FLAG, stellarLocus } from './detect.ts';
 
 const EPOCHS = [300, 600, 1800, 3600];
 
@@ -115,5 +116,39 @@ describe('brightened catalog star and depth estimate', () => {
     const mags: number[] = [];
     for (let m = 12; m < 19; m += 0.01) for (let r = 0; r < Math.round(10 ** (0.3 * (m - 12))); r++) mags.push(m);
     expect(catalogDepth(mags)).toBeCloseTo(18.875, 6);
+  });
+});
+
+describe('light-curve points of flagged detections', () => {
+  it('a detection whose aperture touches masked pixels is a measurement; a saturated one gives no point; neither is an upper limit', () => {
+    const night = makeNight({ seed: 41 });
+    const frames = run(night);
+    const near = (f: FrameResult) => f.sources.findIndex((s) => angularSeparation(s.ra, s.dec, night.afterglow!.ra, night.afterglow!.dec) * 3600 < 1.5);
+    const [fm, fs] = [frames[1], frames[2]];
+    const [im, is] = [near(fm), near(fs)];
+    expect(im).toBeGreaterThanOrEqual(0);
+    expect(is).toBeGreaterThanOrEqual(0);
+    fm.sources[im] = { ...fm.sources[im], flags: fm.sources[im].flags | FLAG.MASKED };
+    fs.sources[is] = { ...fs.sources[is], flags: fs.sources[is].flags | FLAG.SATURATED };
+    const [e] = buildCandidates([3600], frames, night.catalog, night.alert);
+    const c = afterglowIn(e, night)!;
+    expect(c).toBeDefined();
+    const pm = c.lightCurve.find((p) => p.frameId === fm.frameId);
+    expect(pm).toMatchObject({ upperLimit: false, mag: fm.sources[im].mag });
+    expect(c.lightCurve.find((p) => p.frameId === fs.frameId)).toBeUndefined();
+    expect(c.lightCurve.filter((p) => p.upperLimit)).toEqual([]);
+  });
+});
+
+describe('stellarLocus (frame FWHM)', () => {
+  it('picks the stars when sharp cosmic-ray residuals outnumber them', () => {
+    const stars = [6.7, 6.8, 6.75, 6.9, 6.6, 6.85, 6.8];
+    const crs = [1.4, 2.1, 2.9, 3.3, 1.9, 2.5, 3.9, 2.2, 1.6, 3.0, 2.7];
+    const locus = stellarLocus([...crs, ...stars], 0.15);
+    expect(Math.min(...locus)).toBeGreaterThan(6.5);
+    expect(locus.length).toBe(stars.length);
+  });
+  it('returns short lists unchanged and ignores non-finite values', () => {
+    expect(stellarLocus([3, NaN, 2], 0.15)).toEqual([2, 3]);
   });
 });

@@ -519,6 +519,29 @@ function subtractF32(data: Float32Array, back: Float32Array, weight: Float32Arra
   return n;
 }
 
+/**
+ * The values of the densest cluster: for each value v, those within [v/(1+tol), v(1+tol)]; the
+ * window holding the most values wins (ties: the larger v, as sharp artefacts sit below the PSF).
+ * Fewer than 3 values: returned as they are.
+ */
+export function stellarLocus(values: number[], tol: number): number[] {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length < 3) return v;
+  let best = 0, bestLo = 0, bestHi = 0;
+  let lo = 0, hi = 0;
+  for (let i = 0; i < v.length; i++) {
+    while (v[lo] < v[i] / (1 + tol)) lo++;
+    while (hi + 1 < v.length && v[hi + 1] <= v[i] * (1 + tol)) hi++;
+    const n = hi - lo + 1;
+    if (n >= best) {
+      best = n;
+      bestLo = lo;
+      bestHi = hi;
+    }
+  }
+  return v.slice(bestLo, bestHi + 1);
+}
+
 function median(values: number[]): number {
   if (!values.length) return NaN;
   const s = values.slice().sort((a, b) => a - b);
@@ -633,14 +656,29 @@ export function detectSources(img: FrameImage, opts: DetectionOptions = {}): Det
     pre[i] = { x: w.x, y: w.y, xErr: ex, yErr: ey, fwhm: w.ok ? 2.354820045 * w.sigma : 2.354820045 * Math.sqrt(t1), iso, isoVar, npix: q.length, peak, a, b, theta, flags };
   }
 
-  // frame FWHM from bright, clean, round sources
+  // frame FWHM from bright, clean, round sources that do not touch masked pixels (the leftovers of a
+  // masked cosmic ray are sharp and would drag the median down), taken at the stellar locus: the
+  // densest ±15 % cluster of FWHMs (stars share one PSF; cosmic-ray residuals and galaxies scatter)
+  const touchesBad = (i: number): boolean => {
+    if (!bad) return false;
+    const q = objects[i].pix;
+    for (let k = 0; k < q.length; k++) {
+      const p = q[k];
+      const y = (p / width) | 0, x = p - y * width;
+      if (bad[p] || (x > 0 && bad[p - 1]) || (x < width - 1 && bad[p + 1]) || (y > 0 && bad[p - width]) || (y < height - 1 && bad[p + width])) return true;
+    }
+    return false;
+  };
   let fwhmList: number[] = [];
-  for (const p of pre) if (!(p.flags & ~FLAG.CROWDED) && p.iso > 30 * Math.sqrt(p.isoVar) && p.b / p.a > 0.6) fwhmList.push(p.fwhm);
+  for (let i = 0; i < pre.length; i++) {
+    const p = pre[i];
+    if (!(p.flags & ~FLAG.CROWDED) && p.iso > 30 * Math.sqrt(p.isoVar) && p.b / p.a > 0.6 && !touchesBad(i)) fwhmList.push(p.fwhm);
+  }
   if (fwhmList.length < 5) {
     fwhmList = [];
-    for (const p of pre) if (!p.flags && p.iso > 8 * Math.sqrt(p.isoVar)) fwhmList.push(p.fwhm);
+    for (let i = 0; i < pre.length; i++) if (!pre[i].flags && pre[i].iso > 8 * Math.sqrt(pre[i].isoVar) && !touchesBad(i)) fwhmList.push(pre[i].fwhm);
   }
-  const frameFwhm = median(fwhmList);
+  const frameFwhm = median(stellarLocus(fwhmList, 0.15));
   const radius = opts.apertureRadius ?? Math.max(opts.minApertureRadius ?? 2, (opts.apertureFwhmFactor ?? 1) * (Number.isFinite(frameFwhm) ? frameFwhm : filterFwhm || 2.5));
 
   // pass 2: aperture photometry
