@@ -332,23 +332,13 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       if (dist > radiusArcsec) continue;
       const sky = tangentToSky(px / 3600, py / 3600, alert.ra, alert.dec, [0, 0]);
 
-      // light curve: the good detections, plus those whose aperture only touches masked pixels (a
-      // cosmic ray or hot pixel nearby: the aperture sum corrects for the masked area) — they measure
-      // the source even though they may not select it. Frames whose detection is saturated or on the
-      // edge give no point at all: never an upper limit where the source was seen.
+      // light curve: the good detections. Frames where the source was detected but flagged
+      // (saturated, on the edge, or its aperture on masked pixels — a cosmic ray can add or, masked,
+      // remove most of the flux) give no point at all: never an upper limit where the source was seen.
       const lc: LightCurvePoint[] = [];
       let mw = 0, mm = 0, bestSnr = 0, minBright = Infinity;
-      const detFrames = new Set<number>();
-      const goodSet = new Set(good);
-      const measured = chosen.filter((i) => {
-        if (goodSet.has(i)) return true;
-        const e = frames[dets[i].frame].f;
-        const s = e.sources[dets[i].src];
-        detFrames.add(dets[i].frame);
-        if (s.flags & (FLAG.SATURATED | FLAG.EDGE) || !Number.isFinite(s.mag)) return false;
-        const ratio = s.fwhm / e.fwhm;
-        return !Number.isFinite(e.fwhm) || (ratio >= c.fwhmRange[0] && ratio <= c.fwhmRange[1]);
-      });
+      const detFrames = new Set<number>(chosen.map((i) => dets[i].frame));
+      const measured = good;
       for (const i of measured) {
         const e = frames[dets[i].frame];
         const s = e.f.sources[dets[i].src];
