@@ -5,6 +5,8 @@
  *   action, reason, …). Each file starts from an empty burst state, or with `--sequence` the files are
  *   applied in the order given to one state per burst. A bad file prints `FILE: code: message` on
  *   stderr and the command exits 1 (the other files are still processed).
+ * - `kafka --brokers … [--topic …]`: VOEvent XML carried on Kafka topics (NASA GCN) → voevent.raw
+ *   (connectors/voevent/kafkaIntake.ts).
  * - `send FILE|DIR|-`: publishes the exact bytes to the raw VOEvent topic (connectors/voevent/intake.ts).
  * - `subscribe HOST[:PORT]` (VTP subscriber, default port 8099) and `receive` (VTP receiver on
  *   127.0.0.1:8098 by default): every VOEvent received goes to voevent.raw until SIGINT/SIGTERM
@@ -15,7 +17,7 @@ import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/c
 import { parseVoevent, type ParsedAlert } from './core/parse.ts';
 import { applyAlert, DEFAULT_MANAGER_CONFIG, type BurstState, type Decision } from './core/manager.ts';
 
-export const summary = 'VOEvents: voevent parse FILE… (parsed alert + manager decision as JSON) | send | subscribe | receive | publish';
+export const summary = 'VOEvents: voevent parse FILE… (parsed alert + manager decision as JSON) | send | subscribe | receive | publish | kafka';
 
 const spec: CommandSpec = {
   usage:
@@ -23,7 +25,8 @@ const spec: CommandSpec = {
     '       gft voevent send [--namespace NS] FILE|DIR|-\n' +
     '       gft voevent subscribe [--namespace NS] [--ivo IVO] [--filter XPATH]… HOST[:PORT]\n' +
     '       gft voevent receive [--namespace NS] [--ivo IVO] [--host ADDR] [--port N] [--allow CIDR]…\n' +
-    '       gft voevent publish HOST[:PORT] FILE…',
+    '       gft voevent publish HOST[:PORT] FILE…\n' +
+    '       gft voevent kafka [--namespace NS] --brokers HOST:PORT [--topic T]… [--group G] [--from-beginning] [--sasl MECH]',
   description:
     'parse: prints one JSON object per file: the parsed alert and what the alert manager does with it (trigger | update | retract | ignore, with the reason).\n' +
     'Each file is applied to an empty burst state, or with --sequence to one state per burst, in the order given.\n' +
@@ -39,6 +42,11 @@ const spec: CommandSpec = {
     host: { type: 'string', description: 'receive: listen address', default: '127.0.0.1' },
     port: { type: 'number', description: 'receive: listen port', default: 8098 },
     allow: { type: 'string', multiple: true, description: 'receive: IPv4 CIDR allowed to push (repeatable; default anyone reaching the address)' },
+    brokers: { type: 'string', description: 'kafka: external brokers host:port,… (default $GFT_VOEVENT_KAFKA_BROKERS)' },
+    topic: { type: 'string', multiple: true, description: 'kafka: topic to read (repeatable) or one /regex/ (default $GFT_VOEVENT_KAFKA_TOPICS: the GCN SVOM VOEvent topics)' },
+    group: { type: 'string', description: 'kafka: consumer group on the external cluster (default gft-voevent-intake)' },
+    'from-beginning': { type: 'boolean', description: 'kafka: a new group starts at the earliest retained message', default: false },
+    sasl: { type: 'string', description: 'kafka: none | plain | scram-sha-256 | scram-sha-512 | oauthbearer (secrets from GFT_VOEVENT_KAFKA_* variables)' },
   },
 };
 
@@ -78,6 +86,7 @@ export async function run(args: string[]): Promise<number> {
   const namespace = String(a.options.namespace || process.env.GFT_NAMESPACE || '');
   if (sub === 'send' && files.length) return send(files, namespace);
   if (sub === 'subscribe' && files.length === 1) return vtpIntake('subscribe', a.options, namespace, hostPort(files[0], 8099));
+  if (sub === 'kafka' && files.length === 0) return kafkaIntake(a.options, namespace);
   if (sub === 'receive' && files.length === 0) return vtpIntake('receive', a.options, namespace);
   if (sub === 'publish' && files.length >= 2) return publish(hostPort(files[0], 8098), files.slice(1));
   if (sub !== 'parse' || !files.length) throw new UsageError(formatHelp(spec));
@@ -156,6 +165,38 @@ async function vtpIntake(kind: 'subscribe' | 'receive', o: Record<string, unknow
   });
   await stop();
   await producer.disconnect();
+  return 0;
+}
+
+/** VOEvents from an external Kafka (GCN) to voevent.raw until SIGINT/SIGTERM. */
+async function kafkaIntake(o: Record<string, unknown>, namespace: string): Promise<number> {
+  const { loadConfig } = await import('../../lib/config/define.ts');
+  const { TopicProducer } = await import('../../lib/runtime/producer.ts');
+  const { KafkaVoeventIntake, kafkaIntakeSchema } = await import('../../connectors/voevent/kafkaIntake.ts');
+  const env: Record<string, string | undefined> = { ...process.env };
+  if (o.brokers) env.GFT_VOEVENT_KAFKA_BROKERS = String(o.brokers);
+  if ((o.topic as string[] | undefined)?.length) env.GFT_VOEVENT_KAFKA_TOPICS = (o.topic as string[]).join(',');
+  if (o.group) env.GFT_VOEVENT_KAFKA_GROUP = String(o.group);
+  if (o['from-beginning']) env.GFT_VOEVENT_KAFKA_FROM_BEGINNING = 'true';
+  if (o.sasl) env.GFT_VOEVENT_KAFKA_SASL = String(o.sasl);
+  let intake: InstanceType<typeof KafkaVoeventIntake>;
+  const producer = new TopicProducer(namespace);
+  const log = (msg: string, f: Record<string, unknown> = {}) => console.error(JSON.stringify({ t: new Date().toISOString(), component: 'voevent-kafka', msg, ...f }));
+  try {
+    intake = new KafkaVoeventIntake(loadConfig(kafkaIntakeSchema, env), producer, log);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  await producer.connect();
+  await intake.start();
+  log('consuming', { brokers: intake.cfg.brokers, topics: intake.cfg.topics, group: intake.cfg.groupId });
+  await new Promise<void>((res) => {
+    process.once('SIGINT', res);
+    process.once('SIGTERM', res);
+  });
+  await intake.stop();
+  await producer.disconnect();
+  log('stopped', { ...intake.counters });
   return 0;
 }
 
