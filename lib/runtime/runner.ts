@@ -84,6 +84,14 @@ export interface StageDefinition<T = any> {
    */
   prepare?(msg: InMessage<T>, ctx: StageContext): Promise<unknown>;
   prepareConcurrency?: number;
+  /**
+   * Exactly-once across output topics: each chunk's outputs (all topics, DLQ included) and its input
+   * offset are committed in one Kafka transaction, so a crash never leaves one output topic written
+   * and another not (consumers read committed records only, kafkajs' default). Transactional id:
+   * `<group>-tx[-$GFT_INSTANCE_ID]` (a restarted instance fences and aborts its predecessor's open
+   * transaction). Outputs sent with ctx.emit are outside the transaction.
+   */
+  transactional?: boolean;
   sink?: SinkSpec<T>;
   init?(ctx: StageContext): Promise<void>;
   close?(ctx: StageContext): Promise<void>;
@@ -110,6 +118,11 @@ export interface RunnerOptions {
   extraTopics?: TopicSpec[];
   /** Override the group id (default: stage name, namespaced). */
   groupId?: string;
+  /**
+   * Fault injection for crash tests: called after a chunk's outputs are sent (inside the transaction
+   * for a transactional stage) and before its offset is committed, with the chunk's number (from 1).
+   */
+  afterOutputsSent?: (chunk: number) => void;
   log?: Logger;
 }
 
@@ -151,7 +164,7 @@ export class StageRunner<T = any> {
   readonly counters: StageCounters = { in: 0, out: 0, dlq: 0, retries: 0, lag: 0, committed: 0, busyMs: 0 };
   readonly log: Logger;
   private readonly cfg: PlatformConfig;
-  private readonly opts: Required<Omit<RunnerOptions, 'config' | 'groupId' | 'log' | 'namespace' | 'extraTopics' | 'sessionTimeoutMs'>>;
+  private readonly opts: Required<Omit<RunnerOptions, 'config' | 'groupId' | 'log' | 'namespace' | 'extraTopics' | 'sessionTimeoutMs' | 'afterOutputsSent'>>;
   private readonly sessionTimeoutMs: number;
   private readonly extraTopics: TopicSpec[];
   private readonly serdes: AvroSerdes;
@@ -182,6 +195,7 @@ export class StageRunner<T = any> {
     this.cfg = options.config ?? platformConfig();
     this.ns = options.namespace ?? this.cfg.namespace;
     this.groupId = options.groupId ?? nsName(this.ns, stage.name);
+    this.faults = options.afterOutputsSent;
     this.log = options.log ?? new Logger(stage.name);
     this.opts = {
       fromBeginning: options.fromBeginning ?? true,
@@ -235,6 +249,12 @@ export class StageRunner<T = any> {
     const kafka = createKafka(this.cfg, `${this.stage.name}-${instanceId}`);
     this.admin = kafka.admin();
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+    if (this.stage.transactional) {
+      const instance = process.env.GFT_INSTANCE_ID ? `-${process.env.GFT_INSTANCE_ID}` : '';
+      // short first retry: a transaction begun right after the previous commit is refused with
+      // CONCURRENT_TRANSACTIONS until the broker has written the markers (a few ms)
+      this.txProducer = kafka.producer({ transactionalId: `${this.groupId}-tx${instance}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { initialRetryTime: 10, retries: 12 } });
+    }
     this.consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: this.sessionTimeoutMs, heartbeatInterval: Math.min(3000, Math.floor(this.sessionTimeoutMs / 3)), maxBytesPerPartition: 8 << 20 });
     const dlq = dlqTopic(this.stage.name);
     const outTopics = [...new Set([...this.stage.outputs, dlq.name, 'ops.metrics', 'ops.logs'])];
@@ -253,6 +273,7 @@ export class StageRunner<T = any> {
         .catch((e) => this.log.warn('could not create DLQ topic', { topic: dlqName, error: (e as Error).message }));
     }
     await this.producer.connect();
+    await this.txProducer?.connect();
     await this.consumer.connect();
     for (const t of this.stage.inputs) await this.consumer.subscribe({ topic: this.physical(t), fromBeginning: this.opts.fromBeginning });
     if (this.opts.publishLogs) this.log.attach((r) => this.logQueue.push(r));
@@ -311,6 +332,7 @@ export class StageRunner<T = any> {
     } finally {
       await this.consumer?.disconnect().catch(() => {});
       await this.producer?.disconnect().catch(() => {});
+      await this.txProducer?.disconnect().catch(() => {});
       await this.admin?.disconnect().catch(() => {});
       this.log.info('stage stopped', { ...this.counters });
       if (!this.fatal) this.resolveDone?.();
@@ -424,6 +446,29 @@ export class StageRunner<T = any> {
     await this.retry('produce', () => this.producer!.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None }), heartbeat);
   }
 
+  /** Transactional stages: the chunk's outputs and its input offset, committed together or not at all. */
+  private async sendAndCommitTx(batches: Map<string, Produced['messages']>, topic: string, partition: number, lastOffset: string, heartbeat: () => Promise<void>): Promise<void> {
+    const topicMessages = [...batches.entries()].map(([t, messages]) => ({ topic: this.physical(t), messages }));
+    const next = (BigInt(lastOffset) + 1n).toString();
+    await this.retry(
+      'transaction',
+      async () => {
+        const txn = await this.txProducer!.transaction();
+        try {
+          if (topicMessages.length) await txn.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+          this.faults?.(++this.chunksSent);
+          await txn.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+          await txn.commit();
+        } catch (e) {
+          await txn.abort().catch(() => {});
+          throw e;
+        }
+      },
+      heartbeat,
+    );
+    this.counters.committed++;
+  }
+
   private async commit(topic: string, partition: number, lastOffset: string, heartbeat: () => Promise<void>): Promise<void> {
     const next = (BigInt(lastOffset) + 1n).toString();
     try {
@@ -535,7 +580,13 @@ export class StageRunner<T = any> {
       const prev = this.inflight;
       this.inflight = (async () => {
         await prev;
+        if (this.txProducer) {
+          await this.sendAndCommitTx(outputs, topic, partition, last, heartbeat);
+          resolveOffset(last);
+          return;
+        }
         await this.send(outputs, heartbeat);
+        this.faults?.(++this.chunksSent);
         resolveOffset(last);
         await this.commit(topic, partition, last, heartbeat);
       })();
@@ -594,6 +645,10 @@ export class StageRunner<T = any> {
 
   /** The produce + commit of the last processed chunk (pipelined); awaited before a batch ends. */
   private inflight: Promise<void> = Promise.resolve();
+
+  private txProducer: Producer | null = null;
+  private chunksSent = 0;
+  private faults: ((chunk: number) => void) | undefined;
 
   private readonly pendingSinkOffsets = new Map<string, string>();
 

@@ -40,6 +40,10 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
     name: 'alerts',
     inputs: ['voevent.raw'],
     outputs: ['alerts.managed', 'alerts.reference', 'gp1.trigger'],
+    // the managed alert (from which the state is rebuilt at start), the reference file and the GP1
+    // trigger of one packet commit together with its offset: a crash can never keep the decision
+    // and lose the trigger
+    transactional: true,
     async handle(msg) {
       let alert;
       try {
@@ -98,13 +102,17 @@ export async function loadStates(namespace: string): Promise<Map<string, BurstSt
   const left = new Set(offsets.filter((o) => o.high !== o.low).map((o) => o.partition));
   await new Promise<void>((resolve, reject) => {
     consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const v = await serdes.decode<{ burstId: string; stateJson: string }>(message.value, 'org.gft.alerts.ManagedAlert');
-        // States written by an older manager (another schema) are dropped: that burst starts afresh.
-        const st = restoreState(v.stateJson);
-        if (st) states.set(v.burstId, st);
-        else states.delete(v.burstId);
-        if (BigInt(message.offset) + 1n >= high.get(partition)!) left.delete(partition);
+      // eachBatch: the stage writes this topic in transactions, so the log ends with commit markers
+      // that are never delivered as messages; batch.lastOffset() counts them
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          const v = await serdes.decode<{ burstId: string; stateJson: string }>(message.value, 'org.gft.alerts.ManagedAlert');
+          // States written by an older manager (another schema) are dropped: that burst starts afresh.
+          const st = restoreState(v.stateJson);
+          if (st) states.set(v.burstId, st);
+          else states.delete(v.burstId);
+        }
+        if (BigInt(batch.lastOffset()) + 1n >= high.get(batch.partition)!) left.delete(batch.partition);
         if (!left.size) resolve();
       },
     }).catch(reject);
