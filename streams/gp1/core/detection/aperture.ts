@@ -61,8 +61,10 @@ export interface ApertureResult {
   variance: number;
   /** Area inside the aperture, pixels (πr² unless truncated by the frame edge). */
   area: number;
-  /** Area lost to masked / zero-weight pixels. */
+  /** Area lost to masked / zero-weight pixels (not repaired from their mirror pixel). */
   maskedArea: number;
+  /** Area of masked pixels replaced by their point-symmetric counterpart through the centre. */
+  repairedArea: number;
   /** Area beyond the frame edges. */
   outsideArea: number;
   saturated: boolean;
@@ -72,8 +74,8 @@ export interface ApertureResult {
 
 /** Sums a circular aperture of radius r at (xc, yc) (0-based pixel centres). `self` is this object's id + 1 in `seg`. */
 export function apertureSum(inp: ApertureInput, xc: number, yc: number, r: number, self = 0, out?: ApertureResult): ApertureResult {
-  const res = out ?? { flux: 0, variance: 0, area: 0, maskedArea: 0, outsideArea: 0, saturated: false, crowded: false };
-  res.flux = res.variance = res.area = res.maskedArea = res.outsideArea = 0;
+  const res = out ?? { flux: 0, variance: 0, area: 0, maskedArea: 0, repairedArea: 0, outsideArea: 0, saturated: false, crowded: false };
+  res.flux = res.variance = res.area = res.maskedArea = res.repairedArea = res.outsideArea = 0;
   res.saturated = res.crowded = false;
   const { sub, width, height, weight, rms, mask, seg } = inp;
   const inner = r - Math.SQRT1_2;
@@ -97,15 +99,26 @@ export function apertureSum(inp: ApertureInput, xc: number, yc: number, r: numbe
       const p = y * width + x;
       const m = mask ? mask[p] : 0;
       if (m & inp.saturatedMask) res.saturated = true;
-      const wv = weight ? weight[p] : 1;
+      let q = p;
+      let wv = weight ? weight[p] : 1;
       if ((m & inp.badMask) !== 0 || !(wv > 0) || sub[p] !== sub[p]) {
-        res.maskedArea += f;
-        continue;
+        // a masked pixel (hot pixel, cosmic ray): a star is point-symmetric, so take the pixel
+        // mirrored through the centre when it is usable; else its area is lost
+        const xm = Math.round(2 * xc - x), ym = Math.round(2 * yc - y);
+        const pm = ym * width + xm;
+        const wm = xm >= 0 && ym >= 0 && xm < width && ym < height ? (weight ? weight[pm] : 1) : 0;
+        if (!(wm > 0) || (mask && (mask[pm] & inp.badMask) !== 0) || sub[pm] !== sub[pm]) {
+          res.maskedArea += f;
+          continue;
+        }
+        q = pm;
+        wv = wm;
+        res.repairedArea += f;
       }
-      if (seg && seg[p] !== 0 && seg[p] !== self) res.crowded = true;
-      const v = sub[p];
+      if (seg && seg[q] !== 0 && seg[q] !== self) res.crowded = true;
+      const v = sub[q];
       res.flux += f * v;
-      let var_ = weight ? 1 / wv : rms[p] * rms[p];
+      let var_ = weight ? 1 / wv : rms[q] * rms[q];
       if (inp.gainTime > 0 && v > 0) var_ += v / inp.gainTime;
       res.variance += f * f * var_;
       res.area += f;

@@ -683,7 +683,7 @@ export function detectSources(img: FrameImage, opts: DetectionOptions = {}): Det
 
   // pass 2: aperture photometry
   const ap: ApertureInput = { sub, width, height, weight, rms: bg.rms, mask, badMask: badAp, saturatedMask: MASK.SATURATED, gainTime, seg };
-  const res: ApertureResult = { flux: 0, variance: 0, area: 0, maskedArea: 0, outsideArea: 0, saturated: false, crowded: false };
+  const res: ApertureResult = { flux: 0, variance: 0, area: 0, maskedArea: 0, repairedArea: 0, outsideArea: 0, saturated: false, crowded: false };
   const annulus = opts.annulus ?? null;
   const ring: number[] = [];
   const sources: Source[] = new Array(pre.length);

@@ -195,8 +195,18 @@ describe('deblending and flags', () => {
     expect(sat.flags & FLAG.SATURATED).toBeTruthy();
     const edge = res.sources[nearest(res.sources, 1.5, 100, 2)];
     expect(edge.flags & FLAG.EDGE).toBeTruthy();
-    const masked = res.sources[nearest(res.sources, 150, 150, 2)];
-    expect(masked.flags & FLAG.MASKED).toBeTruthy();
+    // one hot pixel beside the centre: repaired from its mirror pixel, not flagged, flux kept
+    const repaired = res.sources[nearest(res.sources, 150, 150, 2)];
+    expect(repaired.flags & FLAG.MASKED).toBeFalsy();
+    const fixed = detectSources(f, { gain: 6.2, exptime: 60, apertureRadius: 5 }).sources; // same aperture for both
+    f.mask[p] &= ~MASK.HOT;
+    const clean = detectSources(f, { gain: 6.2, exptime: 60, apertureRadius: 5 }).sources;
+    expect(Math.abs(fixed[nearest(fixed, 150, 150, 2)].flux / clean[nearest(clean, 150, 150, 2)].flux - 1)).toBeLessThan(0.01);
+    // its mirror masked too: the area is lost and the source flagged
+    f.mask[p] |= MASK.HOT;
+    f.mask[150 * W + 149] |= MASK.HOT;
+    const both = detectSources(f, { gain: 6.2, exptime: 60 }).sources;
+    expect(both[nearest(both, 150, 150, 2)].flags & FLAG.MASKED).toBeTruthy();
   });
 
   it('uses a local annulus background when asked', () => {
