@@ -17,6 +17,8 @@ import { field, loadConfig } from '../../lib/config/define.ts';
 import { platformConfig } from '../../lib/config/platform.ts';
 import { LocalStorage, type StorageRef } from '../../connectors/storage/storage.ts';
 import { run as gp1Cli } from './cli.ts';
+import { FrameCalibrator, FrameCalibrationError } from './frameCalibrator.ts';
+import { CalibrationError } from './core/calibration/calibrate.ts';
 
 export const calibrationSchema = {
   camera: field<string>({ env: 'GFT_GP1_CAMERA', type: 'string', doc: 'Camera description name (coatli, colibri-ddrago, ratir-c1) or a JSON file', default: 'coatli' }),
@@ -31,7 +33,7 @@ interface RawFrameRec {
 }
 interface Trigger { burstId: string; kind: string }
 
-interface BurstWork { dir: string; mastersBuilt: boolean; calFrames: number }
+interface BurstWork { dir: string; mastersBuilt: boolean; calFrames: number; calibrator?: FrameCalibrator }
 
 async function quietCli(args: string[]): Promise<number> {
   const log = console.log;
@@ -108,23 +110,22 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
         w.mastersBuilt = true;
         ctx.log.info('masters built', { burstId, masters: r.masters.length, accepted: r.masters.filter((m) => m.accepted).length });
       }
-      const rawPath = join(w.dir, 'raw', f.fileName);
-      const { writeFileSync } = await import('node:fs');
-      writeFileSync(rawPath, bytes);
-      const report = join(w.dir, `cal-${f.frameId}.json`);
-      await quietCli(['calibrate', '--masters', join(w.dir, 'masters'), '--out', join(w.dir, 'out'), '--report', report, ...camArgs(), rawPath]);
-      const r = JSON.parse(readFileSync(report, 'utf8')) as { frames: Array<{ ok: boolean; out?: string; error?: string | { code?: string; message?: string }; masters?: Record<string, { name: string }>; stats?: { sky: number; noise: number; fwhm: number | null } }> };
-      const fr = r.frames[0];
-      if (!fr?.ok || !fr.out) throw invalidInput('gp1.calibration_failed', `frame ${f.frameId}: ${typeof fr?.error === 'object' ? `${fr.error.code}: ${fr.error.message}` : (fr?.error ?? 'calibration failed')}`);
-      const ref = await storage.put(readFileSync(fr.out), { kind: 'calibrated', burstId, source: 'gp1-calibration', name: `${f.frameId}-cal.fits`, created: f.dateObs });
-      rmSync(rawPath, { force: true });
-      rmSync(fr.out, { force: true });
+      // per frame: the core's calibration, in memory, masters loaded once per burst
+      w.calibrator ??= FrameCalibrator.load(join(w.dir, 'masters'), cfg.camera);
+      let fr;
+      try {
+        fr = w.calibrator.calibrate(bytes, f.fileName, f.storage.sha256);
+      } catch (e) {
+        if (e instanceof FrameCalibrationError || e instanceof CalibrationError) throw invalidInput(`gp1.calibration_failed`, `frame ${f.frameId}: ${e.code}: ${e.message}`);
+        throw e;
+      }
+      const ref = await storage.put(fr.fits, { kind: 'calibrated', burstId, source: 'gp1-calibration', name: `${f.frameId}-cal.fits`, created: f.dateObs });
       outs.push({
         topic: 'gp1.calibrated',
         key: burstId,
         value: {
-          frameId: f.frameId, burstId, dateObs: f.dateObs, exptime: f.exptime, filter: f.filter, skyLevel: fr.stats?.sky ?? 0, noise: fr.stats?.noise ?? 0,
-          fwhmArcsec: fr.stats?.fwhm ? fr.stats.fwhm * cfg.pixelScale : null, masters: Object.values(fr.masters ?? {}).map((m) => m.name), raw: f.storage, storage: ref, lastOfSequence: f.lastOfSequence,
+          frameId: f.frameId, burstId, dateObs: f.dateObs, exptime: f.exptime, filter: f.filter, skyLevel: fr.stats.sky, noise: fr.stats.noise,
+          fwhmArcsec: Number.isFinite(fr.stats.fwhm) && fr.stats.fwhm > 0 ? fr.stats.fwhm * cfg.pixelScale : null, masters: Object.values(fr.masters).map((m) => m.name), raw: f.storage, storage: ref, lastOfSequence: f.lastOfSequence,
         },
       });
       return outs;
