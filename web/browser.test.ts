@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot } from '../lib/config/platform.ts';
+import { readHeaders } from '../lib/fits/index.ts';
 import { stackReady } from '../lib/runtime/testing.ts';
 import { createHarness, PASSWORDS, USERS, type Harness } from './testing/harness.ts';
 import { DC3 } from './testing/dataset.ts';
@@ -136,6 +137,10 @@ describe.skipIf(!ready)('web pages in Chromium', () => {
     expect(dl.suggestedFilename()).toBe(`${p.productId}.fits`);
     const bytes = readFileSync((await dl.path())!);
     expect(bytes.equals(p.bytes)).toBe(true);
+    // the same file read in the browser by fitsjs: every HDU, the primary header (burst id, data model version)
+    await page.click('#fits-check');
+    await expect.poll(() => page.locator('#fits-check-result').getAttribute('data-hdus'), { timeout: 10_000 }).toBe(String(readHeaders(p.bytes).length));
+    expect(await page.locator("#fits-check-result").textContent()).toContain(`BURST_ID ${DC3.burstId} · PRDM_VER 1.005`);
     // a product whose latest delivery was rejected: reasons shown, candidates of the accepted revision
     await page.goto(`${h.url}/products/${DC3.burstId}_01_030`);
     expect(await page.locator('table.revisions tr[data-revision="1"] .badge.rejected').count()).toBe(1);

@@ -18,6 +18,7 @@ import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import type { ClickHouse } from '../connectors/clickhouse/client.ts';
 import type { LocalStorage } from '../connectors/storage/storage.ts';
 import { Logger } from '../lib/runtime/log.ts';
@@ -53,6 +54,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const STATIC: Record<string, { file: string; type: string; public: boolean }> = {
   '/static/app.css': { file: join(here, 'static', 'app.css'), type: 'text/css; charset=utf-8', public: true },
   '/static/app.js': { file: join(here, 'static', 'app.js'), type: 'text/javascript; charset=utf-8', public: false },
+  // fitsjs (the npm FITS library, a browser library): the product page reads the FITS file in the browser with it
+  '/static/fits.js': { file: join(dirname(createRequire(import.meta.url).resolve('fitsjs/package.json')), 'lib', 'fits.js'), type: 'text/javascript; charset=utf-8', public: false },
 };
 
 export interface WebServerOptions {

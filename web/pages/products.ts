@@ -125,6 +125,7 @@ export function registerProducts(r: Router, d: Deps): void {
       }
       const imgs = imageHdus(hdus);
       fileSection = html`<p><a class="button" id="download" href="/products/${encodeURIComponent(p.productId)}/download">Download FITS</a> <span class="muted">${fmtBytes(buf.length)} · sha256 ${p.sha256 || '—'}</span></p>
+<p><button type="button" id="fits-check" data-url="/products/${encodeURIComponent(p.productId)}/download">Read it in this browser (fitsjs)</button> <span id="fits-check-result" class="muted"></span></p><script src="/static/fits.js" defer></script>
 ${problem ? html`<p class="flash error">${problem}</p>` : ''}
 ${imgs.length ? html`<h2>Images</h2><div class="thumbs" id="thumbs">${imgs.map((h) => html`<figure><img src="/products/${encodeURIComponent(p.productId)}/thumb/${h.index}?v=${p.sha256.slice(0, 12)}" alt="HDU ${h.index} ${h.extname ?? ''}" loading="lazy"><figcaption>${h.extname ?? `HDU ${h.index}`} ${h.shape.slice(0, 2).join('×')}</figcaption></figure>`)}</div>` : html`<p class="empty">No image HDUs (cut-outs) in this product.</p>`}
 ${hdus.length ? headerTable(hdus) : ''}`;

@@ -44,3 +44,27 @@
     if (msg && !window.confirm(msg)) e.preventDefault();
   });
 })();
+
+// Product page: read the product's FITS file in the browser with fitsjs (headers of every HDU), as
+// a consumer's browser would, and show what it found.
+(function () {
+  'use strict';
+  var button = document.getElementById('fits-check');
+  if (!button) return;
+  var out = document.getElementById('fits-check-result');
+  button.addEventListener('click', function () {
+    if (!window.astro || !window.astro.FITS) { out.textContent = 'fitsjs did not load'; return; }
+    out.textContent = 'reading…';
+    fetch(button.getAttribute('data-url'), { credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      return r.blob();
+    }).then(function (blob) {
+      new window.astro.FITS(blob, function () {
+        var h = this.hdus[0].header;
+        var names = this.hdus.slice(1).map(function (x) { return x.header.get('EXTNAME') || '?'; });
+        out.textContent = 'fitsjs: ' + this.hdus.length + ' HDUs · BURST_ID ' + h.get('BURST_ID') + ' · PRDM_VER ' + h.get('PRDM_VER') + ' · ' + names.join(', ');
+        out.setAttribute('data-hdus', String(this.hdus.length));
+      });
+    }).catch(function (e) { out.textContent = 'fitsjs could not read it: ' + e.message; });
+  });
+})();
