@@ -123,7 +123,7 @@ export function inspectFrame(path: string, opts: ScanOptions = {}): FrameFile | 
     imageType: imageTypeFrom(str('IMAGETYP') ?? str('OBSTYPE'), fileName),
     dateObs,
     exptime: Number(str('EXPTIME') ?? str('EXPOSURE') ?? 0) || 0,
-    filter: str('FILTER') ?? null,
+    filter: str('FILTER') ?? str('FILTA') ?? str('FILTER1') ?? str('FILTNAME') ?? null, // the same keywords as GP1 (camera.ts frameInfo)
     camera: opts.cameraName ?? str('INSTRUME') ?? (m ? `C${m[2]}` : 'unknown'),
     binning,
     width: img.shape[0],
