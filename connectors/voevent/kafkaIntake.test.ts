@@ -18,12 +18,28 @@ import { randomNamespace, provisionNamespace, stackReady } from '../../lib/runti
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { FsBackend } from '../../connectors/storage/backend.ts';
 import { alertsStage, alertsSchema } from '../../streams/alerts/wiring.ts';
-import { KafkaVoeventIntake, kafkaIntakeSchema, oauthTokenProvider, topicSelection, validateKafkaIntake } from './kafkaIntake.ts';
+import { execFileSync } from 'node:child_process';
+import kafkajs from 'kafkajs';
+import { KafkaVoeventIntake, kafkaIntakeSchema, oauthTokenProvider, topicSelection, validateKafkaIntake, zstdCodec, MAX_KEPT_BYTES } from './kafkaIntake.ts';
+
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 const dir = join(repoRoot, '..', 'shared', 'data', 'voevents');
 const haveData = existsSync(dir);
 if (!haveData) console.warn(`SKIPPED Kafka VOEvent intake integration test: ${dir} is missing`);
 const ready = haveData && (await stackReady());
+
+/** The reference zstd implementation (Debian package zstd) as an independent compressor. */
+const zstdCli = (b: Buffer): Buffer => execFileSync('zstd', ['-q', '-c', '-3'], { input: b, maxBuffer: 64 << 20 });
+const haveZstdCli = (() => {
+  try {
+    zstdCli(Buffer.from('x'));
+    return true;
+  } catch {
+    console.warn('SKIPPED zstd codec test: the zstd command is missing (apt-get install zstd)');
+    return false;
+  }
+})();
 
 async function readN(ns: string, topic: string, reader: string, n: number, timeoutMs = 20_000): Promise<Array<{ key: string | null; value: any }>> {
   const cfg = platformConfig();
@@ -80,59 +96,88 @@ describe('Kafka intake configuration', () => {
   });
 });
 
+describe('zstd batches (the GCN clients\' default compression)', () => {
+  it.skipIf(!haveZstdCli)('reads what the reference zstd tool writes: streamed frames without a content size, and several frames', async () => {
+    const voevent = haveData ? readFileSync(join(dir, 'gcn-notice-parser_svom_mxt_40.xml')) : Buffer.from('<VOEvent ivorn="ivo://x/y"/>'.repeat(500));
+    const one = zstdCli(voevent); // from stdin: the frame header has no content size
+    expect(one.subarray(0, 4).readUInt32LE(0)).toBe(0xfd2fb528); // a real zstd frame
+    expect((await zstdCodec().decompress(one)).equals(voevent)).toBe(true);
+    const two = Buffer.concat([one, zstdCli(Buffer.from('second frame'))]);
+    expect((await zstdCodec().decompress(two)).toString('latin1')).toBe(voevent.toString('latin1') + 'second frame');
+    await expect(zstdCodec().compress()).rejects.toThrow(/only reads zstd/);
+  });
+});
+
 describe.skipIf(!ready)('Kafka VOEvent intake on the real broker', () => {
-  it('keeps every message byte for byte on voevent.raw keyed by IVORN; the alerts stage triggers on it', async () => {
+  it('keeps every message byte for byte on voevent.raw keyed by IVORN (zstd batches too); the alerts stage triggers on it', async () => {
     const cfg = platformConfig();
     const ns = randomNamespace('kin');
     await provisionNamespace(ns);
-    // the "external" GCN-like topic
+    // the "external" GCN-like topic (takes messages up to 10 MiB, as a cluster may)
     const external = `ext-gcn-notices-svom-${ns}`;
     const kafka = createKafka(cfg, 'kin-test');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: external, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic: external, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(10 << 20) }] }], waitForLeaders: true });
     await admin.disconnect();
     const files = ['gcn-notice-parser_svom_eclairs_299.xml', 'gcn-notice-parser_svom_eclairs_300.xml', 'gcn-notice-parser_svom_mxt_40.xml'];
     const payloads = files.map((f) => readFileSync(join(dir, f)));
     const garbage = Buffer.from('<not a voevent');
-    const p = kafka.producer();
+    // over the alerts stage's 1 MiB parse limit but keepable: kept raw, dead-lettered downstream
+    const oversized = Buffer.from(readFileSync(join(dir, 'gcn-notice-parser_svom_grm_285.xml'), 'utf8').replace('</voe:VOEvent>', `<!--${'x'.repeat(3 << 19)}--></voe:VOEvent>`));
+    const huge = Buffer.alloc(MAX_KEPT_BYTES + 1, 0x20); // cannot be kept on voevent.raw: skipped
+    const zstdPayload = readFileSync(join(dir, 'gcn-notice-parser_svom_eclairs_303.xml'));
+    const p = kafka.producer({ maxInFlightRequests: 1 });
     await p.connect();
-    for (let i = 0; i < 5; i++) {
-      try {
-        await p.send({ topic: external, acks: -1, messages: [...payloads.map((v) => ({ value: v })), { value: garbage }, { value: null }] });
-        break;
-      } catch (e) {
-        if (i === 4) throw e;
-        await new Promise((r) => setTimeout(r, 500)); // leadership of a brand-new topic propagating
+    const send = async (messages: Array<{ value: Buffer | null }>, compression?: number) => {
+      for (let i = 0; ; i++) {
+        try {
+          return await p.send({ topic: external, acks: -1, messages, compression });
+        } catch (e) {
+          if (i === 4) throw e;
+          await new Promise((r) => setTimeout(r, 500)); // leadership of a brand-new topic propagating
+        }
       }
+    };
+    await send([...payloads.map((v) => ({ value: v })), { value: garbage }, { value: null }]);
+    await send([{ value: oversized }]);
+    await send([{ value: huge }]);
+    if (haveZstdCli) {
+      // as a GCN producer would write it; the intake reads it through zstdCodec
+      (CompressionCodecs as Record<number, () => unknown>)[CompressionTypes.ZSTD] = () => ({ ...zstdCodec(), compress: async (enc: { buffer: Buffer }) => zstdCli(enc.buffer) });
+      await send([{ value: zstdPayload }], CompressionTypes.ZSTD);
+    } else {
+      console.warn('zstd CLI missing: the last message is sent uncompressed (apt-get install zstd)');
+      await send([{ value: zstdPayload }]);
     }
     await p.disconnect();
 
     const producer = new TopicProducer(ns);
     const intake = new KafkaVoeventIntake(loadConfig(kafkaIntakeSchema, { GFT_VOEVENT_KAFKA_BROKERS: cfg.kafkaBrokers.join(','), GFT_VOEVENT_KAFKA_TOPICS: external, GFT_VOEVENT_KAFKA_GROUP: `g-${ns}`, GFT_VOEVENT_KAFKA_FROM_BEGINNING: 'true' }), producer);
     await intake.start();
-    const raw = await readN(ns, 'voevent.raw', 'org.gft.intake.RawVoevent', 4);
+    const raw = await readN(ns, 'voevent.raw', 'org.gft.intake.RawVoevent', 6);
     const deadline = Date.now() + 10_000;
-    while (intake.counters.received < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (intake.counters.received < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await intake.stop();
     await producer.disconnect();
-    expect(intake.counters).toEqual({ received: 5, kept: 4, empty: 1 });
-    expect(raw.map((r) => Buffer.from(r.value.payload).equals(payloads[raw.indexOf(r)] ?? garbage))).toEqual([true, true, true, true]);
-    expect(raw.slice(0, 3).map((r) => r.key)).toEqual(raw.slice(0, 3).map((r) => r.value.ivorn));
+    expect(intake.counters).toEqual({ received: 8, kept: 6, empty: 1, tooLarge: 1 });
+    const sent = [...payloads, garbage, oversized, zstdPayload];
+    expect(raw.map((r, i) => Buffer.from(r.value.payload).equals(sent[i]))).toEqual([true, true, true, true, true, true]);
+    expect(raw.map((r) => r.key)).toEqual([...raw.slice(0, 3).map((r) => r.value.ivorn), expect.stringMatching(/^sha256:/), 'ivo://org.svom/fsc#sb26020402_grm-trigger', 'ivo://org.svom/fsc#sb26030408_eclairs-wakeup']);
     expect(raw[0].key).toMatch(/^ivo:\/\//);
-    expect(raw[3].key).toMatch(/^sha256:/); // no IVORN: kept anyway, keyed by digest
     expect(raw.every((r) => r.value.transport === 'kafka' && r.value.source.startsWith(`${external}/0/`))).toBe(true);
 
-    // the alerts stage on what the intake kept: trigger, update, update; the garbage dead-lettered
+    // the alerts stage on what the intake kept: trigger, update, update, and sb26030408's trigger;
+    // the garbage and the oversized packet dead-lettered with their reasons
     const catalogFile = join(mkdtempSync(join(tmpdir(), 'kin-')), 'cat.csv');
     writeFileSync(catalogFile, 'ra,dec,mag\n204.87,45.12,15.2\n');
     const store = new LocalStorage(new FsBackend(mkdtempSync(join(tmpdir(), 'kin-store-'))));
     const runner = new StageRunner(alertsStage(loadConfig(alertsSchema, { GFT_ALERTS_CATALOG: catalogFile }), store), { namespace: ns, publishLogs: false });
     await runner.start();
-    const triggers = await readN(ns, 'gp1.trigger', 'org.gft.alerts.Gp1Trigger', 3);
-    const dlq = await readN(ns, 'alerts.dlq', 'org.gft.runtime.DeadLetter', 1);
+    const triggers = await readN(ns, 'gp1.trigger', 'org.gft.alerts.Gp1Trigger', 4);
+    const dlq = await readN(ns, 'alerts.dlq', 'org.gft.runtime.DeadLetter', 2);
     await runner.stop();
-    expect(triggers.map((t) => `${t.value.burstId}:${t.value.kind}`)).toEqual(['sb26022501:trigger', 'sb26022501:update', 'sb26022501:update']);
-    expect(dlq[0].value.errorCode).toBe('voevent.malformed_xml');
-  }, 120_000);
+    expect(triggers.map((t) => `${t.value.burstId}:${t.value.kind}`)).toEqual(['sb26022501:trigger', 'sb26022501:update', 'sb26022501:update', 'sb26030408:trigger']);
+    expect(dlq.map((d) => d.value.errorCode)).toEqual(['voevent.malformed_xml', 'voevent.too_large']);
+  }, 180_000);
 });

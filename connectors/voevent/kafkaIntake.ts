@@ -12,8 +12,20 @@
  * The external cluster has its own typed, validated configuration (GFT_VOEVENT_KAFKA_*), separate
  * from ours: brokers, topics (names, or a /regular expression/), group id, SASL (plain, SCRAM, or
  * OAUTHBEARER with a client-credentials token URL) and TLS.
+ *
+ * Compression: GCN's own clients (gcn-kafka for Python and Node.js) produce zstd-compressed batches by
+ * default, which kafkajs cannot read by itself; `zstdCodec` (decompression by the pure-JS fzstd) is
+ * registered with kafkajs here. gzip is built in; Snappy and LZ4 batches are not supported (kafkajs
+ * fails the fetch with "… compression not implemented").
+ *
+ * A value too large for voevent.raw (> MAX_KEPT_BYTES) cannot be kept: it is counted, logged with its
+ * topic/partition/offset (it stays on the external cluster) and skipped, so that one such message
+ * cannot stall the intake. Anything up to that size is kept, including payloads over the alerts
+ * stage's 1 MiB parse limit (which it dead-letters with voevent.too_large).
  */
-import { Kafka, logLevel, type Consumer, type SASLOptions } from 'kafkajs';
+import kafkajs from 'kafkajs';
+import type { Consumer, SASLOptions } from 'kafkajs';
+import { decompress as zstdDecompress } from 'fzstd';
 import { field, loadConfig } from '../../lib/config/define.ts';
 import type { TopicProducer } from '../../lib/runtime/producer.ts';
 import { rawRecord } from './intake.ts';
@@ -33,6 +45,35 @@ export const kafkaIntakeSchema = {
 };
 
 export type KafkaIntakeConfig = ReturnType<typeof loadConfig<typeof kafkaIntakeSchema>>;
+
+const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = kafkajs;
+
+/** voevent.raw takes messages up to 8 MiB (lib/runtime/topics.ts); the Avro record adds a few fields. */
+export const MAX_KEPT_BYTES = (8 << 20) - (64 << 10);
+
+/** A kafkajs codec that reads zstd batches (one or more frames); we never produce zstd. */
+export function zstdCodec() {
+  return {
+    async compress(): Promise<Buffer> {
+      throw new Error('zstd compression is not supported here (the VOEvent intake only reads zstd)');
+    },
+    async decompress(buffer: Buffer): Promise<Buffer> {
+      const out = zstdDecompress(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length));
+      return Buffer.from(out.buffer, out.byteOffset, out.length);
+    },
+  };
+}
+
+/** Registers zstdCodec unless a zstd codec is already registered (kafkajs' registry is process-wide). */
+export function registerZstd(): void {
+  const codecs = CompressionCodecs as Record<number, () => unknown>;
+  try {
+    codecs[CompressionTypes.ZSTD]();
+    return; // someone registered a working codec already
+  } catch {
+    codecs[CompressionTypes.ZSTD] = zstdCodec;
+  }
+}
 
 const MECHANISMS = ['none', 'plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'];
 
@@ -91,12 +132,15 @@ function sasl(c: KafkaIntakeConfig): SASLOptions | undefined {
 export interface KafkaIntakeCounters {
   received: number;
   kept: number;
+  /** Empty values (tombstones, keep-alives): nothing to keep. */
   empty: number;
+  /** Values over MAX_KEPT_BYTES: logged and skipped. */
+  tooLarge: number;
 }
 
 export class KafkaVoeventIntake {
   private consumer: Consumer | null = null;
-  readonly counters: KafkaIntakeCounters = { received: 0, kept: 0, empty: 0 };
+  readonly counters: KafkaIntakeCounters = { received: 0, kept: 0, empty: 0, tooLarge: 0 };
 
   constructor(
     readonly cfg: KafkaIntakeConfig,
@@ -107,6 +151,7 @@ export class KafkaVoeventIntake {
   }
 
   async start(): Promise<void> {
+    registerZstd();
     const c = this.cfg;
     const kafka = new Kafka({
       clientId: 'gft-voevent-kafka-intake',
@@ -126,6 +171,11 @@ export class KafkaVoeventIntake {
         if (!message.value || message.value.length === 0) {
           this.counters.empty++; // a tombstone or keep-alive: nothing to keep
           this.log('empty message skipped', { topic, partition, offset: message.offset });
+          return;
+        }
+        if (message.value.length > MAX_KEPT_BYTES) {
+          this.counters.tooLarge++;
+          this.log('message too large for voevent.raw: skipped (it stays on the external topic)', { topic, partition, offset: message.offset, bytes: message.value.length, limit: MAX_KEPT_BYTES });
           return;
         }
         // our produce must be acknowledged before this offset is resolved (and later committed)

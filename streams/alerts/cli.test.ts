@@ -65,6 +65,21 @@ describe('gft voevent parse', () => {
     expect(r.json.slice(5).map((j) => j.state.burstId)).toEqual(['sb26022501', 'sb26030408']);
   });
 
+  it('voevent kafka: documented in the help, and refuses to start without brokers, naming what to set', async () => {
+    const help = (await capture(['--help'])).out.join('\n');
+    expect(help).toMatch(/gft voevent kafka .*--brokers HOST:PORT/);
+    expect(help).toMatch(/--ssl/);
+    const saved = process.env.GFT_VOEVENT_KAFKA_BROKERS;
+    delete process.env.GFT_VOEVENT_KAFKA_BROKERS;
+    try {
+      await expect(run(['kafka'])).rejects.toThrow(/GFT_VOEVENT_KAFKA_BROKERS \(--brokers\) is required/);
+      await expect(run(['kafka', '--brokers', 'h:9092', '--sasl', 'oauthbearer'])).rejects.toThrow(/CLIENT_ID/);
+      await expect(run(['kafka', 'extra-positional'])).rejects.toThrow(UsageError);
+    } finally {
+      if (saved !== undefined) process.env.GFT_VOEVENT_KAFKA_BROKERS = saved;
+    }
+  });
+
   it('a bad file: clear error on stderr, the others still printed, exit 1', async () => {
     const d = mkdtempSync(join(tmpdir(), 'voe-cli-'));
     writeFileSync(join(d, 'bad.xml'), '<VOEvent ivorn="ivo://x/y"><Who></VOEvent>');

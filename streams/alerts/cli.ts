@@ -26,11 +26,14 @@ const spec: CommandSpec = {
     '       gft voevent subscribe [--namespace NS] [--ivo IVO] [--filter XPATH]… HOST[:PORT]\n' +
     '       gft voevent receive [--namespace NS] [--ivo IVO] [--host ADDR] [--port N] [--allow CIDR]…\n' +
     '       gft voevent publish HOST[:PORT] FILE…\n' +
-    '       gft voevent kafka [--namespace NS] --brokers HOST:PORT [--topic T]… [--group G] [--from-beginning] [--sasl MECH]',
+    '       gft voevent kafka [--namespace NS] --brokers HOST:PORT [--topic T|/REGEX/]… [--group G] [--from-beginning] [--sasl MECH] [--ssl]',
   description:
     'parse: prints one JSON object per file: the parsed alert and what the alert manager does with it (trigger | update | retract | ignore, with the reason).\n' +
     'Each file is applied to an empty burst state, or with --sequence to one state per burst, in the order given.\n' +
-    'Exit status: 0 when every file parsed, 1 when one did not (its error is printed on stderr), 2 on usage errors.',
+    'Exit status: 0 when every file parsed, 1 when one did not (its error is printed on stderr), 2 on usage errors.\n' +
+    'kafka: consumes VOEvent XML from an external Kafka (NASA GCN: --brokers kafka.gcn.nasa.gov:9092 --sasl oauthbearer --ssl, with\n' +
+    'GFT_VOEVENT_KAFKA_CLIENT_ID / _CLIENT_SECRET / _TOKEN_URL set) and keeps every message byte for byte on voevent.raw until SIGINT/SIGTERM;\n' +
+    'external offsets are committed only once voevent.raw has the bytes. Default topics: the GCN SVOM VOEvent topics.',
   options: {
     sequence: { type: 'boolean', description: 'apply the files in order to shared burst states', default: false },
     states: { type: 'boolean', description: 'with --sequence: also print the final state of every burst', default: false },
@@ -47,6 +50,7 @@ const spec: CommandSpec = {
     group: { type: 'string', description: 'kafka: consumer group on the external cluster (default gft-voevent-intake)' },
     'from-beginning': { type: 'boolean', description: 'kafka: a new group starts at the earliest retained message', default: false },
     sasl: { type: 'string', description: 'kafka: none | plain | scram-sha-256 | scram-sha-512 | oauthbearer (secrets from GFT_VOEVENT_KAFKA_* variables)' },
+    ssl: { type: 'boolean', description: 'kafka: TLS to the external brokers (GCN requires it; default $GFT_VOEVENT_KAFKA_SSL)', default: false },
   },
 };
 
@@ -69,6 +73,9 @@ export function parseReport(file: string, a: ParsedAlert, d: Decision) {
     errorRadiusDeg: a.errorRadiusDeg,
     slewStatus: a.slewStatus,
     cites: a.cites,
+    grbStream: a.grbStream,
+    notGrbReason: a.notGrbReason,
+    positionIgnored: a.positionIgnored,
     action: d.action,
     reason: d.reason,
     burstT0: d.state.t0,
@@ -179,6 +186,7 @@ async function kafkaIntake(o: Record<string, unknown>, namespace: string): Promi
   if (o.group) env.GFT_VOEVENT_KAFKA_GROUP = String(o.group);
   if (o['from-beginning']) env.GFT_VOEVENT_KAFKA_FROM_BEGINNING = 'true';
   if (o.sasl) env.GFT_VOEVENT_KAFKA_SASL = String(o.sasl);
+  if (o.ssl) env.GFT_VOEVENT_KAFKA_SSL = 'true';
   let intake: InstanceType<typeof KafkaVoeventIntake>;
   const producer = new TopicProducer(namespace);
   const log = (msg: string, f: Record<string, unknown> = {}) => console.error(JSON.stringify({ t: new Date().toISOString(), component: 'voevent-kafka', msg, ...f }));

@@ -82,8 +82,18 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
   };
 }
 
-/** Latest burst states from the compacted alerts.managed topic of a namespace. */
-export async function loadStates(namespace: string): Promise<Map<string, BurstState>> {
+/**
+ * Latest burst states from the compacted alerts.managed topic of a namespace, read-committed: the
+ * decisions of aborted transactions are never seen. Read up to the last stable offset (kafkajs' admin
+ * lists offsets read-committed), so an open transaction left by a killed predecessor is not waited
+ * for: the restarted runner's transactional producer fences and aborts it.
+ *
+ * Progress is tracked from kafkajs' end-of-batch events, not from eachBatch: a fetch that holds only
+ * records of an aborted transaction, or only commit/abort markers, is never handed to eachBatch, so
+ * a log ending with such a fetch (a crash inside a transaction, then the restart's abort marker) would
+ * otherwise never be seen to end. `maxBytesPerPartition` exists for the test that forces that case.
+ */
+export async function loadStates(namespace: string, opts: { maxBytesPerPartition?: number; timeoutMs?: number } = {}): Promise<Map<string, BurstState>> {
   const cfg = platformConfig();
   const kafka = createKafka(cfg, 'alerts-state');
   const topic = nsName(namespace, 'alerts.managed');
@@ -92,32 +102,40 @@ export async function loadStates(namespace: string): Promise<Map<string, BurstSt
   const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
   await admin.disconnect();
   const states = new Map<string, BurstState>();
-  const end = offsets.reduce((s, o) => s + Number(o.high) - Number(o.low), 0);
-  if (!end) return states;
+  const high = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  const left = new Set(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => o.partition));
+  if (!left.size) return states;
   const serdes = new AvroSerdes(cfg.registryUrl);
-  const consumer = kafka.consumer({ groupId: `alerts-state-${process.pid}-${Date.now()}` });
+  const consumer = kafka.consumer({ groupId: `alerts-state-${process.pid}-${Date.now()}`, ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition, maxBytes: opts.maxBytesPerPartition } : {}) });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const high = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
-  const left = new Set(offsets.filter((o) => o.high !== o.low).map((o) => o.partition));
-  await new Promise<void>((resolve, reject) => {
-    consumer.run({
-      // eachBatch: the stage writes this topic in transactions, so the log ends with commit markers
-      // that are never delivered as messages; batch.lastOffset() counts them
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) {
-          const v = await serdes.decode<{ burstId: string; stateJson: string }>(message.value, 'org.gft.alerts.ManagedAlert');
-          // States written by an older manager (another schema) are dropped: that burst starts afresh.
-          const st = restoreState(v.stateJson);
-          if (st) states.set(v.burstId, st);
-          else states.delete(v.burstId);
-        }
-        if (BigInt(batch.lastOffset()) + 1n >= high.get(batch.partition)!) left.delete(batch.partition);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timeoutMs = opts.timeoutMs ?? 120_000;
+      timer = setTimeout(() => reject(new Error(`alerts state rebuild: ${topic} not read to its end (${[...left].join(',')}) within ${timeoutMs} ms`)), timeoutMs);
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (BigInt(payload.lastOffset) + 1n >= (high.get(payload.partition) ?? 0n)) left.delete(payload.partition);
         if (!left.size) resolve();
-      },
-    }).catch(reject);
-  });
-  await consumer.disconnect();
+      });
+      consumer
+        .run({
+          eachBatch: async ({ batch }) => {
+            for (const message of batch.messages) {
+              const v = await serdes.decode<{ burstId: string; stateJson: string }>(message.value, 'org.gft.alerts.ManagedAlert');
+              // States written by an older manager (another schema) are dropped: that burst starts afresh.
+              const st = restoreState(v.stateJson);
+              if (st) states.set(v.burstId, st);
+              else states.delete(v.burstId);
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
   return states;
 }
 

@@ -13,11 +13,14 @@
  * | 2 | too-many         | the burst already holds `maxNoticesPerBurst` notices      | ignore — state unchanged (bounds the state size)  |
  * | 3 | test             | role="test", "Broker test event", GCN Test_Submission      | ignore — recorded in the sequence, never triggers |
  * | 4 | not-observation  | role utility or prediction                                | ignore — recorded                                 |
+ * | 4′| not-grb          | not a GRB alert stream (LVK, IceCube, MAXI, Gaia, …)      | ignore — recorded, never followed                 |
  * | 5 | retraction       | SVOM 219 or a cite="retraction", burst triggered          | retract + cancel output                           |
  * | 5'| retraction       | same, burst never triggered                               | retract, no output (just marked retracted)        |
  * | 6 | retracted        | any later notice of a retracted burst                     | ignore (a second retraction too)                  |
  * | 7 | known-source     | SVOM 203 eclairs-catalog, GCN catalogued / Def_NOT_a_GRB   | ignore; if it was triggered: retract + cancel     |
  * | 8 | catalog          | any later notice of a known-source burst                  | ignore                                            |
+ * | 8′| not-grb          | the notice classifies the event as not (yet) a GRB        | ignore — recorded, nothing merged; the burst      |
+ * |   |                  | (Fermi GBM Most_Likely_Index ≠ 4, Swift GRB_Identified=0) | stays open (a later notice may say GRB)           |
  * | 9 | (merge)          | T0 and best position updated from the notice (below)      | —                                                 |
  * |10 | no-position      | no notice gave a position yet                             | ignore 'waiting for position'                     |
  * |11 | unknown-error    | best position has an unknown error (Error2Radius -1)      | ignore                                            |
@@ -53,6 +56,7 @@ export type Rule =
   | 'too-many'
   | 'test'
   | 'not-observation'
+  | 'not-grb'
   | 'retraction'
   | 'retracted'
   | 'known-source'
@@ -222,6 +226,10 @@ export function applyAlert(prev: BurstState | undefined, alert: ParsedAlert, con
 
   if (alert.isTest) return decide('ignore', 'test', 'test packet (recorded, never triggers)');
   if (alert.role !== 'observation') return decide('ignore', 'not-observation', `role ${alert.role}: not an observation`);
+  if (!alert.grbStream) {
+    const what = `${alert.mission === 'unknown' ? 'unknown mission' : alert.mission}${alert.packetType !== null ? ` type ${alert.packetType}` : ''}`;
+    return decide('ignore', 'not-grb', `not a GRB alert stream (${what}): never followed`);
+  }
 
   if (isRetraction(alert)) {
     if (s.retracted) return decide('ignore', 'retracted', 'already retracted');
@@ -239,6 +247,7 @@ export function applyAlert(prev: BurstState | undefined, alert: ParsedAlert, con
     return wasTriggered ? decide('retract', 'known-source', `${what}: GP1 work cancelled`, cancel()) : decide('ignore', 'known-source', `${what}, no burst follow-up`);
   }
   if (s.catalog) return decide('ignore', 'catalog', 'known source: no burst follow-up');
+  if (alert.notGrbReason) return decide('ignore', 'not-grb', `${alert.notGrbReason}: notice not used`);
 
   // Merge T0 and position.
   const cand = t0Candidate(alert);

@@ -17,7 +17,20 @@
  *   ~20 mas difference is irrelevant here); other frames → bad_value. RA must be in [0, 360], Dec in
  *   [-90, 90]. `Error2Radius` in the same unit; ≤ 0 (SVOM GRM sends -1) means *unknown* → null.
  *   No Position2D (GRM 2-detector triggers) → ra/dec/error null, positionKnown false.
- * - Citations: `Citations/EventIVORN` with `cite` ∈ followup | supersedes | retraction (required).
+ * - Position placeholders (classic GCN): a notice without a real position still carries a Position2D
+ *   (Fermi GBM Alert 110, Konus light curves: RA = Dec = 0, error 0, `Coords_Type` 0 =
+ *   "unavailable/inappropriate"); Swift *_NACK notices (62, 71, 89) say no position was found; a Swift
+ *   notice with `StarTrack_Lost_Lock` = true has an unreliable position (attitude unknown). In all these
+ *   cases ra/dec/error are null, positionKnown false, and `positionIgnored` says why.
+ * - Citations: `Citations/EventIVORN` with `cite` ∈ followup | supersedes | retraction (required). An
+ *   empty EventIVORN (ANTARES sends `<EventIVORN cite="followup"></EventIVORN>`) cites nothing: skipped.
+ * - grbStream: the notice belongs to a GRB alert stream: any SVOM notice, or a classic GCN notice whose
+ *   Packet_Type is a GRB notice type (GCN_GRB_TYPES). Everything else (LVK, IceCube/AMON, MAXI, MOA,
+ *   Gaia, ASAS-SN, …) is parsed but never starts a burst follow-up.
+ * - notGrbReason: the notice's own classification says it is not (yet) a GRB, without ruling the
+ *   trigger out for good: Fermi GBM flight software `Most_Likely_Index` ≠ 4 (particles, solar flare,
+ *   TGF, below the horizon, unreliable location, …; a later notice of the same trigger may say GRB),
+ *   Swift `GRB_Identified` = false. (Def_NOT_a_GRB = true is definitive: `notGrb`.)
  * - isTest: role="test", or a Description starting "Broker test event", or GCN Test_Submission=true.
  * - burstId: SVOM Burst_Id (else the `sbYYMMDDnn` of the IVORN fragment); classic GCN
  *   `<mission>-<TrigID>` (e.g. `swift-532871`); otherwise the IVORN itself (one state per notice).
@@ -65,6 +78,12 @@ export interface ParsedAlert {
   catalogSource: boolean;
   /** GCN Def_NOT_a_GRB=true */
   notGrb: boolean;
+  /** SVOM, or a classic GCN GRB notice type; false for other streams (never followed). */
+  grbStream: boolean;
+  /** This notice classifies the event as not (yet) a GRB (Fermi GBM Most_Likely_Index ≠ 4, Swift GRB_Identified=false); null otherwise. */
+  notGrbReason: string | null;
+  /** Why the notice's Position2D was not used (placeholder, NACK, star tracker lost lock); null when used or absent. */
+  positionIgnored: string | null;
   cites: Citation[];
   authorIvorn: string | null;
   /** Who/Date as ISO UTC */
@@ -88,17 +107,82 @@ export const SVOM_PACKETS: Readonly<Record<number, string>> = {
 
 /** Classic GCN notice types we name (GCN "Notice types" table); others keep packetName null. */
 export const GCN_PACKETS: Readonly<Record<number, string>> = {
+  39: 'ipn-pos',
+  53: 'integral-wakeup',
+  54: 'integral-refined',
+  55: 'integral-offline',
+  56: 'integral-weak',
+  59: 'konus-lc',
   60: 'swift-bat-grb-alert',
   61: 'swift-bat-grb-pos',
+  62: 'swift-bat-grb-nack',
   67: 'swift-xrt-pos',
+  71: 'swift-xrt-nack-pos',
   81: 'swift-uvot-pos',
   82: 'swift-bat-grb-pos-test',
+  83: 'swift-pointdir',
+  84: 'swift-bat-trans',
+  89: 'swift-uvot-nack-pos',
+  97: 'swift-bat-ql-pos',
+  98: 'swift-bat-sub-threshold',
+  99: 'swift-bat-slew-pos',
   110: 'fermi-gbm-alert',
   111: 'fermi-gbm-flt-pos',
   112: 'fermi-gbm-gnd-pos',
   115: 'fermi-gbm-fin-pos',
   120: 'fermi-lat-pos-ini',
   121: 'fermi-lat-pos-upd',
+  127: 'fermi-lat-gnd',
+  128: 'fermi-lat-offline',
+  131: 'fermi-gbm-sub-threshold',
+  140: 'swift-bat-sub-sub-threshold',
+  141: 'swift-bat-known-src',
+  150: 'lvc-preliminary',
+  151: 'lvc-initial',
+  152: 'lvc-update',
+  164: 'lvc-retraction',
+  173: 'icecube-astrotrack-gold',
+  174: 'icecube-astrotrack-bronze',
+  188: 'gecam-flt',
+  189: 'gecam-gnd',
+};
+
+/**
+ * Classic GCN notice types that announce a gamma-ray burst (GCN socket packet definitions): IPN, INTEGRAL
+ * IBAS, Swift BAT/XRT/UVOT GRB notices (alert, position, NACKs, quick-look, sub-threshold), SuperAGILE,
+ * Konus, Fermi GBM and LAT GRB notices, CALET, GECAM. Test types (82, 109, 119, 124, …) are not listed:
+ * they are flagged by role or Test_Submission anyway.
+ */
+export const GCN_GRB_TYPES: ReadonlySet<number> = new Set([
+  39, // IPN position
+  53, 54, 55, 56, // INTEGRAL wakeup, refined, offline, weak
+  59, // Konus light curve
+  60, 61, 62, 67, 71, 81, 89, 97, 98, 99, 140, // Swift BAT alert/position/NACK, XRT position/NACK, UVOT position/NACK, BAT quick-look, sub-threshold, slew, sub-sub-threshold
+  100, 101, 102, // SuperAGILE GRB
+  110, 111, 112, 115, 131, // Fermi GBM alert, flight/ground/final position, sub-threshold
+  120, 121, 127, 128, // Fermi LAT GRB positions
+  160, 161, // CALET GBM
+  188, 189, // GECAM
+]);
+
+/** Swift "no position found" notices: BAT GRB NACK, XRT NACK position, UVOT NACK position. */
+const GCN_NACK_TYPES: ReadonlySet<number> = new Set([62, 71, 89]);
+
+/** Fermi GBM flight classification (Most_Likely_Index), GCN Fermi notice documentation. 4 = GRB. */
+export const GBM_CLASSES: Readonly<Record<number, string>> = {
+  0: 'ERROR',
+  1: 'UNRELIABLE_LOCATION',
+  2: 'LOCAL_PARTICLES',
+  3: 'BELOW_HORIZON',
+  4: 'GRB',
+  5: 'GENERIC_SGR',
+  6: 'GENERIC_TRANSIENT',
+  7: 'DISTANT_PARTICLES',
+  8: 'SOLAR_FLARE',
+  9: 'CYG_X1',
+  10: 'SGR_1806_20',
+  11: 'GROJ_0422_32',
+  19: 'TGF',
 };
 
 const GCN_MISSIONS: Record<string, string> = { SWIFT: 'Swift', FERMI: 'Fermi', INTEGRAL: 'INTEGRAL', MAXI: 'MAXI', AGILE: 'AGILE' };
@@ -239,6 +323,8 @@ function param(ps: Params, name: string, group?: string): string | undefined {
   return undefined;
 }
 
+const truthyParam = (ps: Params, name: string) => (param(ps, name) ?? '').trim().toLowerCase() === 'true';
+
 const textOf = (el: XmlElement | undefined): string | undefined => (el ? el.text.trim() : undefined);
 const nonEmpty = (s: string | undefined): string | null => (s && s.trim() ? s.trim() : null);
 
@@ -329,11 +415,22 @@ export function parseVoevent(xml: string | Uint8Array, limits: Partial<XmlLimits
     err = e === null || e <= 0 ? null : e * k; // -1 (SVOM GRM) or 0 = unknown
   }
 
+  // A Position2D that is not a position (see the conventions above).
+  let positionIgnored: string | null = null;
+  const coordsType = (param(ps, 'Coords_Type') ?? '').trim();
+  if (pos && !isSvom) {
+    if (packetType !== null && GCN_NACK_TYPES.has(packetType)) positionIgnored = `no position found (${packetName ?? `type ${packetType}`})`;
+    else if (coordsType === '0' || /unavailable/i.test(param(ps, 'Coords_String') ?? '')) positionIgnored = 'no position in this notice (Coords_Type 0: unavailable/inappropriate)';
+    else if (ra === 0 && dec === 0 && err === null) positionIgnored = 'placeholder position (RA = Dec = 0, no error radius)';
+    else if (mission === 'Swift' && truthyParam(ps, 'StarTrack_Lost_Lock')) positionIgnored = 'Swift star tracker lost lock: position unreliable';
+  }
+  if (positionIgnored) ra = dec = err = null;
+
   // Citations.
   const cites: Citation[] = [];
   for (const c of childrenNamed(child(root, 'Citations'), 'EventIVORN')) {
     const target = c.text.trim();
-    if (!target) throw bad('empty Citations/EventIVORN');
+    if (!target) continue; // cites nothing (seen in ANTARES notices)
     const typeAttr = c.attrs.cite;
     if (typeAttr === undefined) throw new InvalidInput('voevent.missing_field', `citation of ${clip(target)} has no cite attribute`);
     const type = typeAttr.trim().toLowerCase();
@@ -341,9 +438,22 @@ export function parseVoevent(xml: string | Uint8Array, limits: Partial<XmlLimits
     cites.push({ ivorn: target, type: type as CiteType });
   }
 
-  const truthy = (name: string) => (param(ps, name) ?? '').trim().toLowerCase() === 'true';
+  const truthy = (name: string) => truthyParam(ps, name);
   const descriptions = descendants(root, 'Description').map((d) => d.text.trim());
   const isTest = role === 'test' || descriptions.some((d) => /^broker test event/i.test(d)) || truthy('Test_Submission');
+
+  // Is this a GRB notice, and does it say it is one?
+  const grbStream = isSvom || (authority === 'nasa.gsfc.gcn' && packetType !== null && GCN_GRB_TYPES.has(packetType));
+  let notGrbReason: string | null = null;
+  // (an unreadable classification is no classification: it must not cost us the notice)
+  const mostLikelyText = mission === 'Fermi' ? (param(ps, 'Most_Likely_Index') ?? '').trim() : '';
+  const mostLikely = /^\d{1,4}$/.test(mostLikelyText) ? Number(mostLikelyText) : null;
+  if (mostLikely !== null && mostLikely !== 4) {
+    const prob = nonEmpty(param(ps, 'Most_Likely_Prob'));
+    notGrbReason = `Fermi GBM classification ${GBM_CLASSES[mostLikely] ?? `index ${mostLikely}`}${prob ? ` (${prob}%)` : ''}, not GRB`;
+  } else if (mission === 'Swift' && (param(ps, 'GRB_Identified') ?? '').trim().toLowerCase() === 'false') {
+    notGrbReason = 'Swift: GRB_Identified=false';
+  }
 
   return {
     ivorn,
@@ -367,6 +477,9 @@ export function parseVoevent(xml: string | Uint8Array, limits: Partial<XmlLimits
     slewStatus: nonEmpty(param(ps, 'Slew_Status', 'Satellite_Info')),
     catalogSource: (isSvom && packetType === 203) || truthy('Target_in_Flt_Catalog') || truthy('Target_in_Gnd_Catalog'),
     notGrb: truthy('Def_NOT_a_GRB'),
+    grbStream,
+    notGrbReason,
+    positionIgnored,
     cites,
     authorIvorn: nonEmpty(textOf(path(root, 'Who', 'AuthorIVORN'))),
     date: isoUtc(textOf(path(root, 'Who', 'Date')), 'Who/Date'),
