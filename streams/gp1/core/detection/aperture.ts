@@ -54,6 +54,14 @@ export interface ApertureInput {
   gainTime: number;
   /** Segmentation map (object id + 1, 0 = sky) to detect other objects inside the aperture, optional. */
   seg?: Int32Array | null;
+  /**
+   * Detection's map of unusable pixels (detect.ts: 1 = interpolated along its row in `sub`, 2 = not),
+   * optional. A masked pixel whose mirror is masked too counts with its interpolated value when it
+   * has one (a dead column beside another: both sides lost, the row interpolation is not), with
+   * variance `interpolatedVariance`.
+   */
+  bad?: Uint8Array | null;
+  interpolatedVariance?: number;
 }
 
 export interface ApertureResult {
@@ -108,6 +116,18 @@ export function apertureSum(inp: ApertureInput, xc: number, yc: number, r: numbe
         const pm = ym * width + xm;
         const wm = xm >= 0 && ym >= 0 && xm < width && ym < height ? (weight ? weight[pm] : 1) : 0;
         if (!(wm > 0) || (mask && (mask[pm] & inp.badMask) !== 0) || sub[pm] !== sub[pm]) {
+          if (inp.bad && inp.bad[p] === 1 && inp.interpolatedVariance !== undefined) {
+            // no usable mirror, but the pixel was interpolated along its row
+            res.repairedArea += f;
+            if (seg && seg[p] !== 0 && seg[p] !== self) res.crowded = true;
+            const v = sub[p];
+            res.flux += f * v;
+            let var_ = inp.interpolatedVariance;
+            if (inp.gainTime > 0 && v > 0) var_ += v / inp.gainTime;
+            res.variance += f * f * var_;
+            res.area += f;
+            continue;
+          }
           res.maskedArea += f;
           continue;
         }

@@ -14,11 +14,14 @@
  *    neighbours; then both grids get a `filterSize`×`filterSize` median filter (shrunk to stay
  *    symmetric at the grid borders, so that a sky gradient is not bent there).
  * 4. Bilinear interpolation between mesh centres to full resolution (constant beyond the outer
- *    centres), into Float32Arrays.
+ *    centres). The full-resolution maps are computed row by row on demand ({@link BackgroundMap.rowInto},
+ *    what detection uses: no frame-size map is written), or as whole Float32Arrays on first access
+ *    to `background` / `rms`.
  *
- * Pure; allocates the two output maps and O(mesh count + meshSize²) scratch, nothing per pixel.
+ * Pure; allocates O(mesh count + meshSize²) scratch, nothing per pixel; the full maps only if read.
  */
-import { quickselect } from '../calibration/stats.ts';
+import { quickselect } from '../../../../lib/stats/robust.ts';
+import { rowKernels, wasmBand } from './simd.ts';
 
 export interface BackgroundOptions {
   /** Mesh size in pixels (default 64). */
@@ -33,15 +36,17 @@ export interface BackgroundOptions {
   minValidFraction?: number;
   /** Mask bits that exclude a pixel from the statistics (default: all bits). */
   ignoreMask?: number;
+  /** Gather and histogram the meshes on the WebAssembly kernels when available (default true; same results). */
+  wasm?: boolean;
 }
 
 export interface BackgroundMap {
   width: number;
   height: number;
-  /** Background, counts/s, per pixel. */
-  background: Float32Array;
-  /** Background RMS, counts/s, per pixel. */
-  rms: Float32Array;
+  /** Background, counts/s, per pixel (materialised on first access). */
+  readonly background: Float32Array;
+  /** Background RMS, counts/s, per pixel (materialised on first access). */
+  readonly rms: Float32Array;
   /** Median of the mesh values. */
   globalBackground: number;
   globalRms: number;
@@ -50,12 +55,25 @@ export interface BackgroundMap {
   ny: number;
   meshBackground: Float32Array;
   meshRms: Float32Array;
+  /** Writes row y of the background (`which` = 'background') or RMS map into out[offset .. offset + width). */
+  rowInto?(which: 'background' | 'rms', y: number, out: Float32Array, offset?: number): void;
+  /** The map's value at one pixel (as the full map holds it, to float32 rounding). */
+  valueAt?(which: 'background' | 'rms', x: number, y: number): number;
+  /**
+   * The map as rows of the mesh grid interpolated along x (ny rows of `width` values in `rows`, row
+   * j at j·width) and, per image row y, the lower grid row j0[y] and the weight fy[y] of the next:
+   * row y = rows[j0]·(1 − fy) + rows[j1]·fy, j1 = min(j0 + 1, ny − 1). The same bilinear map as
+   * {@link rowInto}, interpolated x first (values agree to float32 rounding).
+   */
+  separable?(which: 'background' | 'rms'): { rows: Float32Array; j0: Int32Array; fy: Float32Array };
 }
 
 export type Pixels = Float32Array | Float64Array;
 export type MaskArray = Uint8Array | Uint16Array | Int16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
 const NBINS = 240;
+/** Pixels per mesh in the subsample that gives the first guess of the centre and σ. */
+const SAMPLE = 256;
 const hist4 = new Int32Array(4 * NBINS);
 
 /** erf, Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7). */
@@ -108,7 +126,7 @@ function fillHistogram(buf: Float32Array, n: number, lo: number, scale: number, 
  * [median − 6σ, median + 6σ] (σ/20 bins), on which the iterative clipping about the median runs
  * without reading the pixels again.
  */
-function meshStats(buf: Float32Array, n: number, clip: number, maxIter: number, hist: Int32Array, sample: Float32Array, out: Float64Array): boolean {
+function meshStats(buf: Float32Array, n: number, clip: number, maxIter: number, hist: Int32Array, sample: Float32Array, out: Float64Array, fill: (buf: Float32Array, n: number, lo: number, scale: number, hist: Int32Array) => void = fillHistogram): boolean {
   if (n < 3) return false;
   const step = Math.max(1, Math.floor(n / sample.length));
   let m = 0;
@@ -134,7 +152,7 @@ function meshStats(buf: Float32Array, n: number, clip: number, maxIter: number, 
   }
   const lo0 = med0 - 6 * sigma0;
   const scale = NBINS / (12 * sigma0);
-  fillHistogram(buf, n, lo0, scale, hist);
+  fill(buf, n, lo0, scale, hist);
   let bl = 0, bh = NBINS - 1;
   let med = med0, mean = med0, sigma = sigma0;
   let prevK = -1;
@@ -274,32 +292,100 @@ function interpAxis(len: number, e: Int32Array, n: number): { i0: Int32Array; f:
   return { i0, f };
 }
 
-/** Bilinear interpolation of a mesh grid to full resolution (row-wise: mesh rows first, then along x). */
-function interpolate(grid: Float32Array, nx: number, ny: number, cx: Float64Array, ay: { i0: Int32Array; f: Float32Array }, width: number, height: number, out: Float32Array): void {
-  const col = new Float64Array(nx + 1);
-  for (let y = 0; y < height; y++) {
-    const j0 = ay.i0[y], fy = ay.f[y];
-    const j1 = ny > 1 ? j0 + 1 : j0;
-    for (let i = 0; i < nx; i++) col[i] = grid[j0 * nx + i] * (1 - fy) + grid[j1 * nx + i] * fy;
-    const row = y * width;
-    if (nx === 1) {
-      out.fill(col[0], row, row + width);
-      continue;
+/**
+ * Row y of the bilinear interpolation of a mesh grid (mesh rows first, then along x) into
+ * out[off .. off + width). `col` is scratch of ≥ nx + 1 doubles.
+ */
+function interpolateRow(grid: Float32Array, nx: number, ny: number, cx: Float64Array, ay: { i0: Int32Array; f: Float32Array }, width: number, y: number, out: Float32Array, off: number, col: Float64Array): void {
+  const j0 = ay.i0[y], fy = ay.f[y];
+  const j1 = ny > 1 ? j0 + 1 : j0;
+  for (let i = 0; i < nx; i++) col[i] = grid[j0 * nx + i] * (1 - fy) + grid[j1 * nx + i] * fy;
+  interpolateAlongX(col, nx, cx, width, out, off);
+}
+
+/** Linear interpolation along x between the mesh centres cx of the nx values col, into out[off .. off + width). */
+function interpolateAlongX(col: ArrayLike<number>, nx: number, cx: Float64Array, width: number, out: Float32Array, off: number): void {
+  if (nx === 1) {
+    out.fill(col[0], off, off + width);
+    return;
+  }
+  // constant left of the first centre, linear between centres, constant right of the last
+  let x = 0;
+  const c0 = cx[0];
+  for (; x < width && x <= c0; x++) out[off + x] = col[0];
+  for (let i = 0; i < nx - 1; i++) {
+    const xe = Math.min(width - 1, Math.floor(cx[i + 1]));
+    const d = (col[i + 1] - col[i]) / (cx[i + 1] - cx[i]);
+    let v = col[i] + d * (x - cx[i]);
+    for (; x <= xe; x++) {
+      out[off + x] = v;
+      v += d;
     }
-    // constant left of the first centre, linear between centres, constant right of the last
-    let x = 0;
-    const c0 = cx[0];
-    for (; x < width && x <= c0; x++) out[row + x] = col[0];
-    for (let i = 0; i < nx - 1; i++) {
-      const xe = Math.min(width - 1, Math.floor(cx[i + 1]));
-      const d = (col[i + 1] - col[i]) / (cx[i + 1] - cx[i]);
-      let v = col[i] + d * (x - cx[i]);
-      for (; x <= xe; x++) {
-        out[row + x] = v;
-        v += d;
-      }
-    }
-    for (; x < width; x++) out[row + x] = col[nx - 1];
+  }
+  for (; x < width; x++) out[off + x] = col[nx - 1];
+}
+
+/** The interpolated value at (x, y), by the formula {@link interpolateRow} accumulates. */
+function interpolateAt(grid: Float32Array, nx: number, ny: number, cx: Float64Array, ay: { i0: Int32Array; f: Float32Array }, x: number, y: number): number {
+  const j0 = ay.i0[y], fy = ay.f[y];
+  const j1 = ny > 1 ? j0 + 1 : j0;
+  const at = (i: number) => grid[j0 * nx + i] * (1 - fy) + grid[j1 * nx + i] * fy;
+  if (nx === 1 || x <= cx[0]) return Math.fround(at(0));
+  if (x > Math.floor(cx[nx - 1])) return Math.fround(at(nx - 1));
+  let i = 0;
+  while (i < nx - 2 && x > Math.floor(cx[i + 1])) i++;
+  const a = at(i), b = at(i + 1);
+  return Math.fround(a + ((b - a) / (cx[i + 1] - cx[i])) * (x - cx[i]));
+}
+
+/**
+ * The estimated background: mesh grids, the interpolation tables, rows and values on demand, and the
+ * full-resolution maps materialised on first access (then kept).
+ */
+class MeshBackground implements BackgroundMap {
+  private bgFull: Float32Array | null = null;
+  private rmsFull: Float32Array | null = null;
+  private readonly col: Float64Array;
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly nx: number,
+    readonly ny: number,
+    readonly meshBackground: Float32Array,
+    readonly meshRms: Float32Array,
+    readonly globalBackground: number,
+    readonly globalRms: number,
+    private readonly cx: Float64Array,
+    private readonly ay: { i0: Int32Array; f: Float32Array },
+  ) {
+    this.col = new Float64Array(nx + 1);
+  }
+  get background(): Float32Array {
+    return (this.bgFull ??= this.full(this.meshBackground));
+  }
+  get rms(): Float32Array {
+    return (this.rmsFull ??= this.full(this.meshRms));
+  }
+  rowInto(which: 'background' | 'rms', y: number, out: Float32Array, offset = 0): void {
+    const full = which === 'background' ? this.bgFull : this.rmsFull;
+    if (full) out.set(full.subarray(y * this.width, (y + 1) * this.width), offset);
+    else interpolateRow(which === 'background' ? this.meshBackground : this.meshRms, this.nx, this.ny, this.cx, this.ay, this.width, y, out, offset, this.col);
+  }
+  separable(which: 'background' | 'rms'): { rows: Float32Array; j0: Int32Array; fy: Float32Array } {
+    const grid = which === 'background' ? this.meshBackground : this.meshRms;
+    const rows = new Float32Array(this.ny * this.width);
+    for (let j = 0; j < this.ny; j++) interpolateAlongX(grid.subarray(j * this.nx, (j + 1) * this.nx), this.nx, this.cx, this.width, rows, j * this.width);
+    return { rows, j0: this.ay.i0, fy: this.ay.f };
+  }
+  valueAt(which: 'background' | 'rms', x: number, y: number): number {
+    const full = which === 'background' ? this.bgFull : this.rmsFull;
+    if (full) return full[y * this.width + x];
+    return interpolateAt(which === 'background' ? this.meshBackground : this.meshRms, this.nx, this.ny, this.cx, this.ay, x, y);
+  }
+  private full(grid: Float32Array): Float32Array {
+    const out = new Float32Array(this.width * this.height);
+    for (let y = 0; y < this.height; y++) interpolateRow(grid, this.nx, this.ny, this.cx, this.ay, this.width, y, out, y * this.width, this.col);
+    return out;
   }
 }
 
@@ -348,17 +434,50 @@ export function estimateBackground(data: Pixels, width: number, height: number, 
   for (let j = 0; j < ny; j++) maxMeshY = Math.max(maxMeshY, ey[j + 1] - ey[j]);
   const buf = new Float32Array(maxMesh * maxMeshY);
   const hist = new Int32Array(NBINS);
-  const sample = new Float32Array(1024);
+  const sample = new Float32Array(SAMPLE);
   const st = new Float64Array(2);
-  for (let j = 0; j < ny; j++) {
-    for (let i = 0; i < nx; i++) {
-      const n = gather(data, width, ex[i], ex[i + 1], ey[j], ey[j + 1], weight ?? null, mask ?? null, ignore, buf);
-      const total = (ex[i + 1] - ex[i]) * (ey[j + 1] - ey[j]);
-      const g = j * nx + i;
-      if (n >= Math.max(3, minFrac * total) && meshStats(buf, n, clip, maxIter, hist, sample, st)) {
-        back[g] = st[0];
-        rmsG[g] = st[1];
-        valid[g] = 1;
+  const k = opts.wasm === false ? null : rowKernels();
+  const band = k ? wasmBand(k, width, maxMeshY, maxMesh * maxMeshY, NBINS) : null;
+  if (k && band) {
+    // the same gather and histogram on the WebAssembly kernels: each band of mesh rows is copied
+    // into the kernels' memory once (weight 1 and mask 0 when absent)
+    const fill = (_b: Float32Array, n: number, lo: number, scale: number, h: Int32Array): void => {
+      band.hist.fill(0);
+      k.hist(band.ptr.buf, n, lo, scale, band.ptr.hist, NBINS);
+      h.set(band.hist);
+    };
+    if (!weight) band.weight.fill(1);
+    if (!mask) band.mask.fill(0);
+    for (let j = 0; j < ny; j++) {
+      const rows = ey[j + 1] - ey[j];
+      for (let r = 0; r < rows; r++) {
+        const src = (ey[j] + r) * width, dst = r * band.stride;
+        band.data.set(data.subarray(src, src + width), dst);
+        if (weight) band.weight.set(weight.subarray(src, src + width), dst);
+        if (mask) band.mask.set(mask.subarray(src, src + width), dst);
+      }
+      for (let i = 0; i < nx; i++) {
+        const n = k.gather(band.ptr.data, band.ptr.weight, band.ptr.mask, band.stride * 4, ex[i], ex[i + 1], rows, ignore | 0, band.ptr.buf);
+        const total = (ex[i + 1] - ex[i]) * rows;
+        const g = j * nx + i;
+        if (n >= Math.max(3, minFrac * total) && meshStats(band.buf, n, clip, maxIter, hist, sample, st, fill)) {
+          back[g] = st[0];
+          rmsG[g] = st[1];
+          valid[g] = 1;
+        }
+      }
+    }
+  } else {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        const n = gather(data, width, ex[i], ex[i + 1], ey[j], ey[j + 1], weight ?? null, mask ?? null, ignore, buf);
+        const total = (ex[i + 1] - ex[i]) * (ey[j + 1] - ey[j]);
+        const g = j * nx + i;
+        if (n >= Math.max(3, minFrac * total) && meshStats(buf, n, clip, maxIter, hist, sample, st)) {
+          back[g] = st[0];
+          rmsG[g] = st[1];
+          valid[g] = 1;
+        }
       }
     }
   }
@@ -373,11 +492,17 @@ export function estimateBackground(data: Pixels, width: number, height: number, 
   const meshBackground = medianFilter(back, nx, ny, size);
   const meshRms = medianFilter(rmsG, nx, ny, size);
 
-  const background = new Float32Array(width * height);
-  const rms = new Float32Array(width * height);
-  const ay = interpAxis(height, ey, ny);
-  interpolate(meshBackground, nx, ny, centres(ex, nx), ay, width, height, background);
-  interpolate(meshRms, nx, ny, centres(ex, nx), ay, width, height, rms);
   const gb: number[] = Array.from(meshBackground), gr: number[] = Array.from(meshRms);
-  return { width, height, background, rms, globalBackground: medianOf(gb), globalRms: medianOf(gr), nx, ny, meshBackground, meshRms };
+  return new MeshBackground(width, height, nx, ny, meshBackground, meshRms, medianOf(gb), medianOf(gr), centres(ex, nx), interpAxis(height, ey, ny));
+}
+
+/** Row y of a background map's background or RMS: computed from the meshes when the map can, else copied from its full array. */
+export function backgroundRow(bg: BackgroundMap, which: 'background' | 'rms', y: number, out: Float32Array, offset = 0): void {
+  if (bg.rowInto) bg.rowInto(which, y, out, offset);
+  else out.set((which === 'background' ? bg.background : bg.rms).subarray(y * bg.width, (y + 1) * bg.width), offset);
+}
+
+/** A background map's value at one pixel. */
+export function backgroundAt(bg: BackgroundMap, which: 'background' | 'rms', x: number, y: number): number {
+  return bg.valueAt ? bg.valueAt(which, x, y) : (which === 'background' ? bg.background : bg.rms)[y * bg.width + x];
 }

@@ -112,10 +112,67 @@ describe('brightened catalog star and depth estimate', () => {
     expect(c!.flags).toContain('brightened');
   });
 
-  it('catalogDepth is the peak of the magnitude histogram', () => {
+  it('one contaminated frame (a cosmic ray, a neighbour) or two catalog stars merged into one detection are not a brightening', () => {
+    const night = makeNight({ seed: 43, afterglow: null, starts: [300, 420, 540] });
+    let k = -1, best = Infinity;
+    for (let i = 0; i < night.catalog.ra.length; i++) {
+      const d = angularSeparation(night.catalog.ra[i], night.catalog.dec[i], night.alert.ra, night.alert.dec);
+      if (night.catalog.mag[i] < 17 && d < best) (best = d), (k = i);
+    }
+    const alert = { ...night.alert, errorRadiusDeg: (best * 3600 + 10) / 3600 };
+    const frames = run(night);
+    const near = (f: FrameResult) => f.sources.findIndex((s) => s.catalogIndex === k);
+    // the star 0.6 mag brighter in one frame only: not brightened
+    const one = frames.map((f, i) => (i === 1 ? { ...f, sources: f.sources.map((s, j) => (j === near(f) ? { ...s, mag: s.mag - 0.6 } : s)) } : f));
+    expect(buildCandidates([600], one, night.catalog, alert)[0].candidates.find((x) => x.catalog?.index === k)).toBeUndefined();
+    // …in two frames: brightened
+    const two = frames.map((f, i) => (i >= 1 ? { ...f, sources: f.sources.map((s, j) => (j === near(f) ? { ...s, mag: s.mag - 0.6 } : s)) } : f));
+    expect(buildCandidates([600], two, night.catalog, alert)[0].candidates.find((x) => x.catalog?.index === k)?.flags).toContain('brightened');
+    // the catalog splits the star's light into two entries 0.3" apart (an unresolved pair): the
+    // detection holds both, so it is not brighter than the pair
+    const split = { ra: Float64Array.from([...night.catalog.ra, night.catalog.ra[k] + 0.3 / 3600]), dec: Float64Array.from([...night.catalog.dec, night.catalog.dec[k]]), mag: Float64Array.from([...night.catalog.mag, night.catalog.mag[k]]) };
+    split.mag[k] += 0.7526; // each entry half the flux
+    split.mag[split.mag.length - 1] += 0.7526;
+    expect(buildCandidates([600], frames, split, alert)[0].candidates.filter((x) => x.flags.includes('brightened'))).toEqual([]);
+  });
+
+  it('a faint star 0.25 mag brighter than the catalog in every frame is not a brightening: the extra light is below the catalog depth (an unlisted neighbour)', () => {
+    const night = makeNight({ seed: 44, afterglow: null, starts: [300, 420, 540] });
+    let k = -1, best = Infinity;
+    for (let i = 0; i < night.catalog.ra.length; i++) {
+      const d = angularSeparation(night.catalog.ra[i], night.catalog.dec[i], night.alert.ra, night.alert.dec);
+      if (night.catalog.mag[i] > 17.5 && night.catalog.mag[i] < 18.2 && d < best) (best = d), (k = i);
+    }
+    const alert = { ...night.alert, errorRadiusDeg: (best * 3600 + 10) / 3600 };
+    const frames = run(night);
+    const dim = (dm: number) => ({ ...night.catalog, completenessMag: 19, mag: Float64Array.from(night.catalog.mag, (m, i) => (i === k ? m + dm : m)) });
+    // +0.25 mag: the extra light is a 19.5–20 mag star's, fainter than the catalog lists
+    expect(buildCandidates([600], frames, dim(0.25), alert)[0].candidates.find((x) => x.catalog?.index === k)).toBeUndefined();
+    // +1.5 mag: the extra light alone is a 18 mag star's, which the catalog would list: brightened
+    expect(buildCandidates([600], frames, dim(1.5), alert)[0].candidates.find((x) => x.catalog?.index === k)?.flags).toContain('brightened');
+  });
+
+  it('catalogDepth is where the number counts turn over, also for a small catalog', () => {
     const mags: number[] = [];
     for (let m = 12; m < 19; m += 0.01) for (let r = 0; r < Math.round(10 ** (0.3 * (m - 12))); r++) mags.push(m);
-    expect(catalogDepth(mags)).toBeCloseTo(18.875, 6);
+    expect(catalogDepth(mags)).toBeGreaterThan(18.95);
+    expect(catalogDepth(mags)).toBeLessThan(19.0);
+    let seed = 7;
+    const u = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    const powerLaw = (n: number, faint: number) => Array.from({ length: n }, () => Math.log10(10 ** (0.3 * 12) + u() * (10 ** (0.3 * faint) - 10 ** (0.3 * 12))) / 0.3);
+    // a gradual loss of stars (completeness 1 at 18, falling linearly to 0 at 19.5): the counts are
+    // flat from 18 to 18.6 and fall beyond; the estimate lies in that plateau, where the catalog is
+    // ≥ 50 % complete (the candidates' completeness margin covers the rest), well short of the
+    // faintest stars (19.4)
+    const soft = powerLaw(3000, 19.5).filter((m) => m < 18 || u() < (19.5 - m) / 1.5);
+    expect(catalogDepth(soft)).toBeGreaterThan(17.9);
+    expect(catalogDepth(soft)).toBeLessThan(18.8);
+    // ~120 stars of a power law cut at 18.5 (one small field): within 0.35 mag of the cut
+    for (let trial = 0; trial < 20; trial++) {
+      const few = powerLaw(120, 18.5);
+      expect(catalogDepth(few)).toBeGreaterThan(18.15);
+      expect(catalogDepth(few)).toBeLessThanOrEqual(18.5);
+    }
   });
 });
 

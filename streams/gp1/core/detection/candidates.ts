@@ -20,8 +20,14 @@
  *      `completenessMargin` (its brightest detection, at 2σ: min(mag + 2 err) < limit − margin), or
  *      if it fades significantly against its own earlier measurements (`fadingSigma`). A faint field
  *      star below the catalog depth is absent from the catalog without being new and is neither.
- *    - A star: a candidate if brighter than the catalog magnitude by more than `brightenSigma` σ,
- *      σ² = err² + zpErr² + the zero-point scatter² (colour terms between the bands).
+ *    - A star: a candidate if brighter than the catalog by more than `brightenSigma` σ on the
+ *      weighted mean, σ² = err² + zpErr² + the zero-point scatter² (colour terms between the
+ *      bands), and in at least `minFrames` detections each by more than `brightenEachSigma` σ (a
+ *      cosmic ray or a neighbour's light in one aperture is not a brightening), and the extra light
+ *      (at 2σ) itself brighter than the completeness limit by `completenessMargin` (fainter, it may
+ *      be a star the catalog does not list, inside the aperture). The catalog magnitude compared is
+ *      that of every catalog star inside the aperture radius, summed in flux: two catalog stars
+ *      that bad seeing merges into one detection are not a brightening either.
  * 4. Each candidate: position (weighted mean) and error, magnitude (latest, and weighted mean), light
  *    curve (t − T0 at mid-exposure, mag, err; upper limits from the frames that cover it without a
  *    detection), power-law index α of flux ∝ t^−α (weighted least squares of mag on 2.5 log10 t),
@@ -60,6 +66,7 @@ export interface CandidateConfig {
   minFrames?: number;
   minSnr?: number;
   brightenSigma?: number;
+  brightenEachSigma?: number;
   fadingSigma?: number;
   fwhmRange?: [number, number];
   maxElongation?: number;
@@ -72,6 +79,7 @@ export const CANDIDATE_DEFAULTS: Required<CandidateConfig> = {
   minFrames: 2,
   minSnr: 5,
   brightenSigma: 5,
+  brightenEachSigma: 3,
   fadingSigma: 5,
   fwhmRange: [0.7, 1.6],
   maxElongation: 2,
@@ -123,24 +131,25 @@ export interface EpochCandidates {
 }
 
 /**
- * Completeness limit of a catalog from its magnitude histogram: the centre of the fullest 0.25-mag
- * bin (number counts rise towards faint magnitudes until the catalog loses stars).
+ * Completeness limit of a catalog from its magnitudes: the faint end of the fullest magnitude
+ * window. Number counts rise towards faint magnitudes until the catalog loses stars, so the fullest
+ * window ends where the counts turn over (at the cut of a catalog complete to a limit). A sliding
+ * window, 0.5 mag wide for ≥ 400 stars and up to 1 mag for fewer (width ∝ 1/√N): with the hundred
+ * stars of a small field, the fullest fixed 0.25-mag bin was up to 0.9 mag brighter than the cut
+ * (Poisson noise between neighbouring bins). Ties: the brighter window. NaN without finite magnitudes.
  */
-export function catalogDepth(mag: ArrayLike<number>): number {
-  const bins = new Map<number, number>();
-  for (let i = 0; i < mag.length; i++) {
-    if (!Number.isFinite(mag[i])) continue;
-    const b = Math.floor(mag[i] / 0.25);
-    bins.set(b, (bins.get(b) ?? 0) + 1);
-  }
-  let best = NaN, n = -1;
-  for (const [b, c] of [...bins.entries()].sort((x, y) => x[0] - y[0])) {
-    if (c >= n) {
-      n = c;
-      best = b;
+export function catalogDepth(mag: ArrayLike<number>, window?: number): number {
+  const m = Array.from(mag).filter(Number.isFinite).sort((a, b) => a - b);
+  const w = window ?? Math.min(1, Math.max(0.5, 0.5 * Math.sqrt(400 / Math.max(1, m.length))));
+  let best = NaN, n = 0;
+  for (let i = 0, lo = 0; i < m.length; i++) {
+    while (m[lo] <= m[i] - w) lo++;
+    if (i - lo + 1 > n) {
+      n = i - lo + 1;
+      best = m[i];
     }
   }
-  return (best + 0.5) * 0.25;
+  return best;
 }
 
 function fnv1a(s: string): string {
@@ -219,6 +228,16 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
     const k = key(Math.floor(cx[i] / CELL), Math.floor(cy[i] / CELL));
     (cgrid.get(k) ?? cgrid.set(k, []).get(k)!).push(i);
   }
+  /** Catalog magnitude of every star within r of (x, y), summed in flux (Infinity when none). */
+  const blendMag = (x: number, y: number, r: number): number => {
+    let f = 0;
+    const span = Math.ceil(r / CELL);
+    const i0 = Math.floor(x / CELL), j0 = Math.floor(y / CELL);
+    for (let i = -span; i <= span; i++)
+      for (let j = -span; j <= span; j++)
+        for (const s of cgrid.get(key(i0 + i, j0 + j)) ?? []) if (Math.hypot(cx[s] - x, cy[s] - y) <= r && Number.isFinite(catalog.mag[s])) f += Math.pow(10, -0.4 * catalog.mag[s]);
+    return f > 0 ? -2.5 * Math.log10(f) : Infinity;
+  };
   const nearestStar = (x: number, y: number, r: number): { index: number; sep: number } | null => {
     let best = -1, bd = r;
     const span = Math.ceil(r / CELL);
@@ -251,6 +270,8 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
     const rmsAst = median(frames.map((e) => e.f.astrometry.rmsArcsec));
     const matchR = Math.max(3 * rmsAst, c.catalogMatchFloorArcsec);
     const zpScatter = median(frames.map((e) => e.f.zeroPoint.scatter).filter(Number.isFinite));
+    // aperture radius on the sky (the blend radius for the catalog comparison)
+    const apArcsec = median(frames.map((e) => (e.f.apertureRadius * e.f.fwhmArcsec) / e.f.fwhm).filter(Number.isFinite));
 
     // 1. detections in the search area
     const dets: Det[] = [];
@@ -389,10 +410,15 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
         }
         if (isFading) keep = true;
       } else {
-        const cm = catalog.mag[star.index];
+        const cm = Math.min(catalog.mag[star.index], blendMag(px, py, Number.isFinite(apArcsec) ? Math.max(apArcsec, star.sep) : star.sep));
         const scatter = Number.isFinite(zpScatter) ? zpScatter : 0.1;
         const sig = Math.sqrt(meanMagErr * meanMagErr + scatter * scatter);
-        if (cm - meanMag > c.brightenSigma * sig) {
+        const each = lc.filter((p) => !p.upperLimit && cm - p.mag > c.brightenEachSigma * Math.hypot(p.magErr, scatter)).length;
+        // the extra light (at 2σ) must itself be brighter than the catalog's completeness limit:
+        // fainter, it may be a neighbour the catalog does not list, inside the aperture
+        const extra = Math.pow(10, -0.4 * (meanMag + 2 * sig)) - Math.pow(10, -0.4 * cm);
+        const extraMag = extra > 0 ? -2.5 * Math.log10(extra) : Infinity;
+        if (cm - meanMag > c.brightenSigma * sig && each >= c.minFrames && extraMag < depth - c.completenessMargin) {
           flags.push('brightened');
           keep = true;
         }

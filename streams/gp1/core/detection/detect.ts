@@ -3,8 +3,12 @@
  *
  * 1. Background and RMS maps ({@link estimateBackground}); sub = data − background.
  * 2. Pixels that are unusable for detection (weight 0, NaN, or a mask bit in `detectIgnoreMask`,
- *    by default hot pixels and cosmic rays) are set to 0 in `sub` before filtering and can never
- *    be above threshold: a cosmic ray is not detected, a star next to one still is.
+ *    by default hot pixels and cosmic rays) are replaced in `sub` by a linear interpolation along
+ *    the row between the nearest usable pixels, for gaps up to `interpolateMaxGap` pixels (16):
+ *    a hot pixel in the sky takes the sky's value and is not detected, while a dead column through
+ *    a star does not cut it in two. Cosmic rays (`interpolateNeverMask`: their masks miss the halo)
+ *    and longer gaps are set to 0 and can never be above threshold: a cosmic ray is not detected,
+ *    a star next to one still is. Measurements skip only the pixels that were not interpolated.
  * 3. Optional matched filter: normalised Gaussian of the seeing FWHM ({@link convolveSeparable}).
  *    The threshold is `thresholdSigma` × the (unfiltered) background RMS, SExtractor's convention,
  *    so "the same threshold" means the same thing in both programs.
@@ -12,17 +16,29 @@
  *    (one pass over the frame, memory proportional to the runs, not to the frame); components
  *    smaller than `minArea` pixels are dropped.
  * 5. Deblending ({@link deblend}): a component splits when ≥ 2 of its branches are significant.
- * 6. Measurements ({@link measure}): windowed centroid and FWHM (adaptive Gaussian moments),
- *    isophotal shape, circular aperture photometry with exact edges, flags.
+ * 6. Measurements: windowed centroid and FWHM (adaptive Gaussian moments), isophotal shape,
+ *    circular aperture photometry with exact edges (masked pixels replaced by their mirror through
+ *    the centre, {@link apertureSum}), flags.
  *
- * Pure given its inputs; allocates O(frame) maps once (sub, filtered, segmentation), never per pixel.
+ * Steps 1–4 are one pass over the rows (no frame-size background or RMS map is written: both are
+ * interpolated a row at a time); on WebAssembly SIMD kernels when available (simd.ts: the
+ * subtraction, the filter, the threshold, the background meshes), else in JavaScript — same
+ * results to float32 rounding (`wasm: false` or GFT_DETECT_NO_WASM=1 forces JavaScript).
+ *
+ * Pure given its inputs. Frame-size scratch (sub, filtered, unusable-pixel and segmentation maps,
+ * ≈ 13 bytes per pixel) is kept per thread between calls, never allocated per pixel; synchronous,
+ * so a worker thread measures one frame at a time; {@link releaseDetectionMemory} frees it.
  */
-import { estimateBackground, type BackgroundMap, type BackgroundOptions, type MaskArray, type Pixels } from './background.ts';
-import { convolveSeparable, gaussianTaps } from './filter.ts';
+import { backgroundAt, backgroundRow, estimateBackground, type BackgroundMap, type BackgroundOptions, type MaskArray, type Pixels } from './background.ts';
+import { borderPixel, gaussianTaps, RowConvolver } from './filter.ts';
+import { releaseRowKernels, rowKernels, wasmFrame } from './simd.ts';
 import { apertureSum, type ApertureInput, type ApertureResult } from './aperture.ts';
 
 /** Calibration mask bits (set by the calibration stage). */
 export const MASK = { HOT: 1, LOW_FLAT: 2, SATURATED: 4, COSMIC: 8 } as const;
+
+/** Default {@link DetectionOptions.deblendMinCont} (the bench gives SExtractor the same). */
+export const DEFAULT_DEBLEND_MINCONT = 0.001;
 
 /** Source flags (bit values are API: they go into catalogs and JSON). */
 export const FLAG = {
@@ -60,7 +76,11 @@ export interface DetectionOptions {
   filterFwhm?: number;
   /** Deblend (default true). */
   deblend?: boolean;
-  /** A branch must hold this fraction of the component's flux above its branching level (default 0.005). */
+  /**
+   * A branch must hold this fraction of the component's flux above its branching level (default 0.001:
+   * at 0.005, SExtractor's usual value, an afterglow 13" from an 8.5 mag saturated star stayed inside
+   * the star's halo).
+   */
   deblendMinCont?: number;
   /** …and peak at least this many background σ above the branching level (default 1). */
   deblendContrastSigma?: number;
@@ -70,6 +90,13 @@ export interface DetectionOptions {
   detectIgnoreMask?: number;
   /** Mask bits that make a pixel unusable in an aperture (default HOT | LOW_FLAT | COSMIC). */
   apertureBadMask?: number;
+  /** Longest run of unusable pixels along a row interpolated for detection, pixels (default 16; 0 = none). */
+  interpolateMaxGap?: number;
+  /**
+   * Mask bits never interpolated (default COSMIC: a cosmic ray's mask misses its halo, and filling
+   * the core from the halo would make it a source); such pixels stay out of detection as before.
+   */
+  interpolateNeverMask?: number;
   /** Aperture radius in pixels; default `apertureFwhmFactor` × the frame's stellar FWHM. */
   apertureRadius?: number;
   /** Default 1.0 (diameter 2 FWHM, ~94 % of a Gaussian star). */
@@ -87,6 +114,8 @@ export interface DetectionOptions {
   background?: BackgroundOptions;
   /** A precomputed background (skips step 1). */
   backgroundMap?: BackgroundMap;
+  /** Use the WebAssembly SIMD row pass when available (default true; false = JavaScript only). */
+  wasm?: boolean;
 }
 
 export interface Source {
@@ -139,102 +168,174 @@ interface Components {
   /** Pixel indices of component c: pix[start[c] .. start[c+1]). */
   start: Int32Array;
   pix: Int32Array;
+  /** The RMS map at each component's first pixel (pix[start[c]], raster order). */
+  firstRms: Float32Array;
 }
 
-/** 8-connected components of `filt[p] > thr · rms[p]` (excluded pixels hold −Infinity in filt). */
-export function labelAboveThreshold(filt: Float32Array, rms: Float32Array, width: number, height: number, thr: number, minArea: number): Components {
-  let cap = 1 << 14;
-  let runY = new Int32Array(cap), runA = new Int32Array(cap), runB = new Int32Array(cap), parent = new Int32Array(cap);
-  let n = 0;
-  const find = (r: number): number => {
+/**
+ * 8-connected labelling of above-threshold pixels fed one row at a time, in order: runs of
+ * `filt > thr · rms` per row, joined to the overlapping runs of the previous row with a union–find
+ * on runs (the root of a set is its first run in raster order). Memory ∝ the runs, not the frame.
+ */
+export class RunLabeller {
+  private cap = 1 << 14;
+  private runY = new Int32Array(this.cap);
+  private runA = new Int32Array(this.cap);
+  private runB = new Int32Array(this.cap);
+  private parent = new Int32Array(this.cap);
+  private runRms = new Float32Array(this.cap);
+  private n = 0;
+  private prevStart = 0;
+  private prevEnd = 0;
+
+  constructor(
+    private readonly width: number,
+    private readonly thr: number,
+  ) {}
+
+  private find(r: number): number {
+    const parent = this.parent;
     while (parent[r] !== r) {
       parent[r] = parent[parent[r]];
       r = parent[r];
     }
     return r;
-  };
-  let prevStart = 0, prevEnd = 0;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    const rowStart = n;
+  }
+
+  private grow(): void {
+    this.cap *= 2;
+    const g = <T extends Int32Array | Float32Array>(o: T): T => {
+      const a = new (o.constructor as new (n: number) => T)(this.cap);
+      a.set(o);
+      return a;
+    };
+    this.runY = g(this.runY);
+    this.runA = g(this.runA);
+    this.runB = g(this.runB);
+    this.parent = g(this.parent);
+    this.runRms = g(this.runRms);
+  }
+
+  /** Row y (rows in increasing order): filt[off .. off + width) against thr · rms[0 .. width). */
+  addRow(y: number, filt: Float32Array, off: number, rms: Float32Array): void {
+    const width = this.width, thr = this.thr;
+    const rowStart = this.n;
     let x = 0;
     while (x < width) {
-      if (!(filt[row + x] > thr * rms[row + x])) {
+      if (!(filt[off + x] > thr * rms[x])) {
         x++;
         continue;
       }
       const a = x;
       x++;
-      while (x < width && filt[row + x] > thr * rms[row + x]) x++;
-      if (n === cap) {
-        cap *= 2;
-        const grow = (o: Int32Array) => {
-          const g = new Int32Array(cap);
-          g.set(o);
-          return g;
-        };
-        runY = grow(runY);
-        runA = grow(runA);
-        runB = grow(runB);
-        parent = grow(parent);
-      }
-      runY[n] = y;
-      runA[n] = a;
-      runB[n] = x - 1;
-      parent[n] = n;
-      n++;
+      while (x < width && filt[off + x] > thr * rms[x]) x++;
+      if (this.n === this.cap) this.grow();
+      const n = this.n++;
+      this.runY[n] = y;
+      this.runA[n] = a;
+      this.runB[n] = x - 1;
+      this.parent[n] = n;
+      this.runRms[n] = rms[a];
     }
-    // union with overlapping runs of the previous row (8-connectivity: touching diagonally counts)
-    let k = prevStart;
-    for (let r = rowStart; r < n; r++) {
+    this.joinPrevious(rowStart);
+  }
+
+  /** Unions the runs of the row just added (from `rowStart`) with the overlapping runs of the previous row (8-connectivity: touching diagonally counts). */
+  private joinPrevious(rowStart: number): void {
+    const { runA, runB, parent } = this;
+    const prevEnd = this.prevEnd;
+    let k = this.prevStart;
+    for (let r = rowStart; r < this.n; r++) {
       const a = runA[r], b = runB[r];
       while (k < prevEnd && runB[k] < a - 1) k++;
       for (let q = k; q < prevEnd && runA[q] <= b + 1; q++) {
-        const ra = find(r), rb = find(q);
+        const ra = this.find(r), rb = this.find(q);
         if (ra !== rb) {
           if (ra < rb) parent[rb] = ra;
           else parent[ra] = rb;
         }
       }
     }
-    prevStart = rowStart;
-    prevEnd = n;
+    this.prevStart = rowStart;
+    this.prevEnd = this.n;
   }
-  // component ids in order of their first run (raster order)
-  const compOf = new Int32Array(n).fill(-1);
-  const rootId = new Int32Array(n).fill(-1);
-  let nc = 0;
-  const area: number[] = [];
-  for (let r = 0; r < n; r++) {
-    const root = find(r);
-    if (rootId[root] < 0) {
-      rootId[root] = nc++;
-      area.push(0);
+
+  /**
+   * Row y from a precomputed threshold mask: above[x] = 255 where the pixel is above threshold
+   * (simd.ts `above`), runs found with the native indexOf; rms[x] as in {@link addRow}.
+   */
+  addRowMask(y: number, above: Uint8Array, rms: Float32Array): void {
+    const width = this.width;
+    const row = above.length === width ? above : above.subarray(0, width);
+    const rowStart = this.n;
+    for (let a = row.indexOf(255); a >= 0; a = row.indexOf(255, a)) {
+      let e = row.indexOf(0, a + 1);
+      if (e < 0) e = width;
+      if (this.n === this.cap) this.grow();
+      const n = this.n++;
+      this.runY[n] = y;
+      this.runA[n] = a;
+      this.runB[n] = e - 1;
+      this.parent[n] = n;
+      this.runRms[n] = rms[a];
+      a = e;
+      if (a >= width) break;
     }
-    compOf[r] = rootId[root];
-    area[compOf[r]] += runB[r] - runA[r] + 1;
+    this.joinPrevious(rowStart);
   }
-  const keepId = new Int32Array(nc).fill(-1);
-  let kept = 0;
-  let total = 0;
-  for (let c = 0; c < nc; c++) {
-    if (area[c] >= minArea) {
-      keepId[c] = kept++;
-      total += area[c];
+
+  /** The components of at least `minArea` pixels, in raster order of their first pixel. */
+  finish(minArea: number): Components {
+    const { n, runY, runA, runB, width } = this;
+    const compOf = new Int32Array(n).fill(-1);
+    const rootId = new Int32Array(n).fill(-1);
+    let nc = 0;
+    const area: number[] = [];
+    const firstRun: number[] = [];
+    for (let r = 0; r < n; r++) {
+      const root = this.find(r);
+      if (rootId[root] < 0) {
+        rootId[root] = nc++;
+        area.push(0);
+        firstRun.push(r);
+      }
+      compOf[r] = rootId[root];
+      area[compOf[r]] += runB[r] - runA[r] + 1;
     }
+    const keepId = new Int32Array(nc).fill(-1);
+    let kept = 0;
+    let total = 0;
+    for (let c = 0; c < nc; c++) {
+      if (area[c] >= minArea) {
+        keepId[c] = kept++;
+        total += area[c];
+      }
+    }
+    const start = new Int32Array(kept + 1);
+    const firstRms = new Float32Array(kept);
+    for (let c = 0; c < nc; c++) {
+      if (keepId[c] < 0) continue;
+      start[keepId[c] + 1] = area[c];
+      firstRms[keepId[c]] = this.runRms[firstRun[c]];
+    }
+    for (let c = 0; c < kept; c++) start[c + 1] += start[c];
+    const fillPos = start.slice(0, kept);
+    const pix = new Int32Array(total);
+    for (let r = 0; r < n; r++) {
+      const c = keepId[compOf[r]];
+      if (c < 0) continue;
+      const row = runY[r] * width;
+      for (let x = runA[r]; x <= runB[r]; x++) pix[fillPos[c]++] = row + x;
+    }
+    return { n: kept, start, pix, firstRms };
   }
-  const start = new Int32Array(kept + 1);
-  for (let c = 0; c < nc; c++) if (keepId[c] >= 0) start[keepId[c] + 1] = area[c];
-  for (let c = 0; c < kept; c++) start[c + 1] += start[c];
-  const fillPos = start.slice(0, kept);
-  const pix = new Int32Array(total);
-  for (let r = 0; r < n; r++) {
-    const c = keepId[compOf[r]];
-    if (c < 0) continue;
-    const row = runY[r] * width;
-    for (let x = runA[r]; x <= runB[r]; x++) pix[fillPos[c]++] = row + x;
-  }
-  return { n: kept, start, pix };
+}
+
+/** 8-connected components of `filt[p] > thr · rms[p]` over whole maps (excluded pixels hold −Infinity in filt). */
+export function labelAboveThreshold(filt: Float32Array, rms: Float32Array, width: number, height: number, thr: number, minArea: number): Components {
+  const l = new RunLabeller(width, thr);
+  for (let y = 0; y < height; y++) l.addRow(y, filt, y * width, rms.subarray(y * width, (y + 1) * width));
+  return l.finish(minArea);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -401,7 +502,8 @@ interface WindowResult {
 /**
  * Adaptive Gaussian moments: the weighted centroid with a Gaussian window of σ_w, iterated, and the
  * source σ from the windowed second moment M (σ_s² = 1/(1/M − 1/σ_w²), exact for a Gaussian star),
- * with σ_w ← σ_s until both settle. Pixels of other objects and unusable pixels are skipped. The
+ * with σ_w ← σ_s until both settle. Pixels of other objects and unusable pixels that could not be
+ * interpolated (bad = 2) are skipped; interpolated ones count with the background noise. The
  * centroid error is the linearised one of this estimator: Var(x) = 4 Σ w² var dx² / (Σ w I)².
  */
 let gxBuf = new Float64Array(256);
@@ -428,7 +530,7 @@ function windowedMoments(sub: Float32Array, width: number, height: number, seg: 
         const p = row + x;
         const g = seg[p];
         if (g !== 0 && g !== self) continue;
-        if (bad && bad[p]) continue;
+        if (bad && bad[p] === 2) continue;
         const dx = x - xc;
         const w = gy * gxBuf[x - xa] * sub[p];
         s += w;
@@ -465,15 +567,18 @@ function windowedMoments(sub: Float32Array, width: number, height: number, seg: 
   const xa = Math.max(0, Math.floor(xc) - R), xb = Math.min(width - 1, Math.ceil(xc) + R);
   const ya = Math.max(0, Math.floor(yc) - R), yb = Math.min(height - 1, Math.ceil(yc) + R);
   const inv2 = 1 / (2 * sw * sw);
+  if (gxBuf.length < xb - xa + 1) gxBuf = new Float64Array(2 * (xb - xa + 1));
+  for (let x = xa; x <= xb; x++) gxBuf[x - xa] = Math.exp(-((x - xc) ** 2) * inv2);
   let s = 0, ex = 0, ey = 0;
   for (let y = ya; y <= yb; y++) {
     const dy = y - yc;
+    const gy = Math.exp(-dy * dy * inv2);
     for (let x = xa; x <= xb; x++) {
       const p = y * width + x;
       const g = seg[p];
-      if ((g !== 0 && g !== self) || (bad && bad[p])) continue;
+      if ((g !== 0 && g !== self) || (bad && bad[p] === 2)) continue;
       const dx = x - xc;
-      const w = Math.exp(-(dx * dx + dy * dy) * inv2);
+      const w = gy * gxBuf[x - xa];
       const v = varAt(p);
       s += w * sub[p];
       ex += w * w * v * dx * dx;
@@ -485,38 +590,284 @@ function windowedMoments(sub: Float32Array, width: number, height: number, seg: 
   return { x: xc, y: yc, sigma: sw, errX: Math.sqrt(ex * k), errY: Math.sqrt(ey * k), ok: true };
 }
 
-/** sub = data − background; returns the map of unusable pixels (NaN, weight ≤ 0, ignored mask bits), or null when none. One fused pass. */
-function subtractBackground(data: Pixels, back: Float32Array, weight: Pixels | null, mask: MaskArray | null, ignore: number, sub: Float32Array): Uint8Array | null {
-  const N = sub.length;
-  const bad = new Uint8Array(N);
-  let nBad = 0;
-  if (data instanceof Float32Array && weight instanceof Float32Array && mask instanceof Uint8Array) nBad = subtractF32(data, back, weight, mask, ignore, sub, bad);
-  else {
-    for (let p = 0; p < N; p++) {
-      const v = data[p];
-      if (v !== v || (weight !== null && !(weight[p] > 0)) || (mask !== null && (mask[p] & ignore) !== 0)) {
-        bad[p] = 1;
-        sub[p] = 0;
-        nBad++;
-      } else sub[p] = v - back[p];
+/**
+ * Row of sub = data − background (background row `back`), pixels [off, off + n): an unusable pixel
+ * (NaN, weight ≤ 0, a mask bit in `ignore`) gets sub = 0 and bad = 1 (to interpolate), or bad = 2
+ * (never interpolated) when it has a mask bit in `hard`; every other pixel bad = 0. Returns the
+ * number of unusable pixels ({@link interpolateBadRow} then fills the bad = 1 ones).
+ */
+function subtractRow(data: Pixels, back: Float32Array, weight: Pixels | null, mask: MaskArray | null, ignore: number, hard: number, sub: Float32Array, bad: Uint8Array, off: number, n: number): number {
+  if (data instanceof Float32Array && weight instanceof Float32Array) {
+    if (mask instanceof Uint8Array) return subtractRowF32U8(data, back, weight, mask, ignore, hard, sub, bad, off, n);
+    if (mask instanceof Float32Array) return subtractRowF32F32(data, back, weight, mask, ignore, hard, sub, bad, off, n);
+  }
+  let nb = 0;
+  for (let x = 0; x < n; x++) {
+    const p = off + x;
+    const v = data[p];
+    if (v !== v || (weight !== null && !(weight[p] > 0)) || (mask !== null && (mask[p] & ignore) !== 0)) {
+      bad[p] = mask !== null && (mask[p] & hard) !== 0 ? 2 : 1;
+      sub[p] = 0;
+      nb++;
+    } else {
+      bad[p] = 0;
+      sub[p] = v - back[x];
     }
   }
-  return nBad ? bad : null;
+  return nb;
 }
 
-/** The common case, monomorphic for V8: float32 image and weight, 8-bit mask. */
-function subtractF32(data: Float32Array, back: Float32Array, weight: Float32Array, mask: Uint8Array, ignore: number, sub: Float32Array, bad: Uint8Array): number {
-  let n = 0;
-  const N = sub.length;
-  for (let p = 0; p < N; p++) {
+/** The common cases, monomorphic for V8: float32 image and weight; 8-bit mask (in memory) or float32 mask (as FITS reads it). */
+function subtractRowF32U8(data: Float32Array, back: Float32Array, weight: Float32Array, mask: Uint8Array, ignore: number, hard: number, sub: Float32Array, bad: Uint8Array, off: number, n: number): number {
+  let nb = 0;
+  for (let x = 0; x < n; x++) {
+    const p = off + x;
     const v = data[p];
     if (v !== v || !(weight[p] > 0) || (mask[p] & ignore) !== 0) {
-      bad[p] = 1;
+      bad[p] = (mask[p] & hard) !== 0 ? 2 : 1;
       sub[p] = 0;
-      n++;
-    } else sub[p] = v - back[p];
+      nb++;
+    } else {
+      bad[p] = 0;
+      sub[p] = v - back[x];
+    }
   }
-  return n;
+  return nb;
+}
+
+function subtractRowF32F32(data: Float32Array, back: Float32Array, weight: Float32Array, mask: Float32Array, ignore: number, hard: number, sub: Float32Array, bad: Uint8Array, off: number, n: number): number {
+  let nb = 0;
+  for (let x = 0; x < n; x++) {
+    const p = off + x;
+    const v = data[p];
+    if (v !== v || !(weight[p] > 0) || (mask[p] & ignore) !== 0) {
+      bad[p] = (mask[p] & hard) !== 0 ? 2 : 1;
+      sub[p] = 0;
+      nb++;
+    } else {
+      bad[p] = 0;
+      sub[p] = v - back[x];
+    }
+  }
+  return nb;
+}
+
+/**
+ * Fills the pixels of one row of `sub` with bad = 1 by linear interpolation between the nearest
+ * usable pixels (bad = 0) on either side, or the one usable side's value, for runs of at most
+ * `maxGap` pixels; longer runs, and runs with no usable neighbour, stay 0 with bad = 2. Returns the
+ * number of bad = 2 pixels in the row.
+ */
+function interpolateBadRow(sub: Float32Array, bad: Uint8Array, off: number, n: number, maxGap: number): number {
+  // runs are found with the native indexOf (unusable pixels are a few per row): no JavaScript loop
+  // over the whole row
+  const row = bad.subarray(off, off + n);
+  let hard = 0;
+  for (let x = row.indexOf(2); x >= 0; x = row.indexOf(2, x + 1)) hard++;
+  for (let a = row.indexOf(1); a >= 0; a = row.indexOf(1, a)) {
+    let x = a + 1;
+    while (x < n && row[x] === 1) x++;
+    const len = x - a; // run [a, x)
+    const hasL = a > 0 && row[a - 1] === 0, hasR = x < n && row[x] === 0;
+    if (len > maxGap || (!hasL && !hasR)) {
+      row.fill(2, a, x);
+      hard += len;
+    } else {
+      const L = hasL ? sub[off + a - 1] : sub[off + x];
+      const R = hasR ? sub[off + x] : L;
+      const step = (R - L) / (len + 1);
+      for (let k = 0; k < len; k++) sub[off + a + k] = L + step * (k + 1);
+    }
+    a = x;
+    if (a >= n) break;
+  }
+  return hard;
+}
+
+/**
+ * Frame-size scratch reused from call to call (per thread: detection is synchronous, so one set
+ * serves every call): the segmentation map, all zeros between calls (cleared object by object at
+ * the end), and — on the JavaScript path — sub, filt and bad (the WebAssembly path keeps those in
+ * its own memory, simd.ts).
+ */
+let segSpace: { seg: Int32Array; dirty: boolean } | null = null;
+let pixelSpace: { sub: Float32Array; filt: Float32Array; bad: Uint8Array } | null = null;
+
+function getSeg(n: number): Int32Array {
+  if (!segSpace || segSpace.seg.length < n) {
+    segSpace = null; // let the old buffer go before the new one is allocated
+    segSpace = { seg: new Int32Array(n), dirty: false };
+  }
+  if (segSpace.dirty) segSpace.seg.fill(0);
+  segSpace.dirty = true;
+  return segSpace.seg.subarray(0, n);
+}
+
+function getPixelSpace(n: number): { sub: Float32Array; filt: Float32Array; bad: Uint8Array } {
+  if (!pixelSpace || pixelSpace.sub.length < n) {
+    pixelSpace = null;
+    pixelSpace = { sub: new Float32Array(n), filt: new Float32Array(n), bad: new Uint8Array(n) };
+  }
+  return { sub: pixelSpace.sub.subarray(0, n), filt: pixelSpace.filt.subarray(0, n), bad: pixelSpace.bad.subarray(0, n) };
+}
+
+/**
+ * Frees the frame-size scratch that detection keeps between calls (≈ 13 bytes per pixel of the
+ * largest frame seen, in JavaScript buffers and the WebAssembly memory); the next call allocates it again.
+ */
+export function releaseDetectionMemory(): void {
+  segSpace = null;
+  pixelSpace = null;
+  releaseRowKernels();
+}
+
+interface RowPassInput {
+  img: FrameImage;
+  bg: BackgroundMap;
+  /** Filter taps (null: no filter). */
+  taps: Float32Array | null;
+  ignore: number;
+  hard: number;
+  maxGap: number;
+  /** Threshold in σ of the RMS map, and the labeller fed each filtered row, in order, once final. */
+  thr: number;
+  labeller: RunLabeller;
+}
+
+interface RowPassOutput {
+  sub: Float32Array;
+  filt: Float32Array;
+  bad: Uint8Array;
+  nBad: number;
+}
+
+/** The row pass in JavaScript (any filter; the reference for the WebAssembly one). */
+function rowPassJs(inp: RowPassInput): RowPassOutput {
+  const { img, bg, taps, ignore, hard, maxGap } = inp;
+  const { width, height, data } = img;
+  const weight = img.weight ?? null, mask = img.mask ?? null;
+  const { sub, filt, bad } = getPixelSpace(width * height);
+  const backRow = new Float32Array(width);
+  const hardRows = new Uint8Array(height); // rows holding pixels that could not be interpolated (bad = 2)
+  let nBad = 0;
+  const sourceRow = (r: number): void => {
+    const off = r * width;
+    backgroundRow(bg, 'background', r, backRow);
+    const nb = subtractRow(data, backRow, weight, mask, ignore, hard, sub, bad, off, width);
+    if (nb) {
+      nBad += nb;
+      if (interpolateBadRow(sub, bad, off, width, maxGap)) hardRows[r] = 1;
+    }
+  };
+  const rmsRow = new Float32Array(width);
+  const onRow = (y: number): void => {
+    const off = y * width;
+    if (hardRows[y]) for (let x = 0; x < width; x++) if (bad[off + x] === 2) filt[off + x] = -Infinity;
+    backgroundRow(bg, 'rms', y, rmsRow);
+    inp.labeller.addRow(y, filt, off, rmsRow);
+  };
+  if (taps) {
+    const conv = new RowConvolver(sub, width, height, taps, filt, onRow);
+    for (let r = 0; r < height; r++) {
+      sourceRow(r);
+      conv.pushRow(r);
+    }
+  } else {
+    for (let r = 0; r < height; r++) {
+      sourceRow(r);
+      filt.set(sub.subarray(r * width, (r + 1) * width), r * width);
+      onRow(r);
+    }
+  }
+  return { sub, filt, bad, nBad };
+}
+
+/**
+ * The row pass on the WebAssembly SIMD kernels (simd.ts): the same steps as {@link rowPassJs} —
+ * rows copied into the kernels' memory, subtraction and classification, interpolation of unusable
+ * pixels (JavaScript, rare), the filter's horizontal pass into a ring of rows, its vertical pass,
+ * the frame borders (JavaScript) — for filters of up to 9 taps. Null when it cannot run here.
+ */
+function rowPassWasm(inp: RowPassInput): RowPassOutput | null {
+  const { img, bg, taps, ignore, hard, maxGap } = inp;
+  const { width: W, height: H, data } = img;
+  if (!taps || taps.length > 9 || W <= 8 || H <= 8) return null;
+  const k = rowKernels();
+  if (!k) return null;
+  const h = taps.length >> 1;
+  const K = h <= 3 ? 7 : 9, L = K >> 1, m = 4; // ring rows, lag, border (as RowConvolver's 7/9 paths)
+  const sepB = bg.separable?.('background'), sepR = bg.separable?.('rms');
+  const ny = sepB && sepR ? sepB.rows.length / W : 0;
+  const fr = wasmFrame(k, W, H, K, ny);
+  if (!fr) return null;
+  // background and RMS rows from the mesh rows interpolated along x (one multiply-add per pixel)
+  let backRowAt = (r: number): void => backgroundRow(bg, 'background', r, fr.backRow);
+  let rmsRowAt = (r: number): void => backgroundRow(bg, 'rms', r, fr.rmsRow);
+  if (sepB && sepR) {
+    for (let j = 0; j < ny; j++) {
+      fr.meshBack.set(sepB.rows.subarray(j * W, (j + 1) * W), j * fr.stride);
+      fr.meshRms.set(sepR.rows.subarray(j * W, (j + 1) * W), j * fr.stride);
+    }
+    const rowOf = (base: number, j: number) => base + Math.min(j, ny - 1) * fr.stride * 4;
+    backRowAt = (r) => k.lerp(rowOf(fr.ptr.meshBack, sepB.j0[r]), rowOf(fr.ptr.meshBack, sepB.j0[r] + 1), fr.ptr.back, fr.stride, sepB.fy[r]);
+    rmsRowAt = (r) => k.lerp(rowOf(fr.ptr.meshRms, sepR.j0[r]), rowOf(fr.ptr.meshRms, sepR.j0[r] + 1), fr.ptr.rms, fr.stride, sepR.fy[r]);
+  }
+  const weight = img.weight ?? null, mask = img.mask ?? null;
+  if (!weight) fr.weightRow.fill(1, 0, W);
+  if (!mask) fr.maskRow.fill(0, 0, W);
+  const { sub, filt, bad, ptr } = fr;
+  const t = [0, 0, 0, 0, 0];
+  for (let j = 0; j <= h; j++) t[j] = taps[h + j];
+  const ringAt = (r: number) => ptr.ring + (r % K) * fr.stride * 4;
+  const n16 = Math.ceil(W / 16) * 16;
+  const hardRows = new Uint8Array(H);
+  let nBad = 0;
+  const output = (y: number): void => {
+    if (y < m || y >= H - m) {
+      for (let x = 0; x < W; x++) borderPixel(sub, filt, W, H, taps, x, y);
+    } else {
+      // every column: the ring's first and last m columns hold the truncated, renormalised
+      // horizontal pass, and every row of the kernel exists here, so this is the border's value too
+      const dst = ptr.filt + y * W * 4;
+      if (K === 7) k.v7(ringAt(y - 3), ringAt(y - 2), ringAt(y - 1), ringAt(y), ringAt(y + 1), ringAt(y + 2), ringAt(y + 3), dst, W, t[0], t[1], t[2], t[3]);
+      else k.v9(ringAt(y - 4), ringAt(y - 3), ringAt(y - 2), ringAt(y - 1), ringAt(y), ringAt(y + 1), ringAt(y + 2), ringAt(y + 3), ringAt(y + 4), dst, W, t[0], t[1], t[2], t[3], t[4]);
+    }
+    const off = y * W;
+    if (hardRows[y]) for (let x = 0; x < W; x++) if (bad[off + x] === 2) filt[off + x] = -Infinity;
+    rmsRowAt(y);
+    k.above(ptr.filt + off * 4, ptr.rms, ptr.above, n16, inp.thr);
+    inp.labeller.addRowMask(y, fr.aboveRow, fr.rmsRow);
+  };
+  for (let r = 0; r < H; r++) {
+    const off = r * W;
+    backRowAt(r);
+    fr.dataRow.set(data.subarray(off, off + W));
+    if (weight) fr.weightRow.set(weight.subarray(off, off + W));
+    if (mask) fr.maskRow.set(mask.subarray(off, off + W));
+    const nb = k.subRow(ptr.data, ptr.weight, ptr.mask, ptr.back, ptr.sub + off * 4, ptr.bad + off, n16, ignore, hard);
+    if (nb) {
+      nBad += nb;
+      if (interpolateBadRow(sub, bad, off, W, maxGap)) hardRows[r] = 1;
+    }
+    if (K === 7) k.h7(ptr.sub + off * 4, ringAt(r), W, t[0], t[1], t[2], t[3]);
+    else k.h9(ptr.sub + off * 4, ringAt(r), W, t[0], t[1], t[2], t[3], t[4]);
+    // the first and last m columns: the horizontal taps truncated at the frame edge, renormalised
+    const ro = (r % K) * fr.stride;
+    for (let e = 0; e < 2 * m; e++) {
+      const x = e < m ? e : W - 2 * m + e;
+      let acc = 0, norm = 0;
+      for (let i = -h; i <= h; i++) {
+        const xx = x + i;
+        if (xx < 0 || xx >= W) continue;
+        acc += taps[i + h] * sub[off + xx];
+        norm += taps[i + h];
+      }
+      fr.ring[ro + x] = acc / norm;
+    }
+    if (r >= L) output(r - L);
+  }
+  for (let y = Math.max(0, H - L); y < H; y++) output(y);
+  return { sub, filt, bad, nBad };
 }
 
 /**
@@ -563,191 +914,219 @@ export function detectSources(img: FrameImage, opts: DetectionOptions = {}): Det
   const gainTime = opts.gain && opts.exptime ? opts.gain * opts.exptime : 0;
   const bg = opts.backgroundMap ?? estimateBackground(data, width, height, opts.background, weight, mask);
 
-  // sub = data − background; unusable pixels → 0 and flagged in `bad`
-  const sub = new Float32Array(N);
-  const bad = subtractBackground(data, bg.background, weight, mask, ignore, sub);
-  const filt = filterFwhm > 0 ? convolveSeparable(sub, width, height, gaussianTaps(filterFwhm)) : sub.slice();
-  if (bad) for (let p = 0; p < N; p++) if (bad[p]) filt[p] = -Infinity;
-
-  const comps = labelAboveThreshold(filt, bg.rms, width, height, thr, minArea);
-
-  // deblend → object pixel lists
+  // One pass over the rows: sub = data − background (unusable pixels interpolated along the row,
+  // flagged in `bad`), the matched filter as rows come in, pixels that could not be interpolated →
+  // −∞ in the filtered image, and the labelling of each filtered row as soon as it is final. No
+  // frame-size map besides sub, filt, bad and seg (reused between calls); the background and RMS
+  // maps are interpolated a row at a time. On WebAssembly SIMD when available (simd.ts).
+  const seg = getSeg(N);
   const objects: { pix: Int32Array; blended: boolean }[] = [];
-  const doDeblend = opts.deblend ?? true;
-  const minCont = opts.deblendMinCont ?? 0.005;
-  const contrastSigma = opts.deblendContrastSigma ?? 1;
-  const maxPix = opts.deblendMaxPixels ?? 100_000;
-  for (let c = 0; c < comps.n; c++) {
-    const pix = comps.pix.subarray(comps.start[c], comps.start[c + 1]);
-    let parts: Int32Array[] | null = null;
-    if (doDeblend && pix.length <= maxPix) parts = deblend(pix, filt, width, minCont, minArea, contrastSigma * bg.rms[pix[0]]);
-    if (parts) for (const q of parts) objects.push({ pix: q, blended: true });
-    else objects.push({ pix, blended: false });
-  }
+  try {
+    const labeller = new RunLabeller(width, thr);
+    const rowInput: RowPassInput = {
+      img,
+      bg,
+      taps: filterFwhm > 0 ? gaussianTaps(filterFwhm) : null,
+      ignore,
+      hard: opts.interpolateNeverMask ?? MASK.COSMIC,
+      maxGap: opts.interpolateMaxGap ?? 16,
+      thr,
+      labeller,
+    };
+    const pass = (opts.wasm === false ? null : rowPassWasm(rowInput)) ?? rowPassJs(rowInput);
+    const { sub, filt, nBad } = pass;
+    const badAll = pass.bad;
+    const bad = nBad ? badAll : null;
+    const comps = labeller.finish(minArea);
 
-  const seg = new Int32Array(N);
-  for (let i = 0; i < objects.length; i++) {
-    const q = objects[i].pix;
-    for (let k = 0; k < q.length; k++) seg[q[k]] = i + 1;
-  }
-  const varAt = (p: number): number => {
-    let v = weight ? (weight[p] > 0 ? 1 / weight[p] : 0) : bg.rms[p] * bg.rms[p];
-    const s = sub[p];
-    if (gainTime > 0 && s > 0) v += s / gainTime;
-    return v;
-  };
-
-  // pass 1: footprint moments, windowed centroid and FWHM
-  interface Pre {
-    x: number; y: number; xErr: number; yErr: number; fwhm: number; iso: number; isoVar: number; npix: number; peak: number;
-    a: number; b: number; theta: number; flags: number;
-  }
-  const pre: Pre[] = new Array(objects.length);
-  const sat = opts.saturation;
-  for (let i = 0; i < objects.length; i++) {
-    const q = objects[i].pix;
-    let s = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, iso = 0, isoVar = 0, peak = -Infinity;
-    let flags = objects[i].blended ? FLAG.BLENDED : 0;
-    let xmin = width, xmax = -1, ymin = height, ymax = -1;
-    for (let k = 0; k < q.length; k++) {
-      const p = q[k];
-      const y = (p / width) | 0, x = p - y * width;
-      const v = sub[p];
-      iso += v;
-      isoVar += varAt(p);
-      if (v > peak) peak = v;
-      if (mask && mask[p] & MASK.SATURATED) flags |= FLAG.SATURATED;
-      if (sat !== undefined && data[p] >= sat) flags |= FLAG.SATURATED;
-      if (x < xmin) xmin = x;
-      if (x > xmax) xmax = x;
-      if (y < ymin) ymin = y;
-      if (y > ymax) ymax = y;
-      if (v <= 0) continue;
-      s += v;
-      sx += v * x;
-      sy += v * y;
-      sxx += v * x * x;
-      syy += v * y * y;
-      sxy += v * x * y;
+    // deblend → object pixel lists
+    const doDeblend = opts.deblend ?? true;
+    const minCont = opts.deblendMinCont ?? DEFAULT_DEBLEND_MINCONT;
+    const contrastSigma = opts.deblendContrastSigma ?? 1;
+    const maxPix = opts.deblendMaxPixels ?? 100_000;
+    for (let c = 0; c < comps.n; c++) {
+      const pix = comps.pix.subarray(comps.start[c], comps.start[c + 1]);
+      let parts: Int32Array[] | null = null;
+      if (doDeblend && pix.length <= maxPix) parts = deblend(pix, filt, width, minCont, minArea, contrastSigma * comps.firstRms[c]);
+      if (parts) for (const q of parts) objects.push({ pix: q, blended: true });
+      else objects.push({ pix, blended: false });
     }
-    if (xmin === 0 || ymin === 0 || xmax === width - 1 || ymax === height - 1) flags |= FLAG.EDGE;
-    const mx = sx / s, my = sy / s;
-    const x2 = Math.max(1 / 12, sxx / s - mx * mx), y2 = Math.max(1 / 12, syy / s - my * my), xy = sxy / s - mx * my;
-    const t1 = (x2 + y2) / 2, t2 = Math.sqrt(((x2 - y2) / 2) ** 2 + xy * xy);
-    const a = Math.sqrt(t1 + t2), b = Math.sqrt(Math.max(0, t1 - t2));
-    const theta = (0.5 * Math.atan2(2 * xy, x2 - y2) * 180) / Math.PI;
-    // start the window at the footprint σ (underestimated by the isophote cut: inflate a little)
-    const w = windowedMoments(sub, width, height, seg, i + 1, bad, varAt, mx, my, Math.sqrt(t1) * 1.2);
-    if (!w.ok) flags |= FLAG.CENTROID_FALLBACK;
-    let ex = w.errX, ey = w.errY;
-    if (!w.ok) {
-      // isophotal barycentre error: Σ var (x − x̄)² / (Σ I)²
-      let vx = 0, vy = 0;
+
+    for (let i = 0; i < objects.length; i++) {
+      const q = objects[i].pix;
+      for (let k = 0; k < q.length; k++) seg[q[k]] = i + 1;
+    }
+    // the full RMS map is needed only without a weight map (then it is the variance source)
+    const rmsMap = weight ? null : bg.rms;
+    const varAt = (p: number): number => {
+      let v: number;
+      if (bad !== null && bad[p] !== 0) {
+        // an interpolated (or lost) pixel: the background noise there
+        const y = (p / width) | 0;
+        const r = backgroundAt(bg, 'rms', p - y * width, y);
+        v = r * r;
+      } else v = weight ? (weight[p] > 0 ? 1 / weight[p] : 0) : rmsMap![p] * rmsMap![p];
+      const s = sub[p];
+      if (gainTime > 0 && s > 0) v += s / gainTime;
+      return v;
+    };
+
+    // pass 1: footprint moments, windowed centroid and FWHM
+    interface Pre {
+      x: number; y: number; xErr: number; yErr: number; fwhm: number; iso: number; isoVar: number; npix: number; peak: number;
+      a: number; b: number; theta: number; flags: number;
+    }
+    const pre: Pre[] = new Array(objects.length);
+    const sat = opts.saturation;
+    for (let i = 0; i < objects.length; i++) {
+      const q = objects[i].pix;
+      let s = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, iso = 0, isoVar = 0, peak = -Infinity;
+      let flags = objects[i].blended ? FLAG.BLENDED : 0;
+      let xmin = width, xmax = -1, ymin = height, ymax = -1;
       for (let k = 0; k < q.length; k++) {
         const p = q[k];
         const y = (p / width) | 0, x = p - y * width;
-        const vv = varAt(p);
-        vx += vv * (x - mx) ** 2;
-        vy += vv * (y - my) ** 2;
+        const v = sub[p];
+        iso += v;
+        isoVar += varAt(p);
+        if (v > peak) peak = v;
+        if (mask && mask[p] & MASK.SATURATED) flags |= FLAG.SATURATED;
+        if (sat !== undefined && data[p] >= sat) flags |= FLAG.SATURATED;
+        if (x < xmin) xmin = x;
+        if (x > xmax) xmax = x;
+        if (y < ymin) ymin = y;
+        if (y > ymax) ymax = y;
+        if (v <= 0) continue;
+        s += v;
+        sx += v * x;
+        sy += v * y;
+        sxx += v * x * x;
+        syy += v * y * y;
+        sxy += v * x * y;
       }
-      ex = Math.sqrt(vx) / Math.max(s, 1e-30);
-      ey = Math.sqrt(vy) / Math.max(s, 1e-30);
-    }
-    pre[i] = { x: w.x, y: w.y, xErr: ex, yErr: ey, fwhm: w.ok ? 2.354820045 * w.sigma : 2.354820045 * Math.sqrt(t1), iso, isoVar, npix: q.length, peak, a, b, theta, flags };
-  }
-
-  // frame FWHM from bright, clean, round sources that do not touch masked pixels (the leftovers of a
-  // masked cosmic ray are sharp and would drag the median down), taken at the stellar locus: the
-  // densest ±15 % cluster of FWHMs (stars share one PSF; cosmic-ray residuals and galaxies scatter)
-  const touchesBad = (i: number): boolean => {
-    if (!bad) return false;
-    const q = objects[i].pix;
-    for (let k = 0; k < q.length; k++) {
-      const p = q[k];
-      const y = (p / width) | 0, x = p - y * width;
-      if (bad[p] || (x > 0 && bad[p - 1]) || (x < width - 1 && bad[p + 1]) || (y > 0 && bad[p - width]) || (y < height - 1 && bad[p + width])) return true;
-    }
-    return false;
-  };
-  let fwhmList: number[] = [];
-  for (let i = 0; i < pre.length; i++) {
-    const p = pre[i];
-    if (!(p.flags & ~FLAG.CROWDED) && p.iso > 30 * Math.sqrt(p.isoVar) && p.b / p.a > 0.6 && !touchesBad(i)) fwhmList.push(p.fwhm);
-  }
-  if (fwhmList.length < 5) {
-    fwhmList = [];
-    for (let i = 0; i < pre.length; i++) if (!pre[i].flags && pre[i].iso > 8 * Math.sqrt(pre[i].isoVar) && !touchesBad(i)) fwhmList.push(pre[i].fwhm);
-  }
-  const frameFwhm = median(stellarLocus(fwhmList, 0.15));
-  const radius = opts.apertureRadius ?? Math.max(opts.minApertureRadius ?? 2, (opts.apertureFwhmFactor ?? 1) * (Number.isFinite(frameFwhm) ? frameFwhm : filterFwhm || 2.5));
-
-  // pass 2: aperture photometry
-  const ap: ApertureInput = { sub, width, height, weight, rms: bg.rms, mask, badMask: badAp, saturatedMask: MASK.SATURATED, gainTime, seg };
-  const res: ApertureResult = { flux: 0, variance: 0, area: 0, maskedArea: 0, repairedArea: 0, outsideArea: 0, saturated: false, crowded: false };
-  const annulus = opts.annulus ?? null;
-  const ring: number[] = [];
-  const sources: Source[] = new Array(pre.length);
-  for (let i = 0; i < pre.length; i++) {
-    const o = pre[i];
-    apertureSum(ap, o.x, o.y, radius, i + 1, res);
-    let flags = o.flags;
-    if (res.saturated) flags |= FLAG.SATURATED;
-    if (res.outsideArea > 0) flags |= FLAG.EDGE;
-    if (res.maskedArea > 0) flags |= FLAG.MASKED;
-    if (res.crowded) flags |= FLAG.CROWDED;
-    let flux = res.flux;
-    let variance = res.variance;
-    const yi = Math.min(height - 1, Math.max(0, Math.round(o.y))), xi = Math.min(width - 1, Math.max(0, Math.round(o.x)));
-    let localBack = bg.background[yi * width + xi];
-    if (annulus) {
-      // clipped median of the residual sky in the annulus, objects excluded
-      const r0 = annulus[0] * radius, r1 = annulus[1] * radius;
-      ring.length = 0;
-      const ya = Math.max(0, Math.floor(o.y - r1)), yb = Math.min(height - 1, Math.ceil(o.y + r1));
-      const xa = Math.max(0, Math.floor(o.x - r1)), xb = Math.min(width - 1, Math.ceil(o.x + r1));
-      for (let y = ya; y <= yb; y++) {
-        for (let x = xa; x <= xb; x++) {
-          const d2 = (x - o.x) ** 2 + (y - o.y) ** 2;
-          if (d2 < r0 * r0 || d2 > r1 * r1) continue;
-          const p = y * width + x;
-          if (seg[p] !== 0 || (bad && bad[p])) continue;
-          ring.push(sub[p]);
+      if (xmin === 0 || ymin === 0 || xmax === width - 1 || ymax === height - 1) flags |= FLAG.EDGE;
+      const mx = sx / s, my = sy / s;
+      const x2 = Math.max(1 / 12, sxx / s - mx * mx), y2 = Math.max(1 / 12, syy / s - my * my), xy = sxy / s - mx * my;
+      const t1 = (x2 + y2) / 2, t2 = Math.sqrt(((x2 - y2) / 2) ** 2 + xy * xy);
+      const a = Math.sqrt(t1 + t2), b = Math.sqrt(Math.max(0, t1 - t2));
+      const theta = (0.5 * Math.atan2(2 * xy, x2 - y2) * 180) / Math.PI;
+      // start the window at the footprint σ (underestimated by the isophote cut: inflate a little)
+      const w = windowedMoments(sub, width, height, seg, i + 1, bad, varAt, mx, my, Math.sqrt(t1) * 1.2);
+      if (!w.ok) flags |= FLAG.CENTROID_FALLBACK;
+      let ex = w.errX, ey = w.errY;
+      if (!w.ok) {
+        // isophotal barycentre error: Σ var (x − x̄)² / (Σ I)²
+        let vx = 0, vy = 0;
+        for (let k = 0; k < q.length; k++) {
+          const p = q[k];
+          const y = (p / width) | 0, x = p - y * width;
+          const vv = varAt(p);
+          vx += vv * (x - mx) ** 2;
+          vy += vv * (y - my) ** 2;
         }
+        ex = Math.sqrt(vx) / Math.max(s, 1e-30);
+        ey = Math.sqrt(vy) / Math.max(s, 1e-30);
       }
-      if (ring.length >= 10) {
-        let m = median(ring);
-        let sd = 0;
-        for (let it = 0; it < 3; it++) {
-          const dev = ring.map((v) => Math.abs(v - m));
-          sd = 1.4826 * median(dev);
-          const kept = ring.filter((v) => Math.abs(v - m) <= 3 * sd);
-          m = median(kept);
-        }
-        flux -= m * res.area;
-        variance += (res.area * sd) ** 2 * (Math.PI / 2) / ring.length;
-        localBack += m;
-      }
+      pre[i] = { x: w.x, y: w.y, xErr: ex, yErr: ey, fwhm: w.ok ? 2.354820045 * w.sigma : 2.354820045 * Math.sqrt(t1), iso, isoVar, npix: q.length, peak, a, b, theta, flags };
     }
-    const fluxErr = Math.sqrt(Math.max(variance, 0));
-    sources[i] = {
-      id: i,
-      x: o.x,
-      y: o.y,
-      xErr: o.xErr,
-      yErr: o.yErr,
-      flux,
-      fluxErr,
-      isoFlux: o.iso,
-      npix: o.npix,
-      peak: o.peak,
-      fwhm: o.fwhm,
-      a: o.a,
-      b: o.b,
-      theta: o.theta,
-      background: localBack,
-      snr: fluxErr > 0 ? flux / fluxErr : 0,
-      flags,
+
+    // frame FWHM from bright, clean, round sources that do not touch masked pixels (the leftovers of a
+    // masked cosmic ray are sharp and would drag the median down), taken at the stellar locus: the
+    // densest ±15 % cluster of FWHMs (stars share one PSF; cosmic-ray residuals and galaxies scatter)
+    const touchesBad = (i: number): boolean => {
+      if (!bad) return false;
+      const q = objects[i].pix;
+      for (let k = 0; k < q.length; k++) {
+        const p = q[k];
+        const y = (p / width) | 0, x = p - y * width;
+        if (bad[p] || (x > 0 && bad[p - 1]) || (x < width - 1 && bad[p + 1]) || (y > 0 && bad[p - width]) || (y < height - 1 && bad[p + width])) return true;
+      }
+      return false;
     };
+    let fwhmList: number[] = [];
+    for (let i = 0; i < pre.length; i++) {
+      const p = pre[i];
+      if (!(p.flags & ~FLAG.CROWDED) && p.iso > 30 * Math.sqrt(p.isoVar) && p.b / p.a > 0.6 && !touchesBad(i)) fwhmList.push(p.fwhm);
+    }
+    if (fwhmList.length < 5) {
+      fwhmList = [];
+      for (let i = 0; i < pre.length; i++) if (!pre[i].flags && pre[i].iso > 8 * Math.sqrt(pre[i].isoVar) && !touchesBad(i)) fwhmList.push(pre[i].fwhm);
+    }
+    const frameFwhm = median(stellarLocus(fwhmList, 0.15));
+    const radius = opts.apertureRadius ?? Math.max(opts.minApertureRadius ?? 2, (opts.apertureFwhmFactor ?? 1) * (Number.isFinite(frameFwhm) ? frameFwhm : filterFwhm || 2.5));
+
+    // pass 2: aperture photometry
+    const ap: ApertureInput = { sub, width, height, weight, rms: rmsMap ?? new Float32Array(0), mask, badMask: badAp, saturatedMask: MASK.SATURATED, gainTime, seg, bad, interpolatedVariance: bg.globalRms * bg.globalRms };
+    const res: ApertureResult = { flux: 0, variance: 0, area: 0, maskedArea: 0, repairedArea: 0, outsideArea: 0, saturated: false, crowded: false };
+    const annulus = opts.annulus ?? null;
+    const ring: number[] = [];
+    const sources: Source[] = new Array(pre.length);
+    for (let i = 0; i < pre.length; i++) {
+      const o = pre[i];
+      apertureSum(ap, o.x, o.y, radius, i + 1, res);
+      let flags = o.flags;
+      if (res.saturated) flags |= FLAG.SATURATED;
+      if (res.outsideArea > 0) flags |= FLAG.EDGE;
+      if (res.maskedArea > 0) flags |= FLAG.MASKED;
+      if (res.crowded) flags |= FLAG.CROWDED;
+      let flux = res.flux;
+      let variance = res.variance;
+      const yi = Math.min(height - 1, Math.max(0, Math.round(o.y))), xi = Math.min(width - 1, Math.max(0, Math.round(o.x)));
+      let localBack = backgroundAt(bg, 'background', xi, yi);
+      if (annulus) {
+        // clipped median of the residual sky in the annulus, objects excluded
+        const r0 = annulus[0] * radius, r1 = annulus[1] * radius;
+        ring.length = 0;
+        const ya = Math.max(0, Math.floor(o.y - r1)), yb = Math.min(height - 1, Math.ceil(o.y + r1));
+        const xa = Math.max(0, Math.floor(o.x - r1)), xb = Math.min(width - 1, Math.ceil(o.x + r1));
+        for (let y = ya; y <= yb; y++) {
+          for (let x = xa; x <= xb; x++) {
+            const d2 = (x - o.x) ** 2 + (y - o.y) ** 2;
+            if (d2 < r0 * r0 || d2 > r1 * r1) continue;
+            const p = y * width + x;
+            if (seg[p] !== 0 || (bad && bad[p])) continue;
+            ring.push(sub[p]);
+          }
+        }
+        if (ring.length >= 10) {
+          let m = median(ring);
+          let sd = 0;
+          for (let it = 0; it < 3; it++) {
+            const dev = ring.map((v) => Math.abs(v - m));
+            sd = 1.4826 * median(dev);
+            const kept = ring.filter((v) => Math.abs(v - m) <= 3 * sd);
+            m = median(kept);
+          }
+          flux -= m * res.area;
+          variance += (res.area * sd) ** 2 * (Math.PI / 2) / ring.length;
+          localBack += m;
+        }
+      }
+      const fluxErr = Math.sqrt(Math.max(variance, 0));
+      sources[i] = {
+        id: i,
+        x: o.x,
+        y: o.y,
+        xErr: o.xErr,
+        yErr: o.yErr,
+        flux,
+        fluxErr,
+        isoFlux: o.iso,
+        npix: o.npix,
+        peak: o.peak,
+        fwhm: o.fwhm,
+        a: o.a,
+        b: o.b,
+        theta: o.theta,
+        background: localBack,
+        snr: fluxErr > 0 ? flux / fluxErr : 0,
+        flags,
+      };
+    }
+    return { sources, background: bg, apertureRadius: radius, fwhm: frameFwhm, nComponents: comps.n };
+  } finally {
+    // leave seg all zeros for the next call
+    for (const o of objects) for (let k = 0; k < o.pix.length; k++) seg[o.pix[k]] = 0;
+    if (segSpace && seg.buffer === segSpace.seg.buffer) segSpace.dirty = false;
   }
-  return { sources, background: bg, apertureRadius: radius, fwhm: frameFwhm, nComponents: comps.n };
 }

@@ -72,7 +72,7 @@ export function processFrame(frame: CalibratedFrame, catalog: CatalogStars, cfg:
   const astro = solveAstrometry(det.sources, frame.width, frame.height, catalog, frame.wcs, { hint: frame.hint ?? null, ...cfg.astrometry });
   const wcs = astro.ok ? astro.wcs : frame.wcs;
   const zp = astro.ok ? fitZeroPoint(det.sources, catalog.mag, astro.sourceIndex, astro.catalogIndex, { minSnr: cfg.zpMinSnr }) : { zp: NaN, zpErr: NaN, scatter: NaN, nStars: 0 };
-  const mpv = medianPixelVariance(det.background.rms, frame.weight);
+  const mpv = medianPixelVariance(frame.weight ? null : det.background.rms, frame.weight, frame.width * frame.height);
   const lim = Number.isFinite(zp.zp) ? limitingMagnitude(zp.zp, det.apertureRadius, mpv, cfg.limitSigma ?? 5) : NaN;
   const catOf = new Int32Array(det.sources.length).fill(-1);
   for (let k = 0; k < astro.sourceIndex.length; k++) catOf[astro.sourceIndex[k]] = astro.catalogIndex[k];
@@ -176,4 +176,59 @@ export function frameFromHeader(h: HeaderReader, img: { width: number; height: n
     weight: img.weight ?? null,
     mask: img.mask ?? null,
   };
+}
+
+/** A {@link HeaderReader} over plain header cards (keys case-insensitive), e.g. from a worker message. */
+export function headerFromRecord(cards: Readonly<Record<string, string | number | boolean | null | undefined>>): HeaderReader {
+  const m = new Map<string, string | number | boolean>();
+  for (const [k, v] of Object.entries(cards)) if (v !== null && v !== undefined) m.set(k.trim().toUpperCase(), v);
+  return {
+    getNumber(key) {
+      const v = m.get(key.toUpperCase());
+      if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+      if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+      return undefined;
+    },
+    getString(key) {
+      const v = m.get(key.toUpperCase());
+      return v === undefined ? undefined : String(v);
+    },
+    has(key) {
+      return m.has(key.toUpperCase());
+    },
+  };
+}
+
+/**
+ * One calibrated frame as plain data, for a worker thread: structured-clone safe, the pixel arrays
+ * transferable (pass their buffers in the transfer list).
+ */
+export interface FrameRequest {
+  frameId: string;
+  /** The calibrated frame's header cards, key → value (DATE-OBS, EXPTIME, GAIN, SATURATE, the WCS, OBJCTRA/OBJCTDEC, …). */
+  header: Record<string, string | number | boolean | null>;
+  width: number;
+  height: number;
+  /** Counts/s, row-major width × height. */
+  data: Float32Array | Float64Array;
+  /** Inverse variance; 0 = unusable. */
+  weight?: Float32Array | Float64Array | null;
+  /** Calibration bitmask (MASK bits); a float32 array as FITS reading gives is fine. */
+  mask?: MaskArray | null;
+  /** Blind-match hint when the header has no OBJCTRA/OBJCTDEC (e.g. the alert position and the camera's scale). */
+  hint?: { ra: number; dec: number; scaleArcsec?: number; radiusArcmin?: number } | null;
+  catalog: CatalogStars;
+  config?: FrameConfig;
+}
+
+/**
+ * Worker-callable {@link processFrame}: a {@link FrameRequest} in, the {@link FrameResult} out
+ * (plain objects and numbers; NaN where a value does not exist, e.g. magnitudes without a zero point).
+ * Throws `Error` when DATE-OBS or EXPTIME is missing (see {@link frameFromHeader}).
+ */
+export function measureFrameArrays(req: FrameRequest): FrameResult {
+  const frame = frameFromHeader(headerFromRecord(req.header), { width: req.width, height: req.height, data: req.data, weight: req.weight ?? null, mask: req.mask ?? null }, req.frameId);
+  if (!frame.hint && req.hint) frame.hint = req.hint;
+  const { wcsNotes: _notes, ...f } = frame;
+  return processFrame(f, req.catalog, req.config);
 }

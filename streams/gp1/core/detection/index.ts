@@ -10,3 +10,4 @@ export * from './astrometry.ts';
 export * from './photometry.ts';
 export * from './frame.ts';
 export * from './candidates.ts';
+export * from './warmup.ts';

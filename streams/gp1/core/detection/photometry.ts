@@ -69,15 +69,17 @@ export function limitingMagnitude(zp: number, apertureRadius: number, medianPixe
   return zp - 2.5 * Math.log10(f);
 }
 
-/** Median pixel variance of a frame: from the weight map (1/w over w > 0) or the RMS map, on a sparse sample. */
-export function medianPixelVariance(rms: Float32Array, weight?: ArrayLike<number> | null): number {
-  const n = rms.length;
+/**
+ * Median pixel variance of a frame: from the weight map (1/w over w > 0) when there is one, else the
+ * RMS map, on a sparse sample of the n = width × height pixels.
+ */
+export function medianPixelVariance(rms: ArrayLike<number> | null, weight?: ArrayLike<number> | null, n = rms?.length ?? weight?.length ?? 0): number {
   const step = Math.max(1, Math.floor(n / 20011));
   const v: number[] = [];
   for (let p = 0; p < n; p += step) {
     if (weight) {
       if (weight[p] > 0) v.push(1 / weight[p]);
-    } else v.push(rms[p] * rms[p]);
+    } else if (rms) v.push(rms[p] * rms[p]);
   }
   return median(v);
 }

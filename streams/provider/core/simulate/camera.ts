@@ -57,6 +57,13 @@ export interface CameraOptions {
   dustDepthMax: number;
   /** rms of the pixel-to-pixel sensitivity (fraction) */
   pixelFlatRms: number;
+  /**
+   * Dead columns: 0-based columns counted from the first data-section column whose response is
+   * `badColumnResponse` (default 0.05) of the normal one, in flats and object frames alike (the
+   * calibration masks them as low-flat pixels). Absent: none (no random draw either).
+   */
+  badColumns?: number[];
+  badColumnResponse?: number;
 }
 
 export const COATLI_CAMERA: CameraOptions = {
@@ -266,6 +273,14 @@ export function makeDetector(c: CameraOptions, seed: number): Detector {
   const med = medianOf(sample);
   const inv = 1 / med;
   for (let i = 0; i < response.length; i++) response[i] *= inv;
+  if (c.badColumns?.length) {
+    const k = c.badColumnResponse ?? 0.05;
+    for (const bc of c.badColumns) {
+      const x = dataX0 + Math.round(bc);
+      if (!(x >= dataX0 && x < dataX1)) throw new RangeError(`bad column ${bc} is outside the data section (0..${dw - 1})`);
+      for (let y = 0; y < H; y++) response[y * W + x] *= k;
+    }
+  }
 
   return { opts: c, geo, biasColumn, biasRow, dark, response, hotPixels: { index: hotIndex, rate: hotRate }, dust };
 }

@@ -44,6 +44,11 @@ export interface FieldOptions {
   afterglowOffsetMax: number;
   /** no field star within this distance (arcsec) of the afterglow */
   afterglowClearance: number;
+  /**
+   * Extra stars at fixed offsets from the afterglow (arcsec east, north) and magnitudes, e.g. a
+   * saturated star next to it (origin 'bright'; in the catalog when bright enough). Absent: none.
+   */
+  starsNearAfterglow?: Array<{ east: number; north: number; mag: number }>;
 }
 
 export const DEFAULT_FIELD: Omit<FieldOptions, 'ra' | 'dec'> = {
@@ -266,6 +271,10 @@ export function makeField(o: FieldOptions, chip: ChipGeometry, seed: number, seq
     const mag = rb.range(o.brightMagMin, o.brightMagMax);
     const sky = pixToSky(mid.trueWcs, x, y, [0, 0]);
     stars.push({ id: 0, ra: sky[0], dec: sky[1], mag, origin: 'bright' });
+  }
+  for (const s of o.starsNearAfterglow ?? []) {
+    const [ra, dec] = offsetSky(ag.ra, ag.dec, s.east, s.north);
+    stars.push({ id: 0, ra, dec, mag: s.mag, origin: 'bright' });
   }
   // ids in order of brightness (stable for equal magnitudes: by RA)
   stars.sort((a, b) => a.mag - b.mag || a.ra - b.ra);

@@ -61,6 +61,13 @@ export interface NightOptions {
   cadence: number;
   exptime: number;
   startDelay: number;
+  /**
+   * Explicit object-frame starts, seconds after T0, ascending and at least `exptime` apart: replaces
+   * frames/cadence/startDelay (e.g. a few frames spread over the hour). Absent: the regular sequence.
+   */
+  startTimes?: number[];
+  /** Write the telescope's WCS into object headers (default true); false = a header without WCS. */
+  headerWcs?: boolean;
 
   afterglowIndex: number;
   /** afterglow magnitude at afterglowTref seconds after T0 */
@@ -134,6 +141,14 @@ function validate(o: NightOptions): void {
   if (!Number.isFinite(Date.parse(o.t0))) bad(`t0 '${o.t0}' is not an ISO date`);
   if (!(o.dec >= -90 && o.dec <= 90)) bad(`dec ${o.dec} out of range`);
   if (!(o.ra >= 0 && o.ra < 360)) bad(`ra ${o.ra} out of range [0, 360)`);
+  if (o.startTimes !== undefined) {
+    const st = o.startTimes;
+    if (!st.length) bad('startTimes is empty');
+    st.forEach((t, i) => {
+      if (!(Number.isFinite(t) && t > 0)) bad(`startTimes[${i}] = ${t}: frames must start after T0`);
+      if (i > 0 && !(t - st[i - 1] >= o.exptime)) bad(`startTimes[${i}] = ${t}: less than one exposure after the previous start`);
+    });
+  }
   if (!(o.frames >= 1 && Number.isInteger(o.frames))) bad(`frames must be a positive integer`);
   if (!(o.exptime > 0)) bad('exptime must be > 0');
   if (!(o.cadence >= o.exptime)) bad(`cadence ${o.cadence} s is shorter than the exposure ${o.exptime} s`);
@@ -212,7 +227,8 @@ export function planNight(input: NightInput = {}): NightPlan {
   const det = makeDetector(o.camera, o.seed);
   const geo = det.geo;
   const chip = { dataX0: geo.dataX0, dataX1: geo.dataX1, height: geo.height, crpix1: geo.crpix1, crpix2: geo.crpix2 };
-  const seqHours = ((o.frames - 1) * o.cadence + o.exptime) / 3600;
+  const starts = objectStarts(o);
+  const seqHours = o.startTimes ? (starts[starts.length - 1] - starts[0] + o.exptime) / 3600 : ((o.frames - 1) * o.cadence + o.exptime) / 3600;
   const field = makeField({ ...o.field, ra: o.ra, dec: o.dec }, chip, o.seed, seqHours);
   const seeing = makeSeeing(o.seeingMin, o.seeingMax, o.seed);
   const afterglow: AfterglowModel = { m0: o.afterglowMag, tRef: o.afterglowTref, index: o.afterglowIndex };
@@ -252,9 +268,9 @@ export function planNight(input: NightInput = {}): NightPlan {
     tf += (exptime + 20) * 1000;
   });
   // object frames
-  const firstStart = t0 + o.startDelay * 1000;
-  for (let k = 0; k < o.frames; k++) {
-    const start = firstStart + k * o.cadence * 1000;
+  const firstStart = t0 + starts[0] * 1000;
+  for (let k = 0; k < starts.length; k++) {
+    const start = o.startTimes ? t0 + starts[k] * 1000 : firstStart + k * o.cadence * 1000;
     const tStart = (start - t0) / 1000;
     const tMid = tStart + o.exptime / 2;
     const jr = Rng.derive(o.seed, 'jitter', k);
@@ -282,6 +298,12 @@ export function planNight(input: NightInput = {}): NightPlan {
     seen.add(f.name);
   }
   return { opts: o, burstId: o.burstId ?? burstIdFor(t0), t0, det, field, seeing, afterglow, skyRate, starFlux, frames, flatGradAngle, skyGradAngle };
+}
+
+/** Object-frame starts, seconds after T0: `startTimes`, else startDelay + k·cadence for k < frames. */
+export function objectStarts(o: Pick<NightOptions, 'frames' | 'cadence' | 'startDelay' | 'startTimes'>): number[] {
+  if (o.startTimes !== undefined) return o.startTimes.slice();
+  return Array.from({ length: o.frames }, (_, k) => o.startDelay + k * o.cadence);
 }
 
 // ---------------------------------------------------------------- rendering
@@ -479,7 +501,7 @@ export function frameCards(plan: NightPlan, f: FramePlan): Card[] {
       { key: 'HA', value: round(ha, 4), comment: '[deg] hour angle at mid-exposure' },
       { key: 'SUN_ALT', value: round(altitudeDeg(sun.ra, sun.dec, mid), 2), comment: '[deg] solar altitude' },
     );
-    for (const [k, v, cm] of wcsCards(f.object.geom.headerWcs)) cards.push({ key: k, value: v, comment: cm || undefined });
+    if (o.headerWcs !== false) for (const [k, v, cm] of wcsCards(f.object.geom.headerWcs)) cards.push({ key: k, value: v, comment: cm || undefined });
   }
   cards.push(
     { key: 'SIMULATE', value: true, comment: 'synthetic frame (gft simulate night)' },
