@@ -135,22 +135,26 @@ export class Chain {
     return true;
   }
 
-  /** Waits until complete(), the timeout, or (idleS > 0) nothing new for idleS seconds. */
+  /** Waits until complete(), the timeout, or (idleS > 0) no stage consumed or produced anything for idleS seconds. */
   async wait(o: { timeoutS: number; idleS?: number; onProgress?: (p: ChainProgress) => void }): Promise<'complete' | 'timeout' | 'idle'> {
     const deadline = Date.now() + o.timeoutS * 1000;
     let last = '';
+    let lastActivity = '';
     for (;;) {
       for (const r of this.runners) if (!this.firstOutput.has(r.stage.name) && r.counters.out > 0) this.firstOutput.set(r.stage.name, Date.now() - this.startedAt);
       const p = this.progress();
       const line = JSON.stringify(p);
-      if (line !== last) {
-        this.lastChange = Math.max(this.lastChange, Date.now());
-        o.onProgress?.(p);
-      }
+      if (line !== last) o.onProgress?.(p);
       last = line;
+      // activity: any stage consumed or produced something (a long step keeps `busyMs` unchanged
+      // until it ends, so idleS must exceed the longest single step, e.g. building masters)
+      // (the ClickHouse sink is left out: it keeps consuming the stages' own metrics and logs)
+      const activity = this.runners.filter((r) => !r.stage.inputs.every((t) => t.startsWith('ops.'))).map((r) => `${r.counters.in}/${r.counters.out}/${r.counters.dlq}`).join(',') + line;
+      if (activity !== lastActivity) this.lastChange = Math.max(this.lastChange, Date.now());
+      lastActivity = activity;
       if (this.complete()) return 'complete';
       if (Date.now() > deadline) return 'timeout';
-      if (o.idleS && Date.now() - this.lastChange > o.idleS * 1000 && this.runners.every((r) => r.counters.lag === 0)) return 'idle';
+      if (o.idleS && Date.now() - this.lastChange > o.idleS * 1000) return 'idle';
       await new Promise((r) => setTimeout(r, 100));
     }
   }
