@@ -118,7 +118,16 @@ describe.skipIf(!ready)('Kafka VOEvent intake on the real broker', () => {
     const kafka = createKafka(cfg, 'kin-test');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: external, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(10 << 20) }] }], waitForLeaders: true });
+    for (let i = 0; ; i++) {
+      // a just-started broker can answer the leader wait with "does not host this topic-partition": retry
+      try {
+        await admin.createTopics({ topics: [{ topic: external, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(10 << 20) }] }], waitForLeaders: true });
+        break;
+      } catch (e) {
+        if (i === 5) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     await admin.disconnect();
     const files = ['gcn-notice-parser_svom_eclairs_299.xml', 'gcn-notice-parser_svom_eclairs_300.xml', 'gcn-notice-parser_svom_mxt_40.xml'];
     const payloads = files.map((f) => readFileSync(join(dir, f)));
