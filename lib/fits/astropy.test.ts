@@ -309,6 +309,26 @@ describe.skipIf(!hasAstropy)(`what we write, read by astropy${why(hasAstropy, 'n
         { data: ramp((i) => (i % 5 === 0 ? NaN : (i % 1000) / 2)) },
       ],
     },
+    // a camera's multi-extension layout: observation keywords in a header-only primary HDU; cubes
+    'mef-cube.fits': {
+      buf: writeFits([
+        { kind: 'empty', cards: [{ key: 'DATE-OBS', value: '2019-10-16T03:04:05.123' }, { key: 'IMAGETYP', value: 'Light Frame' }, { key: 'HIERARCH exptime', value: 30 }, { key: '', value: '' }] },
+        { kind: 'image', bitpix: 16, width: w, height: h, shape: [w, h, 1], data: ramp((i) => 1000 + (i % 300)), bzero: 32768, extname: 'SCI' },
+        { kind: 'image', bitpix: 32, width: w, height: h, shape: [w, h, 2], data: Float64Array.from({ length: 2 * n }, (_, i) => i * 0.5 + 100.25), bzero: 100.25, bscale: 0.5, extname: 'CUBE' },
+      ]),
+      expect: [{}, { data: ramp((i) => 1000 + (i % 300)) }, { data: Float64Array.from({ length: 2 * n }, (_, i) => i * 0.5 + 100.25) }],
+    },
+    'mef-cube.fits.fz': {
+      buf: writeFits(
+        [
+          { kind: 'empty', cards: [{ key: 'DATE-OBS', value: '2019-10-16T03:04:05' }, { key: 'FILTER', value: 'r' }] },
+          { kind: 'image', bitpix: 16, width: w, height: h, shape: [w, h, 1], data: ramp((i) => 1000 + ((i * 31) % 500)), bzero: 32768 },
+          { kind: 'image', bitpix: 16, width: w, height: h, shape: [w, h, 3], data: Float64Array.from({ length: 3 * n }, (_, i) => (i * 7) % 4000), extname: 'CUBE3' },
+        ],
+        { compress: 'rice' },
+      ),
+      expect: [{}, { data: ramp((i) => 1000 + ((i * 31) % 500)) }, { data: Float64Array.from({ length: 3 * n }, (_, i) => (i * 7) % 4000) }],
+    },
   };
 
   it('astropy opens them with verify("exception") and valid checksums, no warnings, identical data', () => {
@@ -344,6 +364,15 @@ describe.skipIf(!hasAstropy)(`what we write, read by astropy${why(hasAstropy, 'n
     expect(hh.KEY1099).toBe(1099 * 1.25);
     expect(Object.keys(hh).length).toBeGreaterThan(1100);
     expect(ref[join(tmp, 'rice.fits.fz')][1].kind).toBe('CompImageHDU');
+    const mef = ref[join(tmp, 'mef-cube.fits')];
+    expect(mef[0].header['DATE-OBS']).toBe('2019-10-16T03:04:05.123');
+    expect(mef[0].header.exptime).toBe(30);
+    expect(mef[1].shape).toEqual([1, h, w]); // numpy order of NAXIS3 = 1
+    expect(mef[2].shape).toEqual([2, h, w]);
+    const mefz = ref[join(tmp, 'mef-cube.fits.fz')];
+    expect(mefz[0].header.FILTER).toBe('r');
+    expect(mefz[1].kind).toBe('CompImageHDU');
+    expect(mefz[2].shape).toEqual([3, h, w]);
   });
 
   it.skipIf(!hasFitsverify)(`fitsverify reports 0 errors and 0 warnings${why(hasFitsverify, 'fitsverify not installed')}`, () => {

@@ -1,6 +1,7 @@
 /**
  * `npx gft fits <info|verify|header> FILE …`
- *   info     JSON per HDU: type, shape, BITPIX, key header values, data statistics of the scaled values
+ *   info     JSON per HDU: type, shape, BITPIX, key header values, data statistics of the scaled values;
+ *            per file: the observation time of its first image (lib/fits/observation.ts), or why there is none
  *   verify   CHECKSUM/DATASUM status per HDU (exit 1 if any is bad)
  *   header   the header cards of one HDU as FITS text
  */
@@ -9,6 +10,7 @@ import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../cli/args
 import { FitsError } from './errors.ts';
 import type { HduInfo } from './hdus.ts';
 import { readHeaders, readImage, readTable, verifyChecksums } from './read.ts';
+import { observationDate, observationHeader } from './observation.ts';
 import { imageStats } from './stats.ts';
 
 export const summary = 'inspect FITS files: info (JSON summary with statistics), verify (checksums), header';
@@ -17,9 +19,16 @@ const KEYS = [
   'EXTNAME',
   'OBJECT',
   'DATE-OBS',
+  'TIME-OBS',
+  'UT',
   'EXPTIME',
+  'EXPOSURE',
   'FILTER',
+  'FILTA',
+  'FILTER1',
+  'FILTNAME',
   'IMAGETYP',
+  'OBSTYPE',
   'INSTRUME',
   'TELESCOP',
   'BINNING',
@@ -36,7 +45,7 @@ const KEYS = [
 const specs: Record<string, CommandSpec> = {
   info: {
     usage: 'npx gft fits info FILE [FILE…] [options]',
-    description: 'Prints a JSON summary of every HDU: type, shape, BITPIX, key header values and statistics (min, max, mean, median, std) of the scaled image values.',
+    description: 'Prints a JSON summary of every HDU: type, shape, BITPIX, key header values and statistics (min, max, mean, median, std) of the scaled image values; and the observation time of the first image (DATE-OBS, or a date + TIME-OBS/UT, primary keywords included), or why there is none.',
     options: {
       'headers-only': { type: 'boolean', description: 'read header blocks only: no data, no statistics' },
       keys: { type: 'string', description: 'extra header keywords to show, comma-separated' },
@@ -99,7 +108,12 @@ export async function fileInfo(path: string, opts: { headersOnly?: boolean; keys
     }
     return o;
   });
-  return { file: path, bytes: size, hdus: out };
+  // The frame's observation time as the chain reads it: first image HDU, keywords completed by the primary header.
+  const img = hdus.find((h) => (h.type === 'image' && h.dataBytes > 0) || h.type === 'compressed-image');
+  if (!img) return { file: path, bytes: size, hdus: out };
+  const d = observationDate(observationHeader(hdus, img));
+  const observation = d.ok ? { hdu: img.index, dateObs: d.iso, from: d.source } : { hdu: img.index, dateObs: null, why: d.reason };
+  return { file: path, bytes: size, observation, hdus: out };
 }
 
 export async function run(args: string[]): Promise<number> {

@@ -372,8 +372,8 @@ function decodeTile(cmp: string, bytes: Uint8Array, out: Int32Array, npix: numbe
 }
 
 /**
- * Builds the header cards and data unit (table + heap) of a RICE_1 compressed HDU for an integer image,
- * one tile per row. `imageCards` are the image's own keywords (BZERO, BSCALE, BLANK, WCS, …).
+ * Builds the header cards and data unit (table + heap) of a RICE_1 compressed HDU for an integer image
+ * (or cube: `axes` in FITS order), one tile per row. `imageCards` are the image's own keywords (BZERO, BSCALE, BLANK, WCS, …).
  */
 export function compressImageRice(
   raw: Int16Array | Int32Array | Uint8Array,
@@ -382,7 +382,10 @@ export function compressImageRice(
   height: number,
   imageCards: FitsCard[],
   primary: boolean,
+  axes: number[] = [width, height],
 ): { cards: FitsCard[]; data: Buffer } {
+  // One tile per image row: the rows of every plane of a cube follow each other.
+  height = axes.slice(1).reduce((a, b) => a * b, 1);
   const bytepix = bitpix / 8;
   const blocksize = 32;
   const tiles: Uint8Array[] = [];
@@ -416,11 +419,9 @@ export function compressImageRice(
     { key: 'TFORM1', value: `1PB(${maxLen})`, comment: 'data format of field: variable length array' },
     { key: 'ZIMAGE', value: true, comment: 'extension contains compressed image' },
     { key: 'ZBITPIX', value: bitpix, comment: 'data type of original image' },
-    { key: 'ZNAXIS', value: 2, comment: 'dimension of original image' },
-    { key: 'ZNAXIS1', value: width, comment: 'length of original image axis' },
-    { key: 'ZNAXIS2', value: height, comment: 'length of original image axis' },
-    { key: 'ZTILE1', value: width, comment: 'size of tiles to be compressed' },
-    { key: 'ZTILE2', value: 1, comment: 'size of tiles to be compressed' },
+    { key: 'ZNAXIS', value: axes.length, comment: 'dimension of original image' },
+    ...axes.map((a, i) => ({ key: `ZNAXIS${i + 1}`, value: a, comment: 'length of original image axis' })),
+    ...axes.map((a, i) => ({ key: `ZTILE${i + 1}`, value: i === 0 ? width : 1, comment: 'size of tiles to be compressed' })),
     { key: 'ZCMPTYPE', value: 'RICE_1', comment: 'compression algorithm' },
     { key: 'ZNAME1', value: 'BLOCKSIZE', comment: 'compression block size' },
     { key: 'ZVAL1', value: blocksize, comment: 'pixels per block' },

@@ -305,6 +305,40 @@ describe('images: write → read round trip', () => {
     expect(h.get('EXTNAME')).toBe('CAL');
   });
 
+  it('a header-only primary HDU with keywords, the image in extension 1 (plain and RICE)', () => {
+    for (const compress of [undefined, 'rice'] as const) {
+      const buf = writeFits([
+        { kind: 'empty', cards: [{ key: 'DATE-OBS', value: '2019-10-16T03:00:00' }, { key: 'NAXIS', value: 7 }] },
+        { kind: 'image', bitpix: 16, bzero: 32768, width: 3, height: 2, data: [1, 2, 3, 4, 5, 65535], cards: [{ key: 'EXPTIME', value: 60 }] },
+      ], compress ? { compress } : {});
+      const hdus = readHeaders(buf);
+      expect(hdus.map((x) => x.type)).toEqual(['empty', compress ? 'compressed-image' : 'image']);
+      expect(hdus[0].header.get('DATE-OBS')).toBe('2019-10-16T03:00:00');
+      expect(hdus[0].header.get('NAXIS')).toBe(0); // structural keywords in cards are the writer's
+      const img = readImage(buf);
+      expect(img.index).toBe(1);
+      expect(Array.from(img.data)).toEqual([1, 2, 3, 4, 5, 65535]);
+      expect(img.header.get('EXPTIME')).toBe(60);
+      expect(verifyChecksums(buf).every((x) => x.checksum === 'ok' && x.datasum === 'ok')).toBe(true);
+    }
+    expectFitsError(() => writeFits([{ kind: 'image', bitpix: 16, width: 1, height: 1, data: [1] }, { kind: 'empty' }]), 'BAD_VALUE');
+  });
+
+  it('cubes: NAXIS3 planes one after the other (plain and RICE)', () => {
+    const data = Float32Array.from({ length: 4 * 3 * 2 }, (_, i) => i * 3);
+    for (const compress of [undefined, 'rice'] as const) {
+      const buf = writeFits([{ kind: 'image', bitpix: 16, width: 4, height: 3, shape: [4, 3, 2], data }], compress ? { compress } : {});
+      const img = readImage(buf);
+      expect(img.shape).toEqual([4, 3, 2]);
+      expect([img.width, img.height]).toEqual([4, 3]);
+      expect(Array.from(img.data)).toEqual(Array.from(data));
+    }
+    const one = readHeaders(writeFits([{ kind: 'image', bitpix: -32, width: 4, height: 3, shape: [4, 3, 1], data: data.subarray(0, 12) }]))[0];
+    expect([one.header.get('NAXIS'), one.header.get('NAXIS3')]).toEqual([3, 1]);
+    expectFitsError(() => writeFits([{ kind: 'image', bitpix: 16, width: 4, height: 3, shape: [3, 4, 2], data }]), 'BAD_VALUE');
+    expectFitsError(() => writeFits([{ kind: 'image', bitpix: 16, width: 4, height: 3, shape: [4, 3, 3], data }]), 'BAD_VALUE');
+  });
+
   it('output is deterministic (content-addressable)', () => {
     const input: ImageInput = { kind: 'image', bitpix: 16, width: 3, height: 1, data: [1, 2, 3], cards: [{ key: 'OBJECT', value: 'x' }] };
     expect(writeFits([input]).equals(writeFits([input]))).toBe(true);
@@ -478,6 +512,16 @@ describe('gft fits info', () => {
     expect(info.hdus[0]).toMatchObject({ type: 'image', bitpix: 16, shape: [3, 2], keys: { OBJECT: 'GRB', EXPTIME: 60, BZERO: 32768 }, stats: { min: 1, max: 6, mean: 3.5, median: 3.5 } });
     expect(info.hdus[0].checksum).toEqual({ datasum: 'ok', checksum: 'ok' });
     expect(info.hdus[1]).toMatchObject({ type: 'bintable', extname: 'CAT', rows: 2, columns: ['X'] });
+    expect((info as { observation?: unknown }).observation).toMatchObject({ hdu: 0, dateObs: null, why: expect.stringMatching(/^no DATE-OBS/) });
+    const mef = join(tmp, 'info-mef.fits.fz');
+    await writeFitsFile(mef, [
+      { kind: 'empty', cards: [{ key: 'DATE-OBS', value: '2019-10-16' }, { key: 'UT', value: '08:30:00.5' }, { key: 'EXPOSURE', value: 30 }] },
+      { kind: 'image', bitpix: 16, width: 3, height: 2, data: [1, 2, 3, 4, 5, 6], cards: [{ key: 'FILTNAME', value: 'r' }] },
+    ], { compress: 'rice' });
+    const m = (await fileInfo(mef)) as { observation: unknown; hdus: Record<string, unknown>[] };
+    expect(m.observation).toEqual({ hdu: 1, dateObs: '2019-10-16T08:30:00.500Z', from: 'DATE-OBS + UT' });
+    expect(m.hdus[0].keys).toMatchObject({ 'DATE-OBS': '2019-10-16', UT: '08:30:00.5', EXPOSURE: 30 });
+    expect(m.hdus[1].keys).toMatchObject({ FILTNAME: 'r', ZCMPTYPE: 'RICE_1' });
     const headersOnly = (await fileInfo(p, { headersOnly: true })) as { hdus: Record<string, unknown>[] };
     expect(headersOnly.hdus[0].stats).toBeUndefined();
     expect(readFileSync(p).length % 2880).toBe(0);

@@ -5,6 +5,7 @@
  */
 import { endianness } from 'node:os';
 import { FitsError } from './errors.ts';
+import { outputBuffer } from './prefault.ts';
 import { wasmScratch } from './wasm.ts';
 
 const LE = endianness() === 'LE';
@@ -12,13 +13,14 @@ const LE = endianness() === 'LE';
 /**
  * Output arrays whose every element the caller overwrites: uninitialised memory (malloc, not calloc),
  * which the C allocator can recycle from freed images without page-faulting fresh zeroed pages — in
- * this kind of VM a fresh 13 MB array costs more to fault in than to decode. Plain ArrayBuffers.
+ * this kind of VM a fresh 13 MB array costs more to fault in than to decode. Big ones come
+ * page-faulted in advance by a helper thread when it has one ready (prefault.ts). Plain ArrayBuffers.
  */
 export function allocFloat32(n: number): Float32Array {
-  return new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+  return new Float32Array(outputBuffer(n * 4), 0, n);
 }
 export function allocFloat64(n: number): Float64Array {
-  return new Float64Array(Buffer.allocUnsafeSlow(n * 8).buffer, 0, n);
+  return new Float64Array(outputBuffer(n * 8), 0, n);
 }
 
 /** Reused buffer for raw integer pixels without WebAssembly (kept so its pages stay mapped). */
@@ -166,6 +168,29 @@ function unusedValue(a: Uint8Array | Int16Array | Int32Array, data: ArrayLike<nu
   const free = seen.indexOf(0);
   if (free < 0) throw new FitsError('BAD_VALUE', `every BITPIX ${bitpix} value is used by a pixel: NaN cannot be written as BLANK`);
   return free + lo;
+}
+
+/**
+ * Float pixels (BITPIX −32 or −64, no scaling) straight into `target` as big-endian bytes: a native
+ * widening/narrowing copy (TypedArray.prototype.set) and a native byte swap in place, no intermediate
+ * array. `target` must hold exactly data.length × 4 (or 8) bytes; unaligned targets take a copy.
+ */
+export function encodeFloatInto(data: ArrayLike<number>, bitpix: -32 | -64, target: Uint8Array): void {
+  const n = data.length;
+  const size = bitpix === -32 ? 4 : 8;
+  if (target.length !== n * size) throw new FitsError('BAD_VALUE', `encodeFloatInto: ${target.length} bytes for ${n} values of BITPIX ${bitpix}`);
+  if (target.byteOffset % size !== 0) {
+    target.set(encodePixels(data, bitpix).bytes);
+    return;
+  }
+  const a = bitpix === -32 ? new Float32Array(target.buffer, target.byteOffset, n) : new Float64Array(target.buffer, target.byteOffset, n);
+  if (ArrayBuffer.isView(data) || Array.isArray(data)) a.set(data as ArrayLike<number>);
+  else for (let i = 0; i < n; i++) a[i] = data[i];
+  if (LE) {
+    const bytes = Buffer.from(target.buffer, target.byteOffset, target.byteLength);
+    if (bitpix === -32) bytes.swap32();
+    else bytes.swap64();
+  }
 }
 
 /**

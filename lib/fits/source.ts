@@ -1,5 +1,9 @@
-/** Byte sources for the reader: a Buffer in memory, or a file read piecewise (header-only reads). */
+/**
+ * Byte sources for the reader: a Buffer in memory, or a file read piecewise (header-only reads); a
+ * gzip-compressed file or buffer is inflated in memory.
+ */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { FitsError } from './errors.ts';
 
 export interface Source {
@@ -62,8 +66,33 @@ export function fileSource(path: string): Source {
   };
 }
 
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+function isGzip(b: Uint8Array): boolean {
+  return b.length >= 2 && b[0] === GZIP_MAGIC[0] && b[1] === GZIP_MAGIC[1];
+}
+
+/**
+ * A file, or a buffer; gzip-compressed content (`.fits.gz`, as archives distribute frames; astropy
+ * opens them too) is inflated into memory first. A gzip stream that does not inflate is NOT_FITS.
+ */
 export function openSource(src: string | Uint8Array): Source {
-  return typeof src === 'string' ? fileSource(src) : bufferSource(src);
+  if (typeof src !== 'string') return isGzip(src) ? bufferSource(inflate(src, '<buffer>'), '<buffer>') : bufferSource(src);
+  const s = fileSource(src);
+  if (s.size >= 2 && isGzip(s.read(0, 2))) {
+    const all = s.read(0, s.size);
+    s.close();
+    return bufferSource(inflate(all, src), src);
+  }
+  return s;
+}
+
+function inflate(b: Uint8Array, name: string): Buffer {
+  try {
+    return gunzipSync(b);
+  } catch (err) {
+    throw new FitsError('NOT_FITS', `${name}: gzip data that cannot be inflated (${(err as Error).message})`);
+  }
 }
 
 /** Runs fn with an opened source and closes it afterwards. */

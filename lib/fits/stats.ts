@@ -1,4 +1,5 @@
 /** Image statistics over finite values (NaN and ±Infinity ignored). */
+import { medianInPlace } from '../stats/robust.ts';
 
 export interface ImageStats {
   min: number;
@@ -10,44 +11,11 @@ export interface ImageStats {
   count: number;
 }
 
-/** k-th smallest element (0-based) of a, reordering a in place (Hoare selection). */
-function select(a: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (hi > lo) {
-    const mid = (lo + hi) >>> 1;
-    // median of three as pivot
-    let x = a[lo];
-    let y = a[mid];
-    let z = a[hi];
-    if (x > y) [x, y] = [y, x];
-    if (y > z) [y, z] = [z, y];
-    if (x > y) [x, y] = [y, x];
-    const pivot = y;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
-}
-
 /**
  * min, max, mean, median (mean of the two middle values for an even count) and population standard
  * deviation, like numpy's nanmin/nanmax/nanmean/nanmedian/nanstd. Integer-valued data with a moderate
- * range (camera frames) use a histogram for the median: O(n) without copying.
+ * range (camera frames) use a histogram for the median: O(n) without copying; other data a selection
+ * (lib/stats/robust.ts) on a copy of the finite values.
  */
 export function imageStats(data: ArrayLike<number>): ImageStats {
   const n = data.length;
@@ -93,20 +61,14 @@ export function imageStats(data: ArrayLike<number>): ImageStats {
     };
     median = count % 2 === 1 ? kth((count - 1) / 2) : (kth(count / 2 - 1) + kth(count / 2)) / 2;
   } else {
-    const a = new Float64Array(count);
+    // finite values copied (float32 data stays float32: exact, and selected by radix), then selected
+    const a = data instanceof Float32Array ? new Float32Array(count) : new Float64Array(count);
     let j = 0;
     for (let i = 0; i < n; i++) {
       const v = data[i];
       if (Number.isFinite(v)) a[j++] = v;
     }
-    if (count % 2 === 1) median = select(a, (count - 1) / 2);
-    else {
-      const hiv = select(a, count / 2);
-      // the largest value below index count/2 is the max of the left part after selection
-      let lov = -Infinity;
-      for (let i = 0; i < count / 2; i++) if (a[i] > lov) lov = a[i];
-      median = (lov + hiv) / 2;
-    }
+    median = medianInPlace(a, count);
   }
   return { min, max, mean, median, std, count };
 }

@@ -1,62 +1,270 @@
+/**
+ * The provider's source on frames like the ones other cameras and archives write, every file generated
+ * by our own writer here: image in extension 1 behind a primary header holding the keywords (plain and
+ * `.fits.fz`), DATE-OBS with and without fractions or split into a date + TIME-OBS/UT, odd and lowercase
+ * file names, EXPTIME/EXPOSURE, FILTER/FILTNAME/FILTER1, IMAGETYP spellings, real-valued BZERO/BSCALE,
+ * NAXIS3 = 1 cubes, blank cards and lowercase HIERARCH keywords, gzip files — and every kind of bad file,
+ * each rejected with its own code and a reason. `gft fits info` must describe every readable one.
+ */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFits } from '../../../lib/fits/index.ts';
-import { scanImages, releaseOffsetsMs, imageTypeFrom } from './source.ts';
+import { gzipSync } from 'node:zlib';
+import { readHeaders, readImage, writeFits, type FitsCard, type HduInput } from '../../../lib/fits/index.ts';
+import { fileInfo } from '../../../lib/fits/cli.ts';
+import { scanImages, releaseOffsetsMs, dateObsOffsetsMs, frameBytes, storedNameOf, type FrameFile } from './source.ts';
 
-const frame = (cards: { key: string; value: string | number }[], bitpix: 16 | -32 = 16, fill = 1000) =>
-  writeFits([{ kind: 'image', bitpix, width: 64, height: 48, bzero: bitpix === 16 ? 32768 : undefined, data: new Float32Array(64 * 48).fill(fill), cards }]);
+const W = 40;
+const H = 24;
+const pixels = (base: number, n = W * H) => Float32Array.from({ length: n }, (_, i) => base + (i % 53));
 
-describe('images provider source', () => {
+/** An image HDU (16-bit, BZERO 32768 unless given) with these cards. */
+const image = (cards: FitsCard[], o: Partial<{ base: number; bitpix: 16 | 32 | -32; bzero: number; bscale: number; shape: number[]; data: Float32Array }> = {}): HduInput => {
+  const shape = o.shape ?? [W, H];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const bitpix = o.bitpix ?? 16;
+  return { kind: 'image', bitpix, width: W, height: H, shape, data: o.data ?? pixels(o.base ?? 1000, n), bzero: o.bzero ?? (bitpix === 16 ? 32768 : undefined), bscale: o.bscale, cards };
+};
+
+/** Replaces a header card's text in place (same width): for value forms our writer does not produce. */
+function patchCard(buf: Buffer, from: string, to: string): Buffer {
+  const at = buf.indexOf(from, 0, 'latin1');
+  if (at < 0) throw new Error(`card '${from}' not found`);
+  const out = Buffer.from(buf);
+  out.write(to.padEnd(from.length), at, 'latin1');
+  return out;
+}
+
+const obj = (date: string, more: FitsCard[] = []): FitsCard[] => [{ key: 'DATE-OBS', value: date }, { key: 'IMAGETYP', value: 'object' }, { key: 'EXPTIME', value: 60 }, { key: 'FILTER', value: 'r' }, ...more];
+
+describe('images provider source: frames from other cameras, and bad files', () => {
   let dir: string;
+  let scan: ReturnType<typeof scanImages>;
+  const by = (name: string): FrameFile => {
+    const f = scan.frames.find((x) => x.fileName === name);
+    if (!f) throw new Error(`${name} not among the frames; rejected: ${JSON.stringify(scan.rejected.filter((r) => r.path.endsWith(name)))}`);
+    return f;
+  };
+
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'provider-'));
-    const good = (t: string, type: string) => [{ key: 'DATE-OBS', value: t }, { key: 'EXPTIME', value: 60 }, { key: 'FILTER', value: 'r' }, { key: 'IMAGETYP', value: type }];
-    writeFileSync(join(dir, '20191016T083300C0o.fits'), frame(good('2019-10-16T08:33:00', 'object')));
-    writeFileSync(join(dir, '20191016T083200C0o.fits'), frame(good('2019-10-16T08:32:00', 'object')));
-    writeFileSync(join(dir, '20191016T004000C0b.fits'), frame([{ key: 'DATE-OBS', value: '2019-10-16T00:40:00' }, { key: 'EXPTIME', value: 0 }]));
-    writeFileSync(join(dir, 'notfits.fits'), 'this is not a FITS file at all, just text');
-    const full = frame(good('2019-10-16T08:34:00', 'object'));
-    writeFileSync(join(dir, 'truncated.fits'), full.subarray(0, full.length - 3000));
-    writeFileSync(join(dir, 'float.fits'), frame(good('2019-10-16T08:35:00', 'object'), -32));
-    writeFileSync(join(dir, 'nodate.fits'), frame([{ key: 'EXPTIME', value: 60 }]));
-    writeFileSync(join(dir, 'nan.fits'), writeFits([{ kind: 'image', bitpix: -32, width: 8, height: 8, data: new Float32Array(64).fill(NaN), cards: good('2019-10-16T08:36:00', 'object') }]));
+    const put = (name: string, buf: Buffer | string) => writeFileSync(join(dir, name), buf);
+
+    // --- good frames ---------------------------------------------------------------------------
+    // fpack-style: keywords in the primary header, the image RICE-compressed in extension 1;
+    // 'Light Frame', EXPOSURE instead of EXPTIME, FILTNAME
+    put('20191016T083000C0o.fits.fz', writeFits([
+      { kind: 'empty', cards: [{ key: 'DATE-OBS', value: '2019-10-16T08:30:00' }, { key: 'IMAGETYP', value: 'Light Frame' }, { key: 'EXPOSURE', value: 60 }, { key: 'FILTNAME', value: 'z' }, { key: 'INSTRUME', value: 'COLIBRI' }] },
+      image([{ key: 'OBJECT', value: 'GRB' }]),
+    ], { compress: 'rice' }));
+    // the same frame again as .gz, same DATE-OBS: a duplicate (the .fz sorts first and is kept)
+    put('20191016T083000C0o.fits.gz', gzipSync(writeFits([image(obj('2019-10-16T08:30:00'))])));
+    // multi-extension, uncompressed: date-only DATE-OBS + TIME-OBS in the primary; the extension's
+    // FILTER1 wins over the primary's; 'science'
+    put('mef.fits', writeFits([
+      { kind: 'empty', cards: [{ key: 'DATE-OBS', value: '2019-10-16' }, { key: 'TIME-OBS', value: '08:31:00.25' }, { key: 'IMAGETYP', value: 'science' }, { key: 'EXPTIME', value: 60 }, { key: 'FILTER1', value: 'i' }] },
+      image([{ key: 'FILTER1', value: 'r' }], { base: 2000 }),
+    ]));
+    // lowercase name and extension, no IMAGETYP (type from the name's letter), six fractional digits
+    put('20191016t083200c0o.FITS', writeFits([image([{ key: 'DATE-OBS', value: '2019-10-16T08:32:00.123456' }, { key: 'EXPTIME', value: 60 }, { key: 'FILTER', value: 'r' }])]));
+    // spaces in the name, .fit, 'Bias Frame', DATE-OBS date + UT, no exposure time (a bias needs none)
+    put('bias frame 1.fit', writeFits([image([{ key: 'DATE-OBS', value: '2019-10-16' }, { key: 'UT', value: '00:40:00' }, { key: 'IMAGETYP', value: 'Bias Frame' }])]));
+    // .fts, 'zero', a space instead of T and a trailing Z, no seconds
+    put('Zero.fts', writeFits([image([{ key: 'DATE-OBS', value: '2019-10-16 00:41Z' }, { key: 'IMAGETYP', value: 'zero' }, { key: 'EXPTIME', value: 0 }])]));
+    // no DATE-OBS: a date-only DATE + UTC; 'dark'; EXPTIME only in a lowercase HIERARCH card; blank cards
+    put('DARK_001.fits', writeFits([image([
+      { key: 'DATE', value: '2019-10-16' }, { key: 'UTC', value: '00:50:00.5' }, { key: '', value: '' }, { key: 'IMAGETYP', value: 'dark' }, { key: '', value: 'a blank-keyword card with text' },
+      { key: 'HIERARCH exptime', value: 120 }, { key: 'HIERARCH obs camera temp', value: -60.5 },
+    ])]));
+    // 'flat field', BZERO/BSCALE written as reals ('32768.0', '1.0')
+    let flat = writeFits([image([{ key: 'DATE-OBS', value: '2019-10-16T01:00:00.5' }, { key: 'IMAGETYP', value: 'flat field' }, { key: 'EXPTIME', value: 5.5 }, { key: 'FILTER', value: 'r' }], { base: 4000 })], { checksum: false });
+    flat = patchCard(flat, 'BZERO   =                32768', 'BZERO   =              32768.0');
+    flat = patchCard(flat, 'BSCALE  =                    1', 'BSCALE  =                  1.0');
+    put('flat-r.fits', flat);
+    // a one-plane cube (NAXIS3 = 1) with fractional BSCALE/BZERO, 32-bit, 'OBJECT' in capitals
+    put('cube.fits', writeFits([image([{ key: 'DATE-OBS', value: '2019-10-16T08:33:00' }, { key: 'IMAGETYP', value: 'OBJECT' }, { key: 'EXPTIME', value: 30 }], { bitpix: 32, bzero: 100.25, bscale: 0.5, shape: [W, H, 1], data: Float32Array.from({ length: W * H }, (_, i) => 100.25 + 0.5 * (i % 77)) })]));
+    // a compressed one-plane cube
+    put('cube-z.fits.fz', writeFits([image(obj('2019-10-16T08:34:00'), { shape: [W, H, 1] })], { compress: 'rice' }));
+    // RATIR-style name with a prefix, gzip-compressed
+    put('RATIR-GSFC_20191016T083500C1o.fits.gz', gzipSync(writeFits([image([{ key: 'DATE-OBS', value: '2019-10-16T08:35:00.000' }, { key: 'EXPTIME', value: 80 }, { key: 'FILTA', value: 'i' }, { key: 'BINNING', value: '2x2' }])])));
+
+    // --- bad files -----------------------------------------------------------------------------
+    put('notfits.fits', 'this is not a FITS file at all, just text\n'.repeat(100));
+    const ok = writeFits([image(obj('2019-10-16T08:36:00'))]);
+    put('truncated.fits', ok.subarray(0, ok.length - 1000));
+    const okz = writeFits([image(obj('2019-10-16T08:36:00'))], { compress: 'rice' });
+    put('truncated.fits.fz', okz.subarray(0, okz.length - 2880));
+    put('bitpix20.fits', patchCard(writeFits([image(obj('2019-10-16T08:37:00'))]), 'BITPIX  =                   16', 'BITPIX  =                   20'));
+    put('float.fits', writeFits([image(obj('2019-10-16T08:38:00'), { bitpix: -32 })]));
+    put('nan.fits', writeFits([image(obj('2019-10-16T08:39:00'), { data: new Float32Array(W * H).fill(NaN) })]));
+    put('nodate.fits', writeFits([image([{ key: 'DATE', value: '2019-10-17T10:00:00' }, { key: 'IMAGETYP', value: 'object' }, { key: 'EXPTIME', value: 60 }])]));
+    put('datenotime.fits', writeFits([image(obj('2019-10-16'))]));
+    put('baddate.fits', writeFits([image(obj('2019-13-45T25:00:00'))]));
+    put('cube3.fits', writeFits([image(obj('2019-10-16T08:40:00'), { shape: [W, H, 3] })]));
+    put('focus.fits', writeFits([image([{ key: 'DATE-OBS', value: '2019-10-16T08:41:00' }, { key: 'IMAGETYP', value: 'focus' }, { key: 'EXPTIME', value: 5 }])]));
+    put('noexp.fits', writeFits([image([{ key: 'DATE-OBS', value: '2019-10-16T08:42:00' }, { key: 'IMAGETYP', value: 'object' }])]));
+    put('empty.fits', writeFits([{ kind: 'empty', cards: obj('2019-10-16T08:43:00') }, { kind: 'table', extname: 'CAT', columns: [{ name: 'X', format: 'D', values: [1] }] }]));
+    // a compressed frame whose first tile points beyond the heap
+    const corrupt = Buffer.from(writeFits([image(obj('2019-10-16T08:44:00'))], { compress: 'rice', checksum: false }));
+    corrupt.writeInt32BE(1 << 30, readHeaders(corrupt)[1].dataOffset + 4);
+    put('corrupt.fits.fz', corrupt);
+    put('bad.fits.gz', 'not gzip');
+
+    // --- left alone ----------------------------------------------------------------------------
+    put('.hidden.fits', ok);
+    put('._20191016T083000C0o.fits', 'macOS resource fork');
+    put('notes.txt', 'observing log');
+    put('frame.fits.bz2', 'x');
+    mkdirSync(join(dir, 'sub.fits'));
+    symlinkSync(join(dir, 'missing-target.fits'), join(dir, 'dangling.fits'));
+
+    scan = scanImages(dir);
   });
 
-  it('orders good frames by DATE-OBS and reads their summary', () => {
-    const { frames } = scanImages(dir);
-    expect(frames.map((f) => f.fileName)).toEqual(['20191016T004000C0b.fits', '20191016T083200C0o.fits', '20191016T083300C0o.fits']);
-    expect(frames[0]).toMatchObject({ imageType: 'bias', exptime: 0, dateObs: '2019-10-16T00:40:00.000Z', width: 64, height: 48, bitpix: 16 });
-    expect(frames[1]).toMatchObject({ imageType: 'object', filter: 'r', exptime: 60, frameId: '20191016T083200C0o' });
+  it('reads every good frame, whatever camera or archive wrote it', () => {
+    expect(by('20191016T083000C0o.fits.fz')).toMatchObject({ imageType: 'object', dateObs: '2019-10-16T08:30:00.000Z', dateSource: 'DATE-OBS', exptime: 60, filter: 'z', camera: 'COLIBRI', compressed: true, hdu: 1, width: W, height: H, bitpix: 16, frameId: '20191016T083000C0o', storedName: '20191016T083000C0o.fits.fz' });
+    expect(by('mef.fits')).toMatchObject({ imageType: 'object', dateObs: '2019-10-16T08:31:00.250Z', dateSource: 'DATE-OBS + TIME-OBS', filter: 'r', hdu: 1, compressed: false, camera: 'unknown' });
+    expect(by('20191016t083200c0o.FITS')).toMatchObject({ imageType: 'object', dateObs: '2019-10-16T08:32:00.123Z', frameId: '20191016t083200c0o', storedName: '20191016t083200c0o.fits', camera: 'C0' });
+    expect(by('bias frame 1.fit')).toMatchObject({ imageType: 'bias', dateObs: '2019-10-16T00:40:00.000Z', dateSource: 'DATE-OBS + UT', exptime: 0, frameId: 'bias frame 1', storedName: 'bias frame 1.fits' });
+    expect(by('Zero.fts')).toMatchObject({ imageType: 'bias', dateObs: '2019-10-16T00:41:00.000Z' });
+    expect(by('DARK_001.fits')).toMatchObject({ imageType: 'dark', dateObs: '2019-10-16T00:50:00.500Z', dateSource: 'DATE + UTC', exptime: 120 });
+    expect(by('flat-r.fits')).toMatchObject({ imageType: 'flat', exptime: 5.5, filter: 'r', dateObs: '2019-10-16T01:00:00.500Z' });
+    expect(by('cube.fits')).toMatchObject({ imageType: 'object', width: W, height: H, bitpix: 32 });
+    expect(by('cube-z.fits.fz')).toMatchObject({ imageType: 'object', width: W, height: H, compressed: true });
+    expect(by('RATIR-GSFC_20191016T083500C1o.fits.gz')).toMatchObject({ imageType: 'object', gzip: true, filter: 'i', binning: '2x2', camera: 'C1', exptime: 80, storedName: 'RATIR-GSFC_20191016T083500C1o.fits', frameId: 'RATIR-GSFC_20191016T083500C1o' });
   });
 
-  it('rejects bad files with a reason and goes on', () => {
-    const { rejected } = scanImages(dir);
-    const by = Object.fromEntries(rejected.map((r) => [r.path.split('/').pop(), r.code]));
-    expect(by).toEqual({
-      'notfits.fits': 'provider.not_fits',
-      'truncated.fits': 'provider.truncated',
-      'float.fits': 'provider.bad_bitpix',
-      'nodate.fits': 'provider.no_date_obs',
-      'nan.fits': 'provider.bad_bitpix',
-    });
-    // a NaN-filled frame of an allowed BITPIX is caught by the pixel check
+  it('orders the frames by DATE-OBS', () => {
+    expect(scan.frames.map((f) => f.fileName)).toEqual([
+      'bias frame 1.fit', 'Zero.fts', 'DARK_001.fits', 'flat-r.fits', '20191016T083000C0o.fits.fz', 'mef.fits', '20191016t083200c0o.FITS', 'cube.fits', 'cube-z.fits.fz', 'RATIR-GSFC_20191016T083500C1o.fits.gz',
+    ]);
+    const d = scan.frames.map((f) => Date.parse(f.dateObs));
+    expect(d).toEqual([...d].sort((a, b) => a - b));
+  });
+
+  it('rejects every bad file with its own code and a reason naming the problem, and goes on', () => {
+    const got = Object.fromEntries(scan.rejected.map((r) => [r.path.split('/').pop(), r]));
+    const expected: Record<string, [string, RegExp]> = {
+      'notfits.fits': ['provider.not_fits', /SIMPLE/],
+      'truncated.fits': ['provider.truncated', /needs \d+ bytes/],
+      'truncated.fits.fz': ['provider.truncated', /truncated/],
+      'bitpix20.fits': ['provider.bad_bitpix', /BITPIX 20/],
+      'float.fits': ['provider.bad_bitpix', /BITPIX -32 .*allowed: 16, 32/],
+      'nan.fits': ['provider.nan_filled', /100\.0% of the pixels/],
+      'nodate.fits': ['provider.no_date_obs', /no DATE-OBS.*DATE '2019-10-17T10:00:00' is when the file was written/],
+      'datenotime.fits': ['provider.no_date_obs', /DATE-OBS '2019-10-16' holds a date without a time/],
+      'baddate.fits': ['provider.no_date_obs', /'2019-13-45T25:00:00' is not a valid date/],
+      'cube3.fits': ['provider.bad_shape', /3 planes/],
+      'focus.fits': ['provider.unknown_type', /IMAGETYP 'focus'/],
+      'noexp.fits': ['provider.no_exptime', /object frame needs a positive exposure time/],
+      'empty.fits': ['provider.no_image', /no HDU holds image data/],
+      'corrupt.fits.fz': ['provider.unreadable_data', /tile 0/],
+      'bad.fits.gz': ['provider.not_fits', /gzip/],
+      '20191016T083000C0o.fits.gz': ['provider.duplicate', /already provided by 20191016T083000C0o\.fits\.fz/],
+    };
+    expect(Object.keys(got).sort()).toEqual(Object.keys(expected).sort());
+    for (const [name, [code, reason]] of Object.entries(expected)) {
+      expect(got[name].code, name).toBe(code);
+      expect(got[name].reason, name).toMatch(reason);
+    }
+    // a NaN-filled frame of an allowed floating-point BITPIX is caught by the pixel check too
     const nanDir = mkdtempSync(join(tmpdir(), 'provider-nan-'));
-    writeFileSync(join(nanDir, 'nan.fits'), readFileSync(join(dir, 'nan.fits')));
+    writeFileSync(join(nanDir, 'nan.fits'), writeFits([image(obj('2019-10-16T08:36:00'), { bitpix: -32, data: new Float32Array(W * H).fill(NaN) })]));
     expect(scanImages(nanDir, { allowedBitpix: [-32] }).rejected[0].code).toBe('provider.nan_filled');
   });
 
-  it('schedules on the nominal interval divided by the speed, or at once', () => {
+  it('leaves hidden files, directories, dangling links and non-FITS names alone, saying why', () => {
+    const why = Object.fromEntries(scan.ignored.map((i) => [i.path.split('/').pop(), i.reason]));
+    expect(why).toEqual({
+      '.hidden.fits': 'hidden file',
+      '._20191016T083000C0o.fits': 'hidden file',
+      'notes.txt': expect.stringMatching(/not a FITS file name/),
+      'frame.fits.bz2': expect.stringMatching(/not a FITS file name/),
+      'sub.fits': 'not a regular file',
+      'dangling.fits': 'not a regular file',
+    });
+  });
+
+  it('stores what GP1 reads: gzip files decompressed, the same pixels as the original', () => {
+    const f = by('RATIR-GSFC_20191016T083500C1o.fits.gz');
+    const bytes = frameBytes(f.path, f.gzip);
+    expect(bytes.subarray(0, 9).toString('latin1')).toBe('SIMPLE  =');
+    const img = readImage(bytes);
+    expect(Array.from(img.data.subarray(0, 5))).toEqual([1000, 1001, 1002, 1003, 1004]);
+    expect(storedNameOf('x.FIT.FZ')).toBe('x.fits.fz');
+  });
+
+  it('the physical values of odd encodings are right (real BZERO/BSCALE text, fractional scaling, cubes)', () => {
+    const flat = readImage(join(dir, 'flat-r.fits'));
+    expect(flat.header.get('BZERO')).toBe(32768);
+    expect(Array.from(flat.data.subarray(0, 3))).toEqual([4000, 4001, 4002]);
+    const cube = readImage(join(dir, 'cube.fits'));
+    expect(cube.shape).toEqual([W, H, 1]);
+    expect(cube.data[76]).toBe(100.25 + 0.5 * 76);
+    const cz = readImage(join(dir, 'cube-z.fits.fz'));
+    expect(cz.shape).toEqual([W, H, 1]);
+    expect(Array.from(cz.data.subarray(0, 3))).toEqual([1000, 1001, 1002]);
+    const dark = readHeaders(join(dir, 'DARK_001.fits'))[0].header;
+    expect(dark.get('EXPTIME')).toBe(120); // a lowercase HIERARCH key is found like astropy finds it
+    expect(dark.get('OBS CAMERA TEMP')).toBe(-60.5);
+  });
+
+  it('gft fits info describes every readable file (shape, BITPIX, statistics) and refuses the broken ones with a FITS error code', async () => {
+    for (const f of scan.frames) {
+      const path = f.gzip ? join(mkdtempSync(join(tmpdir(), 'provider-gz-')), f.storedName) : f.path;
+      if (f.gzip) writeFileSync(path, frameBytes(f.path, true));
+      const info = (await fileInfo(path)) as { hdus: Array<{ index: number; type: string; shape: number[]; bitpix: number; stats?: { min: number; max: number; pixels: number } }> };
+      const h = info.hdus[f.hdu];
+      expect(h.type, f.fileName).toBe(f.compressed ? 'compressed-image' : 'image');
+      expect(h.shape.slice(0, 2), f.fileName).toEqual([W, H]);
+      expect(h.bitpix, f.fileName).toBe(f.bitpix);
+      expect(h.stats?.pixels, f.fileName).toBe(W * H);
+      expect(h.stats!.max - h.stats!.min, f.fileName).toBeGreaterThan(0);
+    }
+    for (const name of ['notfits.fits', 'truncated.fits', 'bitpix20.fits']) {
+      await expect(fileInfo(join(dir, name)), name).rejects.toMatchObject({ code: expect.stringMatching(/^(NOT_FITS|TRUNCATED|BAD_BITPIX)$/) });
+    }
+  });
+
+  it('schedules object frames on their DATE-OBS spacing or a fixed interval, divided by the speed', () => {
     expect(releaseOffsetsMs(3, 60, 1)).toEqual([0, 60_000, 120_000]);
     expect(releaseOffsetsMs(3, 60, 60)).toEqual([0, 1000, 2000]);
     expect(releaseOffsetsMs(3, 60, Infinity)).toEqual([0, 0, 0]);
     expect(() => releaseOffsetsMs(3, 60, 0)).toThrow();
+    const dates = ['2019-10-16T08:30:00.000Z', '2019-10-16T08:31:00.000Z', '2019-10-16T08:33:30.000Z', '2019-10-16T08:33:45.000Z'];
+    expect(dateObsOffsetsMs(dates, 60)).toEqual([0, 1000, 3500, 3750]);
+    expect(dateObsOffsetsMs(dates, 1)).toEqual([0, 60_000, 210_000, 225_000]);
+    expect(dateObsOffsetsMs(dates, Infinity)).toEqual([0, 0, 0, 0]);
+    expect(() => dateObsOffsetsMs([dates[1], dates[0]], 60)).toThrow(/before the first/);
   });
 
-  it('classifies frames by IMAGETYP or by the COATLI file-name letter', () => {
-    expect(imageTypeFrom('Bias Frame', 'x.fits')).toBe('bias');
-    expect(imageTypeFrom(undefined, '20191016T012000C0f.fits.fz')).toBe('flat');
-    expect(imageTypeFrom(undefined, 'whatever.fits')).toBe('unknown');
+  it('reads the real RATIR frames of ../shared/data/fits when present (type, date, binning, filter from their headers)', (ctx) => {
+    const real = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data', 'fits');
+    let r;
+    try {
+      r = scanImages(real);
+    } catch {
+      ctx.skip(); // the data folder is absent in a fresh clone
+      return;
+    }
+    const ratir = r.frames.filter((f) => f.fileName.startsWith('RATIR-GSFC_'));
+    expect(ratir.length).toBe(12);
+    for (const f of ratir) {
+      const letter = /C1([bdfo])\.fits$/.exec(f.fileName)![1];
+      expect(f.imageType[0], f.fileName).toBe(letter);
+      expect(f).toMatchObject({ binning: '2x2', filter: 'i', camera: 'RATIR', width: 1024, height: 1024, bitpix: 16, dateSource: 'DATE-OBS' });
+      // DATE-OBS is a few seconds after the time in the file name
+      const fromName = /_(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)C/.exec(f.fileName)!;
+      const dt = Date.parse(f.dateObs) - Date.UTC(+fromName[1], +fromName[2] - 1, +fromName[3], +fromName[4], +fromName[5], +fromName[6]);
+      expect(dt, f.fileName).toBeGreaterThanOrEqual(0);
+      expect(dt, f.fileName).toBeLessThan(20_000);
+    }
+    // the astropy sample files are not camera frames: rejected with the reason, not a crash
+    const why = Object.fromEntries(r.rejected.map((x) => [x.path.split('/').pop(), x]));
+    expect(why['astropy_comp.fits']).toMatchObject({ code: 'provider.no_date_obs' });
+    // an HST file: its primary header's DATE-OBS 'dd/mm/yy' + TIME-OBS date it; IMAGETYP 'EXT' is no frame type
+    expect(why['astropy_test0.fits']).toMatchObject({ code: 'provider.unknown_type', reason: expect.stringMatching(/IMAGETYP 'EXT'/) });
+    expect(readFileSync(ratir[0].path).length).toBe(2183040);
   });
 });

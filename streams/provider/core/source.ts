@@ -1,24 +1,42 @@
 /**
  * The images provider's source: a directory of existing raw FITS frames (COATLI / COLIBRI / RATIR
  * naming `…YYYYMMDDTHHMMSSC<n><t>.fits[.fz]`, or IMAGETYP), validated and ordered by DATE-OBS.
+ * What a frame must look like is documented in ../README.md; keep the two together.
  *
  * Bad files are reported with a reason and never stop the scan: not FITS, truncated, a BITPIX the
- * camera does not write, NaN-filled, no DATE-OBS. Camera descriptions (sections, gain, noise,
- * saturation, binning) are configuration elsewhere (GP1), because real headers often lack them;
- * here only what the records carry: the header summary.
+ * camera does not write, not a single plane, NaN-filled or undecodable pixels, no usable DATE-OBS, no
+ * frame type, no exposure time, a second file of the same frame. Camera descriptions (sections, gain,
+ * noise, saturation) are configuration of GP1 (streams/gp1/core/camera.ts), because real headers
+ * often lack them; here only what the records carry: the header summary.
+ *
+ * Frame type, filter, exposure and binning are read by GP1's own `frameInfo` (the same keywords and
+ * spellings GP1 uses to build and pick masters), from the frame's keywords: the image HDU's, completed
+ * by the primary header's when the image is in an extension (lib/fits observationHeader). The date
+ * comes from lib/fits observationDate (DATE-OBS, or a date + TIME-OBS/UT, …).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { readHeaders, readImage, type Header } from '../../../lib/fits/index.ts';
+import { gunzipSync } from 'node:zlib';
+import { observationDate, observationHeader, readHeaders, readImage, type HduInfo } from '../../../lib/fits/index.ts';
+import { frameInfo } from '../../gp1/core/camera.ts';
 
 export type ImageType = 'bias' | 'dark' | 'flat' | 'object' | 'unknown';
 
 export interface FrameFile {
   path: string;
+  /** The file's name as found in the directory. */
   fileName: string;
+  /** File name stem (without .fits/.fit/.fts and .fz/.gz): the frame's stable id. */
   frameId: string;
+  /**
+   * The name the frame is announced and stored under: `<frameId>.fits`, or `<frameId>.fits.fz` for a
+   * `.fz` file — the names GP1 reads (it lists `*.fits[.fz]` and takes the type letter from them).
+   */
+  storedName: string;
   imageType: ImageType;
   dateObs: string; // ISO UTC with Z
+  /** Keywords the date was read from, e.g. 'DATE-OBS' or 'DATE-OBS + UT'. */
+  dateSource: string;
   exptime: number;
   filter: string | null;
   camera: string;
@@ -28,6 +46,8 @@ export interface FrameFile {
   bitpix: number;
   compressed: boolean;
   hdu: number;
+  /** A gzip-compressed file (`.fits.gz`): stored and announced decompressed. */
+  gzip: boolean;
 }
 
 export interface Rejected {
@@ -36,32 +56,28 @@ export interface Rejected {
   reason: string;
 }
 
-/** `…20191016T083000C0o.fits(.fz)`: date-time, camera digit, type letter. */
-const NAME = /(\d{8}T\d{6})C(\d)([bdfo])\.fits(\.fz)?$/i;
-const TYPE_LETTER: Record<string, ImageType> = { b: 'bias', d: 'dark', f: 'flat', o: 'object' };
-
-export function imageTypeFrom(imagetyp: string | undefined, fileName: string): ImageType {
-  const t = (imagetyp ?? '').toLowerCase();
-  if (/bias|zero/.test(t)) return 'bias';
-  if (/dark/.test(t)) return 'dark';
-  if (/flat/.test(t)) return 'flat';
-  if (/object|light|science/.test(t)) return 'object';
-  const m = NAME.exec(fileName);
-  return m ? TYPE_LETTER[m[3].toLowerCase()] : 'unknown';
+export interface Ignored {
+  path: string;
+  reason: string;
 }
 
-/** DATE-OBS as ISO UTC; FITS dates without zone are UTC. Returns undefined when absent/unparseable. */
-export function isoDateObs(h: Header): string | undefined {
-  let d = h.getString('DATE-OBS');
-  if (!d) return undefined;
-  d = d.trim();
-  if (/^\d{4}-\d{2}-\d{2}$/.test(d)) {
-    const t = h.getString('TIME-OBS') ?? h.getString('UT') ?? h.getString('UTC');
-    if (!t) return undefined;
-    d = `${d}T${t.trim()}`;
-  }
-  const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(d) ? d : `${d}Z`);
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+/** File names the provider reads: FITS, tile-compressed (.fz) or gzip-compressed (.gz). */
+export const FITS_NAME = /\.(fits?|fts)(\.fz|\.gz)?$/i;
+/** `…20191016T083000C0o.fits(.fz)`: date-time, camera number, type letter (GP1's pattern, camera.ts). */
+const NAME = /(\d{8}T\d{6})C(\d+)([bdfo])\.fits(\.fz)?$/i;
+
+export function frameIdOf(fileName: string): string {
+  return fileName.replace(FITS_NAME, '');
+}
+
+export function storedNameOf(fileName: string): string {
+  return `${frameIdOf(fileName)}.fits${/\.fz$/i.test(fileName) ? '.fz' : ''}`;
+}
+
+/** The bytes of a frame as stored and announced: the file, or its gunzipped content for `.gz`. */
+export function frameBytes(path: string, gzip = /\.gz$/i.test(path)): Buffer {
+  const raw = readFileSync(path);
+  return gzip ? gunzipSync(raw) : raw;
 }
 
 export interface ScanOptions {
@@ -69,38 +85,64 @@ export interface ScanOptions {
   allowedBitpix?: number[];
   /** Maximum fraction of non-finite pixels before a frame is called NaN-filled */
   maxNonFinite?: number;
-  /** Read pixels to check NaN content (costly for big frames; default true) */
+  /** Read pixels to check NaN content and that the data decode (costly for big frames; default true) */
   checkPixels?: boolean;
   cameraName?: string;
+}
+
+function isImageHdu(h: HduInfo): boolean {
+  return (h.type === 'image' && h.dataBytes > 0) || h.type === 'compressed-image';
 }
 
 export function inspectFrame(path: string, opts: ScanOptions = {}): FrameFile | Rejected {
   const fileName = basename(path);
   const reject = (code: string, reason: string): Rejected => ({ path, code, reason });
-  let hdus;
+  const gzip = /\.gz$/i.test(fileName);
+  let src: string | Buffer = path;
+  if (gzip) {
+    try {
+      src = frameBytes(path, true);
+    } catch (e) {
+      return reject('provider.not_fits', `not a readable gzip file: ${(e as Error).message}`);
+    }
+  }
+  let hdus: HduInfo[];
   try {
-    hdus = readHeaders(path);
+    hdus = readHeaders(src);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'TRUNCATED') return reject('provider.truncated', `file is truncated: ${(e as Error).message}`);
     if (code === 'BAD_BITPIX') return reject('provider.bad_bitpix', (e as Error).message);
     return reject('provider.not_fits', `not a readable FITS file: ${(e as Error).message}`);
   }
-  const img = hdus.find((h) => (h.type === 'image' || h.type === 'compressed-image') && h.shape.length >= 2 && h.shape[0] > 0);
-  if (!img) return reject('provider.no_image', 'no image HDU with data');
-  const size = statSync(path).size;
-  if (img.dataOffset + img.dataBytes > size) return reject('provider.truncated', `file is truncated: ${size} bytes, data needs ${img.dataOffset + img.dataBytes}`);
-  const primary = hdus[0].header;
-  const h = img.header;
-  const get = (k: string) => (h.has(k) ? h.get(k) : primary.get(k));
-  const zbitpix = img.type === 'compressed-image' ? Number(h.get('ZBITPIX')) : img.bitpix;
+  // The first HDU with image data: the primary HDU, an IMAGE extension or a compressed image (as GP1 reads it).
+  const img = hdus.find(isImageHdu);
+  if (!img) return reject('provider.no_image', `no HDU holds image data (${hdus.map((h) => h.type).join(', ')})`);
+  if (img.shape.length < 2 || img.shape[0] < 2 || img.shape[1] < 2) return reject('provider.bad_shape', `HDU ${img.index} has shape [${img.shape.join(', ')}]: not a 2-D frame`);
+  const planes = img.shape.slice(2).reduce((a, b) => a * b, 1);
+  if (planes !== 1) return reject('provider.bad_shape', `HDU ${img.index} has shape [${img.shape.join(', ')}]: ${planes} planes, not one frame`);
   const allowed = opts.allowedBitpix ?? [16, 32];
-  if (!allowed.includes(zbitpix)) return reject('provider.bad_bitpix', `BITPIX ${zbitpix} is not a raw camera format (allowed: ${allowed.join(', ')})`);
-  const dateObs = isoDateObs(h.has('DATE-OBS') ? h : primary);
-  if (!dateObs) return reject('provider.no_date_obs', 'missing or unparseable DATE-OBS');
+  if (!allowed.includes(img.bitpix)) return reject('provider.bad_bitpix', `BITPIX ${img.bitpix} is not a raw camera format (allowed: ${allowed.join(', ')})`);
+  const header = observationHeader(hdus, img);
+  const date = observationDate(header);
+  if (!date.ok) return reject('provider.no_date_obs', `no usable observation date: ${date.reason}`);
+  const storedName = storedNameOf(fileName);
+  const info = frameInfo(header, storedName);
+  if (!info.type) {
+    const kw = ['IMAGETYP', 'OBSTYPE', 'IMGTYPE', 'FRAMETYP'].find((k) => header.get(k) !== undefined);
+    return reject(
+      'provider.unknown_type',
+      `${kw ? `${kw} '${String(header.get(kw)).trim()}' is not bias/zero, dark, flat or object/light/science` : 'no IMAGETYP (or OBSTYPE)'} and the file name has no …C<n><b|d|f|o>.fits type letter`,
+    );
+  }
+  const exptime = info.exptime;
+  if (exptime !== null && !(exptime >= 0)) return reject('provider.no_exptime', `negative exposure time ${exptime} s`);
+  if (info.type !== 'bias' && !(exptime !== null && exptime > 0)) {
+    return reject('provider.no_exptime', `a ${info.type} frame needs a positive exposure time (EXPTIME or EXPOSURE), got ${exptime ?? 'none'}`);
+  }
   if (opts.checkPixels ?? true) {
     try {
-      const { data } = readImage(path, img.index);
+      const { data } = readImage(src, img.index);
       let bad = 0;
       for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;
       if (bad / data.length > (opts.maxNonFinite ?? 0.5)) return reject('provider.nan_filled', `${((100 * bad) / data.length).toFixed(1)}% of the pixels are not finite`);
@@ -108,29 +150,26 @@ export function inspectFrame(path: string, opts: ScanOptions = {}): FrameFile | 
       return reject('provider.unreadable_data', `pixel data cannot be read: ${(e as Error).message}`);
     }
   }
-  const str = (k: string) => {
-    const v = get(k);
-    return v === undefined || v === null ? undefined : String(v).trim();
-  };
-  const xb = Number(str('XBINNING') ?? str('CCDXBIN') ?? NaN);
-  const yb = Number(str('YBINNING') ?? str('CCDYBIN') ?? NaN);
-  const binning = str('CCDSUM')?.replace(/\s+/, 'x') ?? (Number.isFinite(xb) ? `${xb}x${Number.isFinite(yb) ? yb : xb}` : '1x1');
-  const m = NAME.exec(fileName);
+  const instrume = header.get('INSTRUME');
+  const m = NAME.exec(storedName);
   return {
     path,
     fileName,
-    frameId: fileName.replace(/\.fits(\.fz)?$/i, ''),
-    imageType: imageTypeFrom(str('IMAGETYP') ?? str('OBSTYPE'), fileName),
-    dateObs,
-    exptime: Number(str('EXPTIME') ?? str('EXPOSURE') ?? 0) || 0,
-    filter: str('FILTER') ?? str('FILTA') ?? str('FILTER1') ?? str('FILTNAME') ?? null, // the same keywords as GP1 (camera.ts frameInfo)
-    camera: opts.cameraName ?? str('INSTRUME') ?? (m ? `C${m[2]}` : 'unknown'),
-    binning,
+    frameId: frameIdOf(fileName),
+    storedName,
+    imageType: info.type,
+    dateObs: date.iso,
+    dateSource: date.source,
+    exptime: exptime ?? 0,
+    filter: info.filter,
+    camera: opts.cameraName ?? (typeof instrume === 'string' && instrume.trim() ? instrume.trim() : m ? `C${m[2]}` : 'unknown'),
+    binning: info.binning ?? '1x1',
     width: img.shape[0],
     height: img.shape[1],
-    bitpix: zbitpix,
+    bitpix: img.bitpix,
     compressed: img.type === 'compressed-image',
     hdu: img.index,
+    gzip,
   };
 }
 
@@ -138,26 +177,89 @@ export function isRejected(x: FrameFile | Rejected): x is Rejected {
   return (x as Rejected).code !== undefined;
 }
 
-/** Scans a directory (not recursive) for FITS frames, ordered by DATE-OBS then name. */
-export function scanImages(dir: string, opts: ScanOptions = {}): { frames: FrameFile[]; rejected: Rejected[] } {
-  const frames: FrameFile[] = [];
-  const rejected: Rejected[] = [];
+/**
+ * The files of a directory (not recursive) the provider inspects, by name; the others with why they are
+ * left alone: hidden files (editor temporaries, macOS `._` companions), directories, names that are
+ * not FITS.
+ */
+export function listFrameFiles(dir: string): { candidates: string[]; ignored: Ignored[] } {
+  const candidates: string[] = [];
+  const ignored: Ignored[] = [];
   for (const f of readdirSync(dir).sort()) {
-    if (!/\.(fits|fit|fts)(\.fz)?$/i.test(f)) continue;
-    const r = inspectFrame(join(dir, f), opts);
-    if (isRejected(r)) rejected.push(r);
-    else frames.push(r);
+    const p = join(dir, f);
+    if (f.startsWith('.')) {
+      ignored.push({ path: p, reason: 'hidden file' });
+      continue;
+    }
+    if (!FITS_NAME.test(f)) {
+      ignored.push({ path: p, reason: 'not a FITS file name (.fits, .fit or .fts, optionally followed by .fz or .gz)' });
+      continue;
+    }
+    let isFile = false;
+    try {
+      isFile = statSync(p).isFile();
+    } catch {
+      isFile = false; // a dangling link
+    }
+    if (!isFile) {
+      ignored.push({ path: p, reason: 'not a regular file' });
+      continue;
+    }
+    candidates.push(p);
   }
-  frames.sort((a, b) => a.dateObs.localeCompare(b.dateObs) || a.fileName.localeCompare(b.fileName));
-  return { frames, rejected };
+  return { candidates, ignored };
 }
 
 /**
- * Wall-clock schedule: frame i is released `i × interval / speed` seconds after the start
- * (DC3: interval 60 s; `--speed 60` = one per second). `speed = Infinity` = as fast as possible.
+ * Orders frames by DATE-OBS then file name, and rejects a second file of the same frame (`x.fits` beside
+ * `x.fits.fz`): the first in that order is kept.
+ */
+export function orderFrames(inspected: Array<FrameFile | Rejected>): { frames: FrameFile[]; rejected: Rejected[] } {
+  const rejected = inspected.filter(isRejected);
+  const good = inspected.filter((x): x is FrameFile => !isRejected(x));
+  good.sort((a, b) => a.dateObs.localeCompare(b.dateObs) || a.fileName.localeCompare(b.fileName));
+  const frames: FrameFile[] = [];
+  const seen = new Map<string, FrameFile>();
+  for (const f of good) {
+    const first = seen.get(f.frameId.toLowerCase());
+    if (first) {
+      rejected.push({ path: f.path, code: 'provider.duplicate', reason: `frame ${f.frameId} is already provided by ${first.fileName}` });
+      continue;
+    }
+    seen.set(f.frameId.toLowerCase(), f);
+    frames.push(f);
+  }
+  return { frames, rejected };
+}
+
+/** Scans a directory (not recursive) for FITS frames, ordered by DATE-OBS then name. */
+export function scanImages(dir: string, opts: ScanOptions = {}): { frames: FrameFile[]; rejected: Rejected[]; ignored: Ignored[] } {
+  const { candidates, ignored } = listFrameFiles(dir);
+  return { ...orderFrames(candidates.map((p) => inspectFrame(p, opts))), ignored };
+}
+
+/**
+ * Wall-clock schedule with pacing 'interval': frame i is released `i × interval / speed` seconds after
+ * the start (DC3: interval 60 s; `--speed 60` = one per second). `speed = Infinity` = as fast as possible.
  * Event time is untouched: downstream works on DATE-OBS only, so any speed gives the same results.
  */
 export function releaseOffsetsMs(count: number, intervalS: number, speed: number): number[] {
   if (!(speed > 0)) throw new Error(`speed must be > 0, got ${speed}`);
   return Array.from({ length: count }, (_, i) => (Number.isFinite(speed) ? (i * intervalS * 1000) / speed : 0));
+}
+
+/**
+ * Wall-clock schedule with pacing 'date-obs': frame i is released `(DATE-OBS_i − DATE-OBS_0) / speed`
+ * after the start, so the night plays as it was observed, `speed` times faster. Dates must be in
+ * order (as scanImages returns them); `speed = Infinity` = as fast as possible.
+ */
+export function dateObsOffsetsMs(dates: string[], speed: number): number[] {
+  if (!(speed > 0)) throw new Error(`speed must be > 0, got ${speed}`);
+  if (!dates.length) return [];
+  const t0 = Date.parse(dates[0]);
+  return dates.map((d) => {
+    const dt = Date.parse(d) - t0;
+    if (!(dt >= 0)) throw new Error(`DATE-OBS ${d} is before the first frame's ${dates[0]}, or unparseable`);
+    return Number.isFinite(speed) ? dt / speed : 0;
+  });
 }
