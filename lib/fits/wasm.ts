@@ -17,36 +17,9 @@
  * environment variable GFT_FITS_NO_WASM=1 is set.
  */
 
-// ---- a tiny assembler --------------------------------------------------------------------------
+import { F32, F64, I32, I64, name as str, section, sleb, uleb } from '../wasm/assembler.ts';
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const I32 = 0x7f;
-const I64 = 0x7e;
-const F64 = 0x7c;
-const F32 = 0x7d;
+// ---- code building (encoding primitives: lib/wasm/assembler.ts) ------------------------------
 
 // rice16(a, end, dst, npix, nblock, bscale, bzero) → position after the tile, or −1.
 // The heap has been byte-swapped in 32-bit words beforehand (Buffer.swap32), so i64.load32_u at a
@@ -216,13 +189,7 @@ function body(): number[] {
   return [...uleb(fn.length), ...fn];
 }
 
-function section(id: number, content: number[]): number[] {
-  return [id, ...uleb(content.length), ...content];
-}
 
-function str(s: string): number[] {
-  return [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-}
 
 const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 /** import "env" "mem": a memory of at least one page */

@@ -6,8 +6,9 @@
  * Code is a flat array of bytes built from the helpers, in stack-machine order:
  *   [...f.get('a'), ...f.get('b'), ...op.i32add, ...f.set('c')]     // c = a + b
  *
- * lib/fits/wasm.ts and streams/gp1/core/detection/simd.ts carry their own copies of the LEB128 and
- * section helpers (written before this module); new kernels should use this one.
+ * lib/fits/wasm.ts (RICE) and streams/gp1/core/detection/simd.ts build their code with their own
+ * opcode tables and local naming, but take the encoding primitives (LEB128, value types, sections,
+ * names) from here.
  */
 
 export const I32 = 0x7f;
@@ -207,11 +208,13 @@ export class FunctionBuilder {
   }
 }
 
-function section(id: number, content: number[]): number[] {
+/** A module section: id, byte length, content. */
+export function section(id: number, content: number[]): number[] {
   return [id, ...uleb(content.length), ...content];
 }
 
-function name(s: string): number[] {
+/** A name (import module/field, export): length-prefixed bytes. */
+export function name(s: string): number[] {
   return [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
 }
 

@@ -25,35 +25,9 @@
  * is unavailable, or GFT_DETECT_NO_WASM=1.
  */
 
-// ---- a tiny assembler -----------------------------------------------------------------------------
+import { F32, F64, I32, V128, name as str, section, sleb, uleb } from '../../../../lib/wasm/assembler.ts';
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
+// ---- code building (encoding primitives: lib/wasm/assembler.ts) ------------------------------
 
 const get = (i: number) => [0x20, ...uleb(i)];
 const set = (i: number) => [0x21, ...uleb(i)];
@@ -230,7 +204,6 @@ function lerpFn(): Fn {
   return { params: [I32, I32, I32, I32, F32], results: [], locals: [I32, I32, V128, V128], code };
 }
 
-const F64 = 0x7c;
 const f32load = [0x2a, 2, 0];
 const f32store = [0x38, 2, 0];
 const i32load = [0x28, 2, 0];
@@ -301,13 +274,7 @@ function histFn(): Fn {
   return { params: [I32, I32, F64, F64, I32, I32], results: [], locals: [I32, F64, I32], code };
 }
 
-function section(id: number, content: number[]): number[] {
-  return [id, ...uleb(content.length), ...content];
-}
 
-function str(s: string): number[] {
-  return [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
-}
 
 function moduleBytes(fns: Array<[string, Fn]>): Uint8Array<ArrayBuffer> {
   const types: number[] = [fns.length];
