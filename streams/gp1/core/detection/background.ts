@@ -20,6 +20,7 @@
  *
  * Pure; allocates O(mesh count + meshSize²) scratch, nothing per pixel; the full maps only if read.
  */
+import { erf } from '../../../../lib/stats/distributions.ts';
 import { quickselect } from '../../../../lib/stats/robust.ts';
 import { rowKernels, wasmBand } from './simd.ts';
 
@@ -75,15 +76,6 @@ const NBINS = 240;
 /** Pixels per mesh in the subsample that gives the first guess of the centre and σ. */
 const SAMPLE = 256;
 const hist4 = new Int32Array(4 * NBINS);
-
-/** erf, Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7). */
-export function erf(x: number): number {
-  const s = x < 0 ? -1 : 1;
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
-  return s * y;
-}
 
 /** σ of a unit Gaussian truncated to ±c (0.9866 at c = 3): clipped σ / this = the true σ. */
 export function truncatedSigma(c: number): number {

@@ -4,36 +4,12 @@
  * per-pixel variance (counts/s)² = (RN²/g² + (sky + star)·t/g) / t², and weight = 1/(sky variance)
  * as the calibration writes it (RN²/g + sky·t)/(g t²). Deterministic for a given seed.
  */
-import { erf } from './background.ts';
+import { erf, makeRng } from '../../../../lib/stats/distributions.ts';
 import { MASK } from './detect.ts';
 import { skyToPix, type TanWcs } from '../../../../lib/wcs/index.ts';
 
-/** Seeded PRNG (mulberry32) and a standard normal deviate. */
-export function rng(seed: number): { uniform(): number; normal(): number } {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  let spare = NaN;
-  const normal = () => {
-    if (spare === spare) {
-      const s = spare;
-      spare = NaN;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = uniform();
-    const v = uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
-  return { uniform, normal };
-}
+/** Seeded PRNG (mulberry32) and a standard normal deviate (the shared one in lib/stats). */
+export const rng = makeRng;
 
 export interface SyntheticStar {
   /** 0-based pixel centre. */
