@@ -12,6 +12,7 @@ import { invalidInput, FatalStageError } from '../../lib/runtime/errors.ts';
 import { field, loadConfig } from '../../lib/config/define.ts';
 import { platformConfig } from '../../lib/config/platform.ts';
 import { createKafka } from '../../lib/runtime/kafka.ts';
+import { readToEnd } from '../../lib/runtime/readToEnd.ts';
 import { AvroSerdes } from '../../lib/runtime/serdes.ts';
 import { nsName } from '../../lib/runtime/topology.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
@@ -88,54 +89,29 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
  * lists offsets read-committed), so an open transaction left by a killed predecessor is not waited
  * for: the restarted runner's transactional producer fences and aborts it.
  *
- * Progress is tracked from kafkajs' end-of-batch events, not from eachBatch: a fetch that holds only
- * records of an aborted transaction, or only commit/abort markers, is never handed to eachBatch, so
- * a log ending with such a fetch (a crash inside a transaction, then the restart's abort marker) would
- * otherwise never be seen to end. `maxBytesPerPartition` exists for the test that forces that case.
+ * lib/runtime/readToEnd.ts recognises the end of a log that ends with markers or aborted records (a
+ * crash inside a transaction, then the restart's abort marker). `maxBytesPerPartition` exists for the
+ * test that forces that case.
  */
 export async function loadStates(namespace: string, opts: { maxBytesPerPartition?: number; timeoutMs?: number } = {}): Promise<Map<string, BurstState>> {
   const cfg = platformConfig();
-  const kafka = createKafka(cfg, 'alerts-state');
-  const topic = nsName(namespace, 'alerts.managed');
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
-  await admin.disconnect();
-  const states = new Map<string, BurstState>();
-  const high = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
-  const left = new Set(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => o.partition));
-  if (!left.size) return states;
   const serdes = new AvroSerdes(cfg.registryUrl);
-  const consumer = kafka.consumer({ groupId: `alerts-state-${process.pid}-${Date.now()}`, ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition, maxBytes: opts.maxBytesPerPartition } : {}) });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timeoutMs = opts.timeoutMs ?? 120_000;
-      timer = setTimeout(() => reject(new Error(`alerts state rebuild: ${topic} not read to its end (${[...left].join(',')}) within ${timeoutMs} ms`)), timeoutMs);
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        if (BigInt(payload.lastOffset) + 1n >= (high.get(payload.partition) ?? 0n)) left.delete(payload.partition);
-        if (!left.size) resolve();
-      });
-      consumer
-        .run({
-          eachBatch: async ({ batch }) => {
-            for (const message of batch.messages) {
-              const v = await serdes.decode<{ burstId: string; stateJson: string }>(message.value, 'org.gft.alerts.ManagedAlert');
-              // States written by an older manager (another schema) are dropped: that burst starts afresh.
-              const st = restoreState(v.stateJson);
-              if (st) states.set(v.burstId, st);
-              else states.delete(v.burstId);
-            }
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    clearTimeout(timer);
-    await consumer.disconnect();
-  }
+  const topic = nsName(namespace, 'alerts.managed');
+  const states = new Map<string, BurstState>();
+  await readToEnd(
+    createKafka(cfg, 'alerts-state'),
+    [topic],
+    async (_t, message) => {
+      const v = await serdes.decode<{ burstId: string; stateJson: string }>(message.value, 'org.gft.alerts.ManagedAlert');
+      // States written by an older manager (another schema) are dropped: that burst starts afresh.
+      const st = restoreState(v.stateJson);
+      if (st) states.set(v.burstId, st);
+      else states.delete(v.burstId);
+    },
+    { ...opts, groupPrefix: 'alerts-state' },
+  ).catch((e: Error) => {
+    throw new Error(`alerts state rebuild: ${e.message}`);
+  });
   return states;
 }
 

@@ -7,6 +7,7 @@
 import type { Kafka } from 'kafkajs';
 import { readHeaders, type FitsCard } from '../../lib/fits/index.ts';
 import { AvroSerdes } from '../../lib/runtime/serdes.ts';
+import { readToEnd } from '../../lib/runtime/readToEnd.ts';
 import { nsName, topicSpec } from '../../lib/runtime/topology.ts';
 import type { LocalStorage, StorageRef } from '../../connectors/storage/storage.ts';
 import { latestLists } from './chain.ts';
@@ -23,40 +24,17 @@ export interface RunRecord {
 /** Reads a run's candidate lists and products from its topics (up to their current end). */
 export async function readRun(kafka: Kafka, namespace: string, registryUrl: string): Promise<RunRecord> {
   const serdes = new AvroSerdes(registryUrl);
-  const admin = kafka.admin();
-  await admin.connect();
   const topics = ['gp1.candidates', 'gic.products'];
-  const ends = new Map<string, number>();
-  for (const t of topics) {
-    const name = nsName(namespace, t);
-    for (const p of await admin.fetchTopicOffsets(name)) ends.set(`${name}/${p.partition}`, Number(p.high));
-  }
-  await admin.disconnect();
   const got: Record<string, Array<Record<string, any>>> = { 'gp1.candidates': [], 'gic.products': [] };
-  const remaining = new Set([...ends.entries()].filter(([, high]) => high > 0).map(([k]) => k));
-  if (remaining.size) {
-    const consumer = kafka.consumer({ groupId: nsName(namespace, `compare-${process.pid}-${Date.now()}`), maxWaitTimeInMs: 200 });
-    await consumer.connect();
-    for (const t of topics) await consumer.subscribe({ topic: nsName(namespace, t), fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading run ${namespace}: topics did not reach their end in 60 s`)), 60_000);
-      consumer
-        .run({
-          eachMessage: async ({ topic, partition, message }) => {
-            const logical = topics.find((t) => nsName(namespace, t) === topic)!;
-            const k = `${topic}/${partition}`;
-            if (Number(message.offset) < (ends.get(k) ?? 0)) got[logical].push((await serdes.decode(message.value!, topicSpec(logical).schema)) as Record<string, any>);
-            if (Number(message.offset) + 1 >= (ends.get(k) ?? 0)) remaining.delete(k);
-            if (!remaining.size) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-    await consumer.disconnect();
-  }
+  await readToEnd(
+    kafka,
+    topics.map((t) => nsName(namespace, t)),
+    async (topic, message) => {
+      const logical = topics.find((t) => nsName(namespace, t) === topic)!;
+      got[logical].push((await serdes.decode(message.value!, topicSpec(logical).schema)) as Record<string, any>);
+    },
+    { timeoutMs: 60_000, groupPrefix: nsName(namespace, 'compare') },
+  );
   const products = new Map<string, Record<string, any>>();
   for (const p of got['gic.products']) {
     const prev = products.get(p.productId);
