@@ -18,6 +18,7 @@ import type { Kafka as KafkaT } from 'kafkajs';
 import confluent from '@kafkajs/confluent-schema-registry';
 import { createClient } from '@clickhouse/client';
 import { platformConfig } from '../lib/config/platform.ts';
+import { createAndAwaitTopics } from '../lib/runtime/topics.ts';
 import { formatStatus, startService, status, stopService, up, type Service } from './stack.ts';
 import { registryService } from './services/registry.ts';
 
@@ -110,7 +111,7 @@ describe('kafkajs 2.2.4 against Kafka 4.1', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true })).toBe(true);
+      await createAndAwaitTopics(admin, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
       expect(meta.topics[0].partitions).toHaveLength(3);
 
@@ -160,12 +161,26 @@ describe('kafkajs 2.2.4 against Kafka 4.1', () => {
     }
   });
 
+  it('topic creation waits for leaders and accepts a concurrent creation of the same topics', async () => {
+    const topics = [0, 1, 2].map((i) => ({ topic: `gft-stack-create-${rnd()}-${i}`, numPartitions: 2, replicationFactor: 1 }));
+    const admins = [kafka.admin(), kafka.admin()];
+    await Promise.all(admins.map((a) => a.connect()));
+    try {
+      await Promise.all(admins.map((a) => createAndAwaitTopics(a, topics)));
+      const { topics: md } = await admins[0].fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+      expect(md.map((t) => t.partitions.filter((p) => p.leader >= 0).length)).toEqual([2, 2, 2]);
+      await expect(createAndAwaitTopics(admins[0], [{ topic: 'bad name!', numPartitions: 1, replicationFactor: 1 }])).rejects.toThrow();
+    } finally {
+      await Promise.all(admins.map((a) => a.disconnect()));
+    }
+  });
+
   it('transactions: a read_committed consumer sees committed batches only', async () => {
     const topic = `gft-stack-tx-${rnd()}`;
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+      await createAndAwaitTopics(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
       const producer = kafka.producer({ transactionalId: `gft-stack-tx-${rnd()}`, idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       for (const [value, outcome] of [
