@@ -8,20 +8,27 @@
  *   (BIASSEC [1:48,1:4096], DATASEC [49:4144,1:4096]) with float32 masters;
  * - build a master bias from 8 frames of 4192x4096 (overscan median, crop, median combine, stats).
  *
+ * The same work on both sides ("compute"): overscan median of the whole BIASSEC, crop, float32
+ * (raw − ov − bias − dark·t)/(t·flat) with the low-flat pixels set to 0, the hot/low-flat/saturated
+ * mask, sky median and 1.4826·MAD on the same ≤ 2^18 strided unmasked pixels, the float32 weight map
+ * g t² f²/(RN²/g + |sky| t f + max(dark, 0) t) with 0 on low-flat pixels. Ours does a little more:
+ * the masters' variance in the weight, weight 0 on NaN (BLANK) pixels, the pixel counts per mask bit
+ * and the list of significant pixels the cosmic-ray and FWHM steps start from.
+ *
  * Rows:
- * - "compute": arrays already in memory on both sides. Same arithmetic: overscan median, crop,
- *   (raw − ov − bias − dark·t)/(t·flat), hot/low-flat/saturation mask, sky median + MAD on ≤ 2^18
- *   strided pixels, weight map; masters: per-frame overscan median + crop, pixel-wise median, stats.
- *   Ours also computes per-frame levels, pair noise and (already known) checksums for provenance.
- *   Fresh output arrays on both sides; "reused buffers" passes the previous frame's arrays (opts.out),
- *   which saves the kernel's first-touch cost of fresh memory, as the stage does.
+ * - "compute": arrays already in memory on both sides; fresh output arrays on both sides (numpy's
+ *   allocator maps large arrays on transparent huge pages, Node cannot: a fresh 64 MB array costs
+ *   ~16,000 page faults here; the note gives numpy's time with huge pages off, for scale);
+ *   "reused buffers" passes the previous frame's arrays (opts.out), as the stage does.
  * - "+cosmics+FWHM": our full per-frame calibration (cosmic-ray detection, FWHM estimate) against the
  *   same numpy arithmetic (numpy does less: the ratio is conservative).
  * - "pool": the same through the worker pool (2 threads here): a frame per worker (output buffers
  *   recycled) / a combine split over the workers; timed per frame (calibrate) or per master. On a
- *   2-core machine shared with other work and memory-bound kernels, expect little gain.
+ *   2-core machine shared with other work, expect little gain.
  * - "files": reading the raw FITS files too (ours lib/fits + sha256 of each file for provenance;
  *   numpy: astropy.io.fits.getdata).
+ * - "files + write FITS": read, calibrate and write the image + WEIGHT + MASK file in memory with
+ *   CHECKSUM/DATASUM — what the stage does per frame (numpy: astropy HDUList.writeto(checksum=True)).
  * Peak memory: a child process builds the 8-frame 4192x4096 master from the files (lazy reading) and
  * reports its peak RSS (the kernel's VmHWM, and the max of process.memoryUsage().rss sampled between
  * frames); numpy's VmHWM for its version (8 frames in memory) is printed beside it.
@@ -39,13 +46,14 @@ import { writeFitsFile } from '../lib/fits/index.ts';
 import { parseArgs } from '../lib/cli/args.ts';
 import { defineCamera, formatSection, type CameraConfig } from '../streams/gp1/core/camera.ts';
 import { buildMasterBias, calibrateFrame, masterStats, sha256Pixels, type MasterImage, type RawFrame } from '../streams/gp1/core/calibration/index.ts';
-import { readRawFrame } from '../streams/gp1/core/calibration/io.ts';
+import { calibratedBytes, readRawFrame } from '../streams/gp1/core/calibration/io.ts';
 import { CalibrationPool } from '../streams/gp1/core/calibration/pool.ts';
 import { makeRawFrame, makeTruth, type SyntheticCamera, type Truth } from '../streams/gp1/core/calibration/synthetic.ts';
 
 const SMALL: SyntheticCamera = { width: 2184, height: 1472, overscan: { x1: 2149, x2: 2184, y1: 1, y2: 1472 }, data: { x1: 1, x2: 2148, y1: 1, y2: 1472 }, gain: 6.2, readNoise: 10, saturation: 65535 };
 const LARGE: SyntheticCamera = { width: 4192, height: 4096, overscan: { x1: 1, x2: 48, y1: 1, y2: 4096 }, data: { x1: 49, x2: 4144, y1: 1, y2: 4096 }, gain: 6.2, readNoise: 10, saturation: 65535 };
 const N_MASTER = 8;
+const HUGETLB = /(^|:)glibc\.malloc\.hugetlb=1(:|$)/;
 const EXPTIME = 60;
 
 const camOf = (name: string, s: SyntheticCamera): CameraConfig => defineCamera({ name, ...s });
@@ -87,7 +95,7 @@ interface CalCase {
 
 /** Numpy side: the same arithmetic (see the file comment). Prints one JSON line. */
 const NUMPY = String.raw`
-import sys, json, time, hashlib, resource
+import sys, json, time, hashlib, resource, io
 import numpy as np
 from astropy.io import fits
 cfg = json.loads(sys.argv[1])
@@ -124,8 +132,22 @@ for c in cfg['calibrate']:
         w = (np.float32(g) * t * t * flat * flat) / np.float32(rn * rn / g + abs(sky) * t * flat + np.maximum(dark, 0) * t)
         w[lowm] = 0
         return img, w, mask, sky, noise
+    def write(r):
+        img, w, mask = r[0], r[1], r[2]
+        hl = fits.HDUList([fits.PrimaryHDU(img), fits.ImageHDU(w, name='WEIGHT'), fits.ImageHDU(mask, name='MASK')])
+        b = io.BytesIO()
+        hl.writeto(b, checksum=True)
+        return b.getbuffer().nbytes
     r = calib(raw)
-    out[c['label']] = {'compute': med_ms(lambda: calib(raw)), 'files': med_ms(lambda: calib(load(c['raw']))), 'sky': float(r[3]), 'noise': float(r[4])}
+    out[c['label']] = {'compute': med_ms(lambda: calib(raw)), 'files': med_ms(lambda: calib(load(c['raw']))), 'write': med_ms(lambda: write(calib(load(c['raw'])))), 'sky': float(r[3]), 'noise': float(r[4])}
+    try:
+        # for scale only: the same with numpy's huge-page advice off (4 KB page faults, as Node has)
+        from numpy.core import multiarray as ma
+        ma._set_madvise_hugepage(False)
+        out[c['label']]['computeNoHuge'] = med_ms(lambda: calib(raw))
+        ma._set_madvise_hugepage(True)
+    except Exception:
+        pass
 m = cfg.get('master')
 if m:
     osl, dsl = sl(m['overscan']), sl(m['data'])
@@ -180,9 +202,18 @@ export async function run(args: string[]): Promise<number> {
       only: { type: 'string', description: 'small | large | master' },
       keep: { type: 'boolean', description: 'keep the temporary folder of FITS files' },
       'peak-child': { type: 'string', description: '(internal) measure the master build from DIR in this process' },
+      'no-hugepages': { type: 'boolean', description: 'run Node without glibc.malloc.hugetlb=1 (4 KB page faults on fresh arrays)' },
     },
   });
   if (typeof o['peak-child'] === 'string') return peakChild(o['peak-child']);
+  // numpy maps its large arrays on transparent huge pages (madvise); glibc does the same for Node's
+  // array buffers with this tunable, read at process start: run again under it (both sides then get
+  // the same memory treatment; --no-hugepages to measure without)
+  if (!o['no-hugepages'] && process.platform === 'linux' && !HUGETLB.test(process.env.GLIBC_TUNABLES ?? '')) {
+    const env = { ...process.env, GLIBC_TUNABLES: [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':') };
+    const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'gft.mjs'), 'bench', 'gp1-calibration', ...args], { stdio: 'inherit', env });
+    return r.status ?? 1;
+  }
   const runs = o.runs as number;
   const only = o.only as string | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'gp1-bench-'));
@@ -232,10 +263,18 @@ export async function run(args: string[]): Promise<number> {
 
     // ---- numpy, one case per process, each just before ours: both sides see the same machine load
     const sec = (s: { x1: number; x2: number; y1: number; y2: number }) => [s.x1, s.x2, s.y1, s.y2];
-    type NpCase = { compute: T; files: T; sky?: number; noise?: number; level?: number };
+    type NpCase = { compute: T; files: T; write?: T; computeNoHuge?: T; sky?: number; noise?: number; level?: number };
     const numpy = (cfg: object): Record<string, NpCase> & { hwmMB?: number } => {
       const s0 = Date.now();
-      const r = python<Record<string, NpCase> & { hwmMB?: number }>(NUMPY, [JSON.stringify({ runs, calibrate: [], master: null, ...cfg })]);
+      // numpy as it runs by default (it madvises its own arrays for huge pages): without our tunable
+      const tunables = process.env.GLIBC_TUNABLES;
+      delete process.env.GLIBC_TUNABLES;
+      let r: Record<string, NpCase> & { hwmMB?: number };
+      try {
+        r = python<Record<string, NpCase> & { hwmMB?: number }>(NUMPY, [JSON.stringify({ runs, calibrate: [], master: null, ...cfg })]);
+      } finally {
+        if (tunables !== undefined) process.env.GLIBC_TUNABLES = tunables;
+      }
       console.error(`gp1-calibration: numpy case done (${((Date.now() - s0) / 1000).toFixed(1)} s)`);
       return r;
     };
@@ -251,6 +290,13 @@ export async function run(args: string[]): Promise<number> {
       const full = await time(() => calibrateFrame(raw, c.masters, { camera: c.cam }), { runs });
       const check = calibrateFrame(raw, c.masters, { camera: c.cam });
       const files = await time(() => calibrateFrame(readRawFrame(c.raw), c.masters, { camera: c.cam, cosmic: false, fwhm: false }), { runs });
+      const written = await time(
+        () => {
+          const r = readRawFrame(c.raw);
+          return calibratedBytes(calibrateFrame(r, c.masters, { camera: c.cam, cosmic: false, fwhm: false }), r.header);
+        },
+        { runs },
+      );
       // pool: 2 frames in flight per worker; time per frame
       const batch = 2 * pool.size;
       const shared = { bias: pool.share(c.masters.bias), dark: pool.share(c.masters.dark), flat: pool.share(c.masters.flat) };
@@ -263,11 +309,12 @@ export async function run(args: string[]): Promise<number> {
       );
       const perFrame = { median: pooled.medianMs / batch, min: pooled.minMs / batch };
       rows.push(
-        row(`calibrate ${c.label}`, 'compute', tm(core), ref.compute, `sky ${check.stats.sky.toFixed(3)} vs ${ref.sky!.toFixed(3)} counts/s; fresh output arrays, as numpy`),
+        row(`calibrate ${c.label}`, 'compute', tm(core), ref.compute, `sky ${check.stats.sky.toFixed(3)} vs ${ref.sky!.toFixed(3)} counts/s; fresh output arrays${ref.computeNoHuge ? ` (numpy without huge pages: ${ref.computeNoHuge.min.toFixed(0)} ms)` : ''}`),
         row(`calibrate ${c.label}`, 'compute, reused buffers', tm(reused), ref.compute, 'output arrays reused frame to frame (opts.out), as the stage runs'),
         row(`calibrate ${c.label}`, '+cosmics+FWHM', tm(full), ref.compute, `${check.stats.nCosmic} CR px, FWHM ${check.stats.fwhm.toFixed(2)} px (numpy does neither)`),
         row(`calibrate ${c.label}`, `pool x${pool.size} (full)`, perFrame, ref.compute, `per frame, ${batch} frames in flight`),
         row(`calibrate ${c.label}`, 'files (read raw)', tm(files), ref.files, 'ours: lib/fits + sha256; numpy: astropy'),
+        row(`calibrate ${c.label}`, 'files + write FITS', tm(written), ref.write!, 'read, calibrate, image+WEIGHT+MASK file in memory with CHECKSUM/DATASUM (numpy: astropy writeto)'),
       );
     }
 
@@ -311,6 +358,12 @@ export async function run(args: string[]): Promise<number> {
   }
   console.log(table(rows));
   console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} cores (other work on the machine slows both sides unevenly)`);
+  console.log(
+    HUGETLB.test(process.env.GLIBC_TUNABLES ?? '')
+      ? 'memory: Node under GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (large buffers on transparent huge pages, as numpy maps its arrays); --no-hugepages to run without'
+      : 'memory: Node on 4 KB pages (--no-hugepages or not Linux): fresh large arrays pay a page fault per 4 KB, numpy\'s do not',
+  );
+  console.log('arithmetic: float32 on both sides, the same operations in the same order (see the file comment for what ours does in addition)');
   console.log(`\ntimes: median (best) of ${runs} runs after a warm-up; ratio = ours / numpy on the best runs (the machine is shared), target ≤ 1.00x. Overscans ${formatSection(SMALL.overscan!)} / ${formatSection(LARGE.overscan!)}.`);
   return 0;
 }

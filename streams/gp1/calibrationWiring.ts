@@ -1,30 +1,41 @@
 /**
  * GP1 calibration stage (group `gp1-calibration`): images.raw → gp1.masters + gp1.calibrated.
  *
- * Per burst, calibration frames (bias/dark/flat) are collected into a work folder; at the first
- * object frame the masters are built and validated (the same code as `gft gp1 masters`), announced
- * on gp1.masters with their verdict and provenance, and kept in local storage. Each object frame is
- * then calibrated as it arrives (the same code as `gft gp1 calibrate`): image (counts/s) + WEIGHT +
- * MASK to storage, the record with sky level, noise and FWHM.
+ * Per burst, calibration frames (bias/dark/flat) are remembered as they arrive — their storage
+ * reference and header, not their pixels, and no temporary file: they are already in local storage.
+ * At the first object frame the masters are built and validated by the calibration core
+ * (buildNightMasters, the code of `gft gp1 masters`), reading the frames back from storage one at a
+ * time, announced on gp1.masters with their verdict and provenance, and the accepted ones stored.
+ * Each object frame is then calibrated as it arrives (FrameCalibrator, the code of
+ * `gft gp1 calibrate`) against the masters as stored (read back from their bytes, so a replay that
+ * loads them from storage calibrates identically): image (counts/s) + WEIGHT + MASK to storage, the
+ * record with sky level, noise and FWHM.
+ *
+ * Threads: with GFT_GP1_CAL_WORKERS > 0, object frames of a fetched chunk are calibrated ahead of
+ * handle() on a calibration worker pool (runner prepare phase), so the stage thread stays free for the
+ * other stages of a one-process chain; handle() then stores and announces them in order. Results are
+ * identical either way.
+ *
  * Idempotent: a frame id already calibrated is calibrated again to identical bytes (content-addressed);
  * frames of cancelled bursts are dropped.
  */
-import { copyFileSync, mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import type { StageDefinition, Output } from '../../lib/runtime/runner.ts';
+import type { StageContext, StageDefinition, Output } from '../../lib/runtime/runner.ts';
 import { invalidInput } from '../../lib/runtime/errors.ts';
 import { field, loadConfig } from '../../lib/config/define.ts';
-import { platformConfig } from '../../lib/config/platform.ts';
 import { LocalStorage, type StorageRef } from '../../connectors/storage/storage.ts';
-import { run as gp1Cli } from './cli.ts';
-import { FrameCalibrator, FrameCalibrationError } from './frameCalibrator.ts';
+import { cameraFromSpec, type CameraConfig } from './core/camera.ts';
 import { CalibrationError } from './core/calibration/calibrate.ts';
+import { masterBytes, rawFrameFromBytes, rawFrameHeader, readMasterBytes } from './core/calibration/io.ts';
+import type { Master, MasterResult } from './core/calibration/masters.ts';
+import { buildNightMasters, NightMastersError, type FrameEntry } from './core/calibration/nightMasters.ts';
+import { CalibrationPool } from './core/calibration/pool.ts';
+import { FrameCalibrator, FrameCalibrationError, type FrameCalibration } from './frameCalibrator.ts';
 
 export const calibrationSchema = {
-  camera: field<string>({ env: 'GFT_GP1_CAMERA', type: 'string', doc: 'Camera description name (coatli, colibri-ddrago, ratir-c1) or a JSON file', default: 'coatli' }),
+  camera: field<string>({ env: 'GFT_GP1_CAMERA', type: 'string', doc: 'Camera description: a built-in name (coatli, colibri-ddrago, ratir-c1), a camera JSON file, or FILE.json#name', default: 'coatli' }),
   minFrames: field<number>({ env: 'GFT_GP1_MIN_FRAMES', type: 'int', doc: 'Override of the minimum frames per master (0 = camera default)', default: 0, min: 0 }),
-  workDir: field<string>({ env: 'GFT_GP1_WORK', type: 'string', doc: 'Work folder (default <GFT_HOME>/work)', default: '' }),
   pixelScale: field<number>({ env: 'GFT_PIXEL_SCALE', type: 'number', doc: 'Pixel scale (arcsec/pixel) for the FWHM in arcsec', default: 0.34, min: 0 }),
+  workers: field<number>({ env: 'GFT_GP1_CAL_WORKERS', type: 'int', doc: 'Worker threads calibrating object frames ahead of the stage thread (0 = in the stage thread)', default: 0, min: 0, max: 64 }),
 };
 
 interface RawFrameRec {
@@ -33,37 +44,144 @@ interface RawFrameRec {
 }
 interface Trigger { burstId: string; kind: string }
 
-interface BurstWork { dir: string; mastersBuilt: boolean; calFrames: number; calibrator?: FrameCalibrator }
-
-async function quietCli(args: string[]): Promise<number> {
-  const log = console.log;
-  console.log = () => {};
-  try {
-    return await gp1Cli(args);
-  } finally {
-    console.log = log;
-  }
+interface BurstWork {
+  /** Calibration frames by file name (a redelivered frame replaces itself). */
+  cal: Map<string, FrameEntry>;
+  calibrator?: FrameCalibrator;
+  /** The accepted masters as stored, for the worker pool. */
+  masters?: Master[];
 }
 
-export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibrationSchema>>, storage: LocalStorage, workRoot: string): StageDefinition<RawFrameRec | Trigger> {
+/** Object frames calibrated ahead of handle() (workers). */
+type Prepared = { calibration: FrameCalibration } | { error: unknown };
+
+/** What `gft gp1 masters` accepts as file names (the rest of a folder is not a frame). */
+const FITS_NAME = /\.fits?(\.fz)?$/i;
+
+export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibrationSchema>>, storage: LocalStorage): StageDefinition<RawFrameRec | Trigger> {
   const bursts = new Map<string, BurstWork>();
   const cancelled = new Set<string>();
   const work = (burstId: string): BurstWork => {
     let w = bursts.get(burstId);
-    if (!w) {
-      const dir = join(workRoot, burstId.replace(/[^\w.-]/g, '_'));
-      rmSync(dir, { recursive: true, force: true });
-      for (const d of ['cal', 'masters', 'raw', 'out']) mkdirSync(join(dir, d), { recursive: true });
-      bursts.set(burstId, (w = { dir, mastersBuilt: false, calFrames: 0 }));
-    }
+    if (!w) bursts.set(burstId, (w = { cal: new Map() }));
     return w;
   };
-  const camArgs = () => ['--camera', cfg.camera, ...(cfg.minFrames ? ['--min-frames', String(cfg.minFrames)] : [])];
+  let cameraSpec: { camera: CameraConfig | null; cameras: CameraConfig[] } | null = null;
+  const camera = () => (cameraSpec ??= cameraFromSpec(cfg.camera));
+  const workers = cfg.workers;
+  let pool: CalibrationPool | null = null;
+
+  /** A master's gp1.masters record (the fields `gft gp1 masters` reports), storing the accepted ones. */
+  async function announce(r: MasterResult, burstId: string, f: RawFrameRec, built: Master[]): Promise<Output> {
+    const m = r.master;
+    let ref: StorageRef | null = null;
+    if (m && r.accepted) {
+      const bytes = masterBytes(r);
+      ref = await storage.put(bytes, { kind: 'master', burstId, source: 'gp1-calibration', name: `${m.name}.fits`, created: f.dateObs });
+      built.push(readMasterBytes(bytes, `${m.name}.fits`));
+    }
+    const filter = m ? (/master-flat-([^-]+)-/.exec(m.name)?.[1] ?? null) : null;
+    const fin = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x : 0);
+    const binning = m?.binning ?? camera().camera?.binning ?? '1x1';
+    // the configured camera's name (a built-in's name is its configuration value; a camera file's is inside it)
+    const cam = camera().camera?.name ?? cfg.camera;
+    return {
+      topic: 'gp1.masters',
+      key: `${cam}/${r.kind}/${filter ?? '-'}`,
+      value: {
+        // a kind whose master could not be built at all (no usable frame) still gets a record, named for what is missing
+        masterId: m?.name ?? `master-${r.kind}${r.filter ? `-${r.filter}` : ''}-${cam}-${binning}-none`,
+        kind: r.kind,
+        camera: cam,
+        binning,
+        filter,
+        dateObs: m?.dateObs ?? f.dateObs,
+        nFrames: m?.stats.nFrames ?? 0,
+        level: fin(m?.stats.level),
+        noise: fin(m?.stats.noise),
+        hotPixels: m?.stats.hotPixels ?? 0,
+        accepted: r.accepted,
+        reasons: r.issues.map((i) => `${i.reason}: ${i.detail}`),
+        inputs: [
+          ...(m?.provenance.inputs ?? []).map((i) => ({ frameId: i.name.replace(/\.fits(\.fz)?$/, ''), sha256: i.sha256, used: true, reason: '' })),
+          ...r.rejections.map((x) => ({ frameId: x.name.replace(/\.fits(\.fz)?$/, ''), sha256: '', used: false, reason: `${x.reason} ${x.detail}`.trim() })),
+        ],
+        storage: ref,
+      },
+    };
+  }
+
+  /** Builds, validates, stores and announces the burst's masters; prepares its calibrator. */
+  async function buildMasters(w: BurstWork, burstId: string, f: RawFrameRec, ctx: StageContext): Promise<Output[]> {
+    const { camera: cam, cameras } = camera();
+    const outs: Output[] = [];
+    const built: Master[] = [];
+    const m = cfg.minFrames;
+    try {
+      await buildNightMasters([...w.cal.values()], {
+        camera: cam,
+        cameras,
+        ...(m ? { minFrames: { bias: m, dark: m, flat: m } } : {}),
+        onMaster: async (r) => {
+          outs.push(await announce(r, burstId, f, built));
+        },
+      });
+    } catch (e) {
+      if (e instanceof NightMastersError) throw invalidInput('gp1.masters_failed', `building masters failed for burst ${burstId}: ${e.message}`);
+      throw e;
+    }
+    w.masters = built;
+    w.calibrator = FrameCalibrator.fromMasters(built.map((master) => ({ master, accepted: true })), cfg.camera);
+    w.cal.clear(); // the masters are built once per burst; the frames stay in storage
+    ctx.log.info('masters built', { burstId, masters: outs.length, accepted: built.length });
+    return outs;
+  }
+
+  function calibrated(f: RawFrameRec, burstId: string, fr: FrameCalibration, ref: StorageRef): Output {
+    return {
+      topic: 'gp1.calibrated',
+      key: burstId,
+      value: {
+        frameId: f.frameId, burstId, dateObs: f.dateObs, exptime: f.exptime, filter: f.filter, skyLevel: fr.stats.sky, noise: fr.stats.noise,
+        fwhmArcsec: Number.isFinite(fr.stats.fwhm) && fr.stats.fwhm > 0 ? fr.stats.fwhm * cfg.pixelScale : null, masters: Object.values(fr.masters).map((m) => m.name), raw: f.storage, storage: ref, lastOfSequence: f.lastOfSequence,
+      },
+    };
+  }
+
+  const failed = (f: RawFrameRec, e: unknown): never => {
+    if (e instanceof FrameCalibrationError || e instanceof CalibrationError) throw invalidInput(`gp1.calibration_failed`, `frame ${f.frameId}: ${e.code}: ${e.message}`);
+    throw e;
+  };
 
   return {
     name: 'gp1-calibration',
     inputs: ['images.raw', 'gp1.trigger'],
     outputs: ['gp1.masters', 'gp1.calibrated'],
+    ...(workers > 0
+      ? {
+          prepareConcurrency: workers,
+          async init() {
+            pool = await CalibrationPool.create(workers);
+          },
+          async close() {
+            await pool?.close();
+            pool = null;
+          },
+          // object frames of bursts whose masters exist: decoded here, calibrated on a worker, FITS bytes made here
+          async prepare(msg): Promise<Prepared | undefined> {
+            if (msg.topic !== 'images.raw' || !pool) return undefined;
+            const f = msg.value as RawFrameRec;
+            const w = bursts.get(f.burstId ?? 'no-burst');
+            if (f.imageType !== 'object' || !w?.calibrator || cancelled.has(f.burstId ?? 'no-burst')) return undefined;
+            try {
+              const bytes = await storage.get(f.storage);
+              return { calibration: await w.calibrator.calibrateOn(pool, rawFrameFromBytes(bytes, f.fileName, f.storage.sha256)) };
+            } catch (error) {
+              return { error };
+            }
+          },
+        }
+      : {}),
     async handle(msg, ctx) {
       if (msg.topic === 'gp1.trigger') {
         const t = msg.value as Trigger;
@@ -74,60 +192,35 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
       const burstId = f.burstId ?? 'no-burst';
       if (cancelled.has(burstId)) return [];
       const w = work(burstId);
-      const bytes = await storage.get(f.storage); // integrity checked
       if (f.imageType === 'bias' || f.imageType === 'dark' || f.imageType === 'flat') {
-        const { writeFileSync } = await import('node:fs');
-        writeFileSync(join(w.dir, 'cal', f.fileName), bytes);
-        w.calFrames++;
+        if (!FITS_NAME.test(f.fileName)) return [];
+        const bytes = await storage.get(f.storage); // integrity checked
+        const ref = f.storage;
+        const load = async () => rawFrameFromBytes(await storage.get(ref), f.fileName, ref.sha256);
+        let entry: FrameEntry;
+        try {
+          entry = { name: f.fileName, ...rawFrameHeader(bytes), load };
+        } catch (e) {
+          entry = { name: f.fileName, unreadable: (e as Error).message, load };
+        }
+        w.cal.set(f.fileName, entry);
         return [];
       }
       if (f.imageType !== 'object') throw invalidInput('gp1.unknown_frame_type', `frame ${f.frameId} has type ${f.imageType}`);
-      const outs: Output[] = [];
-      if (!w.mastersBuilt) {
-        const report = join(w.dir, 'masters-report.json');
-        const code = await quietCli(['masters', '--in', join(w.dir, 'cal'), '--out', join(w.dir, 'masters'), '--report', report, ...camArgs()]);
-        if (!existsSync(report)) throw invalidInput('gp1.masters_failed', `building masters failed (exit ${code}) for burst ${burstId}`);
-        const r = JSON.parse(readFileSync(report, 'utf8')) as { masters: Array<{ kind: 'bias' | 'dark' | 'flat'; accepted: boolean; name: string; file: string | null; issues: Array<{ reason?: string; detail?: string; message?: string } | string>; rejections: Array<{ name?: string; reason?: string; detail?: string; message?: string }>; stats: { level: number; noise: number; hotPixels: number; nFrames: number }; provenance?: { inputs?: Array<{ name: string; sha256: string }>; filter?: string | null; dateObs?: string } }> };
-        for (const m of r.masters) {
-          let ref: StorageRef | null = null;
-          if (m.file && existsSync(m.file)) ref = await storage.put(readFileSync(m.file), { kind: 'master', burstId, source: 'gp1-calibration', name: `${m.name}.fits`, created: f.dateObs });
-          const reasons = m.issues.map((i) => (typeof i === 'string' ? i : `${i.reason ?? ''}: ${i.detail ?? i.message ?? ''}`));
-          const filter = /master-flat-([^-]+)-/.exec(m.name)?.[1] ?? null;
-          outs.push({
-            topic: 'gp1.masters',
-            key: `${cfg.camera}/${m.kind}/${filter ?? '-'}`,
-            value: {
-              masterId: m.name, kind: m.kind, camera: cfg.camera, binning: '1x1', filter, dateObs: m.provenance?.dateObs ?? f.dateObs, nFrames: m.stats?.nFrames ?? 0,
-              level: m.stats?.level ?? 0, noise: m.stats?.noise ?? 0, hotPixels: m.stats?.hotPixels ?? 0, accepted: m.accepted, reasons,
-              inputs: [
-                ...(m.provenance?.inputs ?? []).map((i) => ({ frameId: i.name.replace(/\.fits(\.fz)?$/, ''), sha256: i.sha256, used: true, reason: '' })),
-                ...(m.rejections ?? []).map((x) => ({ frameId: (x.name ?? '').replace(/\.fits(\.fz)?$/, ''), sha256: '', used: false, reason: `${x.reason ?? ''} ${x.detail ?? x.message ?? ''}`.trim() })),
-              ],
-              storage: ref,
-            },
-          });
+      const outs: Output[] = w.calibrator ? [] : await buildMasters(w, burstId, f, ctx);
+      const prepared = msg.prepared as Prepared | undefined;
+      let fr: FrameCalibration;
+      if (prepared && 'calibration' in prepared) fr = prepared.calibration;
+      else if (prepared) fr = failed(f, prepared.error);
+      else {
+        try {
+          fr = w.calibrator!.calibrate(await storage.get(f.storage), f.fileName, f.storage.sha256);
+        } catch (e) {
+          fr = failed(f, e);
         }
-        w.mastersBuilt = true;
-        ctx.log.info('masters built', { burstId, masters: r.masters.length, accepted: r.masters.filter((m) => m.accepted).length });
-      }
-      // per frame: the core's calibration, in memory, masters loaded once per burst
-      w.calibrator ??= FrameCalibrator.load(join(w.dir, 'masters'), cfg.camera);
-      let fr;
-      try {
-        fr = w.calibrator.calibrate(bytes, f.fileName, f.storage.sha256);
-      } catch (e) {
-        if (e instanceof FrameCalibrationError || e instanceof CalibrationError) throw invalidInput(`gp1.calibration_failed`, `frame ${f.frameId}: ${e.code}: ${e.message}`);
-        throw e;
       }
       const ref = await storage.put(fr.fits, { kind: 'calibrated', burstId, source: 'gp1-calibration', name: `${f.frameId}-cal.fits`, created: f.dateObs });
-      outs.push({
-        topic: 'gp1.calibrated',
-        key: burstId,
-        value: {
-          frameId: f.frameId, burstId, dateObs: f.dateObs, exptime: f.exptime, filter: f.filter, skyLevel: fr.stats.sky, noise: fr.stats.noise,
-          fwhmArcsec: Number.isFinite(fr.stats.fwhm) && fr.stats.fwhm > 0 ? fr.stats.fwhm * cfg.pixelScale : null, masters: Object.values(fr.masters).map((m) => m.name), raw: f.storage, storage: ref, lastOfSequence: f.lastOfSequence,
-        },
-      });
+      outs.push(calibrated(f, burstId, fr, ref));
       return outs;
     },
   };
@@ -135,6 +228,5 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
 
 export async function createStage(): Promise<StageDefinition<RawFrameRec | Trigger>> {
   const cfg = loadConfig(calibrationSchema);
-  const p = platformConfig();
-  return calibrationStage(cfg, LocalStorage.fromEnv(), cfg.workDir || join(p.home, 'work', p.namespace || 'default', 'gp1-calibration'));
+  return calibrationStage(cfg, LocalStorage.fromEnv());
 }

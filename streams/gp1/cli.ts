@@ -15,14 +15,13 @@
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
-import { readHeaders } from '../../lib/fits/index.ts';
-import { cameraByName, detectCamera, frameInfo, loadCameraFile, type CameraConfig, type FrameType } from './core/camera.ts';
+import { cameraByName, cameraFromSpec, detectCamera, frameInfo, loadCameraFile, type CameraConfig } from './core/camera.ts';
 import { MasterBank, type MasterMeta } from './core/calibration/bank.ts';
 import { calibrateFrame, CalibrationError, type CalibratedFrame, type CalibrateOptions, type CalibrationMasters } from './core/calibration/calibrate.ts';
-import { tolerancesFor, validateMaster } from './core/calibration/compare.ts';
 import type { RawFrame } from './core/calibration/frame.ts';
-import { readMasterFile, readMasterMeta, readRawFrame, writeCalibratedFile, writeMasterFile } from './core/calibration/io.ts';
-import { buildMasterBias, buildMasterDark, buildMasterFlat, type Master, type MasterKind, type MasterOptions, type MasterResult } from './core/calibration/masters.ts';
+import { rawFrameHeader, readMasterFile, readMasterMeta, readRawFrame, writeCalibratedFile, writeMasterFile } from './core/calibration/io.ts';
+import type { Master, MasterKind, MasterResult } from './core/calibration/masters.ts';
+import { buildNightMasters, NightMastersError, type FrameEntry } from './core/calibration/nightMasters.ts';
 import { CalibrationPool, defaultWorkers } from './core/calibration/pool.ts';
 
 export const summary = 'GP1 calibration: build/validate masters, calibrate frames; detect (see `gft gp1 detect --help`)';
@@ -44,8 +43,8 @@ const USAGE = [
 ].join('\n');
 
 const common = {
-  camera: { type: 'string', description: 'camera name (built-in or from --camera-file); default: detected from the headers' },
-  'camera-file': { type: 'string', description: 'JSON file with camera descriptions (one object or an array)' },
+  camera: { type: 'string', description: 'camera name (built-in or from --camera-file), or a camera JSON file (FILE.json, FILE.json#name); default: detected from the headers' },
+  'camera-file': { type: 'string', description: 'JSON file with camera descriptions (one object or an array; sections, gain, readNoise, saturation, binning, …; "extends" a built-in)' },
   workers: { type: 'number', description: 'worker threads (0: run on the main thread)', default: defaultWorkers() },
   report: { type: 'string', description: 'write the JSON report to this file instead of stdout' },
   strict: { type: 'boolean', description: 'exit 3 when a master is rejected or a frame fails' },
@@ -114,7 +113,13 @@ interface Context {
 
 async function context(o: Record<string, unknown>): Promise<Context> {
   const cameras = typeof o['camera-file'] === 'string' ? loadCameraFile(o['camera-file'] as string) : [];
-  const camera = typeof o.camera === 'string' ? cameraByName(o.camera, cameras) : null;
+  let camera: CameraConfig | null = null;
+  if (typeof o.camera === 'string' && /\.json(#.*)?$/i.test(o.camera)) {
+    // --camera cams.json or cams.json#name: a camera file given directly
+    const r = cameraFromSpec(o.camera);
+    camera = r.camera;
+    cameras.push(...r.cameras);
+  } else if (typeof o.camera === 'string') camera = cameraByName(o.camera, cameras);
   const n = Number(o.workers ?? 0);
   if (!Number.isInteger(n) || n < 0) throw new UsageError('--workers must be a non-negative integer');
   const pool = n > 0 ? await CalibrationPool.create(n) : null;
@@ -149,20 +154,6 @@ function loadBank(dir: string): { bank: MasterBank; unreadable: { file: string; 
     }
   }
   return { bank, unreadable };
-}
-
-/** Lazily reads files one at a time (a master build holds one raw frame at a time). */
-async function* lazyFrames(paths: string[], failed: { name: string; error: string }[]): AsyncGenerator<RawFrame> {
-  for (const p of paths) {
-    let f: RawFrame;
-    try {
-      f = readRawFrame(p);
-    } catch (e) {
-      failed.push({ name: basename(p), error: (e as Error).message });
-      continue;
-    }
-    yield f;
-  }
 }
 
 function masterSummary(r: MasterResult, path: string | null) {
@@ -209,120 +200,73 @@ async function mastersCommand(args: string[]): Promise<number> {
 }
 
 async function buildAll(o: Record<string, unknown>, inDir: string, outDir: string, ctx: Context): Promise<number> {
-  // 1. classify by header (headers only: cheap)
+  // 1. headers only (cheap); the pixels are read one frame at a time, when their master is built
   const files = listFits(inDir);
-  const groups: Record<FrameType, string[]> = { bias: [], dark: [], flat: [], object: [] };
-  const unclassified: { file: string; why: string }[] = [];
-  /** Calibration frames by binning (header; frames without binning keywords: the camera's), then type and filter. */
-  const byBinning = new Map<string, { bias: string[]; dark: string[]; flats: Map<string, string[]> }>();
-  let camera = ctx.camera;
-  for (const p of files) {
-    let h;
+  const entries: FrameEntry[] = files.map((p) => {
+    const load = () => readRawFrame(p);
     try {
-      const hdus = readHeaders(p);
-      h = hdus.find((x) => x.shape.length >= 2 && x.shape[0] > 0) ?? hdus[0];
+      return { name: basename(p), ...rawFrameHeader(p), load };
     } catch (e) {
-      unclassified.push({ file: basename(p), why: `unreadable: ${(e as Error).message}` });
-      continue;
+      return { name: basename(p), unreadable: (e as Error).message, load };
     }
-    const info = frameInfo(h.header, p);
-    if (h.header.get('GP1KIND') !== undefined) {
-      unclassified.push({ file: basename(p), why: 'a GP1 master, not a raw frame' });
-      continue;
-    }
-    if (!info.type) {
-      unclassified.push({ file: basename(p), why: 'no IMAGETYP and no type letter in the file name' });
-      continue;
-    }
-    if (!camera) camera = detectCamera(h.header, h.shape[0], h.shape[1], ctx.cameras);
-    groups[info.type].push(p);
-    if (info.type === 'object') continue;
-    const bin = info.binning ?? '';
-    const g = byBinning.get(bin) ?? { bias: [], dark: [], flats: new Map<string, string[]>() };
-    byBinning.set(bin, g);
-    if (info.type === 'flat') {
-      const f = info.filter ?? '';
-      g.flats.set(f, [...(g.flats.get(f) ?? []), p]);
-    } else g[info.type].push(p);
-  }
-  if (!camera) {
-    console.error('gft gp1 masters: cannot detect the camera from the headers; pass --camera NAME');
-    return files.length ? 2 : 1;
-  }
-  if (!groups.bias.length && !groups.dark.length && !groups.flat.length) {
-    console.error(`gft gp1 masters: no calibration frame in ${inDir}`);
-    return 1;
-  }
-
+  });
   const minOf = (k: MasterKind): number | undefined => {
     const specific = o[`min-${k}`];
     return typeof specific === 'number' ? specific : typeof o['min-frames'] === 'number' ? (o['min-frames'] as number) : undefined;
   };
-  const base: Omit<MasterOptions, 'minFrames'> = {
-    camera,
-    ...(o.combine ? { combine: o.combine as 'median' | 'sigclip' } : {}),
-    ...(ctx.pool ? { alloc: ctx.pool.alloc, combiner: ctx.pool.combiner } : {}),
-  };
   const bankDir = typeof o.bank === 'string' ? resolve(o.bank) : outDir;
   const { bank, unreadable } = loadBank(bankDir);
-  mkdirSync(outDir, { recursive: true });
-  const unreadableFrames: { name: string; error: string }[] = [];
   const reports: ReturnType<typeof masterSummary>[] = [];
-
-  const finish = async (r: MasterResult): Promise<MasterResult> => {
-    if (r.master) {
-      const prevMeta = bank.previous({ ...r.master });
-      let prev: Master | null = null;
-      if (prevMeta?.path) {
+  let night;
+  try {
+    night = await buildNightMasters(entries, {
+      camera: ctx.camera,
+      cameras: ctx.cameras,
+      minFrames: { bias: minOf('bias'), dark: minOf('dark'), flat: minOf('flat') },
+      ...(o.combine ? { combine: o.combine as 'median' | 'sigclip' } : {}),
+      ...(ctx.pool ? { alloc: ctx.pool.alloc, combiner: ctx.pool.combiner } : {}),
+      previous: (m, note) => {
+        const prevMeta = bank.previous({ ...m });
+        if (!prevMeta?.path) return null;
         try {
-          prev = readMasterFile(prevMeta.path);
+          return readMasterFile(prevMeta.path);
         } catch (e) {
-          r.notes.push(`previous master ${prevMeta.name} unreadable: ${(e as Error).message}`);
+          note(`previous master ${prevMeta.name} unreadable: ${(e as Error).message}`);
+          return null;
         }
-      }
-      validateMaster(r, prev, tolerancesFor(r.kind, camera!));
+      },
+      onMaster: async (r) => {
+        let path: string | null = null;
+        if (r.master && (r.accepted || o['keep-rejected'])) {
+          const dir = r.accepted ? outDir : join(outDir, 'rejected');
+          mkdirSync(dir, { recursive: true });
+          path = join(dir, `${r.master.name}.fits`);
+          await writeMasterFile(path, r);
+          if (r.accepted) bank.add(toMeta(r.master, path));
+        }
+        reports.push(masterSummary(r, path));
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof NightMastersError)) throw e;
+    if (e.code === 'no-camera') {
+      console.error(`gft gp1 masters: ${e.message}`);
+      return files.length ? 2 : 1;
     }
-    let path: string | null = null;
-    if (r.master && (r.accepted || o['keep-rejected'])) {
-      const dir = r.accepted ? outDir : join(outDir, 'rejected');
-      mkdirSync(dir, { recursive: true });
-      path = join(dir, `${r.master.name}.fits`);
-      await writeMasterFile(path, r);
-      if (r.accepted) bank.add(toMeta(r.master, path));
-    }
-    reports.push(masterSummary(r, path));
-    return r;
-  };
-
-  // one set of masters per binning found among the calibration frames (frames without binning
-  // keywords are taken at the camera's binning)
-  const bins = new Map<string, { bias: string[]; dark: string[]; flats: Map<string, string[]> }>();
-  for (const [b, g] of byBinning) {
-    const key = b || camera.binning;
-    const t = bins.get(key) ?? { bias: [], dark: [], flats: new Map<string, string[]>() };
-    t.bias.push(...g.bias);
-    t.dark.push(...g.dark);
-    for (const [f, ps] of g.flats) t.flats.set(f, [...(t.flats.get(f) ?? []), ...ps]);
-    bins.set(key, t);
+    console.error(`gft gp1 masters: ${e.message} in ${inDir}`);
+    return 1;
   }
-  for (const [binning, g] of [...bins.entries()].sort()) {
-    const opts = { ...base, binning };
-    const bias = await finish(await buildMasterBias(lazyFrames(g.bias, unreadableFrames), { ...opts, minFrames: minOf('bias') }));
-    const dark = g.dark.length ? await finish(await buildMasterDark(lazyFrames(g.dark, unreadableFrames), { ...opts, minFrames: minOf('dark'), bias })) : null;
-    for (const [filter, paths] of [...g.flats.entries()].sort()) {
-      await finish(await buildMasterFlat(lazyFrames(paths, unreadableFrames), { ...opts, minFrames: minOf('flat'), bias, dark, filter: filter || undefined }));
-    }
-  }
+  mkdirSync(outDir, { recursive: true });
 
   const accepted = reports.filter((r) => r.accepted).length;
   emit(
     {
       command: 'gp1 masters',
-      camera: camera.name,
+      camera: night.camera.name,
       in: inDir,
       out: outDir,
       bank: { dir: bankDir, mastersBefore: bank.entries.length - accepted, unreadable },
-      frames: { bias: groups.bias.length, dark: groups.dark.length, flat: groups.flat.length, object: groups.object.length, unclassified, unreadable: unreadableFrames },
+      frames: { ...night.frames, unclassified: night.unclassified, unreadable: night.unreadable },
       summary: { masters: reports.length, accepted, rejected: reports.length - accepted },
       masters: reports,
     },
@@ -388,7 +332,8 @@ async function calibrateCommand(args: string[]): Promise<number> {
     const picked = { bias: bank.pick('bias', q), dark: bank.pick('dark', q), flat: bank.pick('flat', q) };
     const missing = (Object.keys(picked) as MasterKind[]).filter((k) => !picked[k]);
     if (missing.includes('bias') || (missing.length && !o['allow-missing'])) {
-      return { file, ok: false, error: { code: 'no-master', message: `no ${missing.join(', ')} master in ${mastersDir} for camera ${q.camera}, binning ${q.binning}${q.filter ? `, filter ${q.filter}` : ''}` } };
+      const noFilter = missing.includes('flat') && !q.filter ? ' (the frame has no FILTER, FILTA, FILTER1 or FILTNAME keyword)' : '';
+      return { file, ok: false, error: { code: 'no-master', message: `no ${missing.join(', ')} master in ${mastersDir} for camera ${q.camera}, binning ${q.binning}${q.filter ? `, filter ${q.filter}` : ''}${noFilter}` } };
     }
     let masters: CalibrationMasters;
     try {

@@ -1,19 +1,21 @@
 /**
- * Calibrates raw frames given as bytes against a folder of masters, keeping the bank and the master
+ * Calibrates raw frames given as bytes against a set of masters, keeping the bank and the master
  * images in memory between frames (the stage calls this once per object frame; reading three
  * masters of 2148x1472 float32 for every frame cost more than the arithmetic). The same choices as
  * `gft gp1 calibrate`: the camera from configuration (or detected from the header), masters picked
- * by camera, binning, filter and nearest date, then the core's calibrateFrame.
+ * by camera, binning, filter and nearest date, then the core's calibrateFrame. Output buffers are
+ * reused from frame to frame (the FITS bytes are made before calibrate() returns), so a frame costs
+ * no fresh memory.
  */
-import { basename, join } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
-import { readImage } from '../../lib/fits/index.ts';
-import { cameraByName, detectCamera, frameInfo, loadCameraFile, type CameraConfig } from './core/camera.ts';
+import { join } from 'node:path';
+import { cameraFromSpec, detectCamera, frameInfo, type CameraConfig } from './core/camera.ts';
 import { MasterBank, type MasterMeta } from './core/calibration/bank.ts';
 import { calibrateFrame, type CalibrateOptions, type CalibrationMasters, type CalibrationStats } from './core/calibration/calibrate.ts';
-import { calibratedBytes, readMasterFile, readMasterMeta } from './core/calibration/io.ts';
-import type { Master, MasterKind } from './core/calibration/masters.ts';
+import { calibratedBytes, rawFrameFromBytes, readMasterFile, readMasterMeta } from './core/calibration/io.ts';
 import type { RawFrame } from './core/calibration/frame.ts';
+import type { Master, MasterKind } from './core/calibration/masters.ts';
+import type { CalibrationPool } from './core/calibration/pool.ts';
 
 /** Why a frame cannot be calibrated (bad input for this frame, not a failure of the stage). */
 export class FrameCalibrationError extends Error {
@@ -35,26 +37,21 @@ export interface FrameCalibration {
 }
 
 /** `coatli` (built-in name) or a path to a camera JSON file (its first camera, or the one named after `#`). */
-export function resolveCamera(spec: string): { camera: CameraConfig | null; cameras: CameraConfig[] } {
-  if (/\.json(#.*)?$/i.test(spec)) {
-    const [file, name] = spec.split('#');
-    const cameras = loadCameraFile(file);
-    return { camera: name ? cameraByName(name, cameras) : cameras[0], cameras };
-  }
-  return { camera: spec ? cameraByName(spec) : null, cameras: [] };
-}
+export const resolveCamera = cameraFromSpec;
 
 export class FrameCalibrator {
   private readonly cache = new Map<string, Master>();
+  private out: { image: Float32Array; weight: Float32Array; mask: Uint8Array } | null = null;
 
   private constructor(
     readonly bank: MasterBank,
+    private readonly load: (meta: MasterMeta) => Master,
     private readonly camera: CameraConfig | null,
     private readonly cameras: CameraConfig[],
     private readonly opts: Partial<CalibrateOptions> = {},
   ) {}
 
-  /** Reads the bank (headers only) of every master FITS file in `dir`. */
+  /** Reads the bank (headers only) of every master FITS file in `dir`; pixels on first use. */
   static load(dir: string, cameraSpec: string, opts: Partial<CalibrateOptions> = {}): FrameCalibrator {
     const bank = new MasterBank();
     for (const f of readdirSync(dir).sort()) {
@@ -63,22 +60,32 @@ export class FrameCalibrator {
       const m = readMasterMeta(p);
       if (m) bank.add(m);
     }
-    const { camera, cameras } = resolveCamera(cameraSpec);
-    return new FrameCalibrator(bank, camera, cameras, opts);
+    const { camera, cameras } = cameraFromSpec(cameraSpec);
+    return new FrameCalibrator(bank, (meta) => readMasterFile(meta.path!), camera, cameras, opts);
+  }
+
+  /** A bank of masters already in memory (accepted ones are picked; the others are ignored). */
+  static fromMasters(masters: { master: Master; accepted: boolean }[], cameraSpec: string, opts: Partial<CalibrateOptions> = {}): FrameCalibrator {
+    const bank = new MasterBank();
+    const byName = new Map<string, Master>();
+    for (const { master: m, accepted } of masters) {
+      bank.add({ kind: m.kind, name: m.name, camera: m.camera, binning: m.binning, filter: m.filter, dateObs: m.dateObs, sha256: m.sha256, width: m.width, height: m.height, stats: m.stats, accepted });
+      byName.set(m.name, m);
+    }
+    const { camera, cameras } = cameraFromSpec(cameraSpec);
+    return new FrameCalibrator(bank, (meta) => byName.get(meta.name)!, camera, cameras, opts);
   }
 
   private master(meta: MasterMeta | null): Master | null {
-    if (!meta?.path) return null;
-    let m = this.cache.get(meta.path);
-    if (!m) this.cache.set(meta.path, (m = readMasterFile(meta.path)));
+    if (!meta) return null;
+    let m = this.cache.get(meta.name);
+    if (!m) this.cache.set(meta.name, (m = this.load(meta)));
     return m;
   }
 
-  /** @throws FrameCalibrationError (unknown camera, no date, no master) or the core's CalibrationError (bad frame) */
-  calibrate(bytes: Buffer, fileName: string, sha256: string): FrameCalibration {
-    const img = readImage(bytes);
-    const data = img.data instanceof Float32Array ? img.data : Float32Array.from(img.data);
-    const raw: RawFrame = { name: basename(fileName), header: img.header, width: img.width, height: img.height, data, sha256 };
+  /** Camera, masters and options for a frame. @throws FrameCalibrationError */
+  private plan(raw: RawFrame): { camera: CameraConfig; masters: CalibrationMasters; used: FrameCalibration['masters'] } {
+    const fileName = raw.name;
     const camera = this.camera ?? detectCamera(raw.header, raw.width, raw.height, this.cameras);
     if (!camera) throw new FrameCalibrationError('unknown-camera', `${fileName}: camera not detected from the header; configure GFT_GP1_CAMERA`);
     const info = frameInfo(raw.header, raw.name);
@@ -86,14 +93,37 @@ export class FrameCalibrator {
     const q = { camera: camera.name, binning: info.binning ?? camera.binning, filter: info.filter, date: info.dateObs };
     const picked = { bias: this.bank.pick('bias', q), dark: this.bank.pick('dark', q), flat: this.bank.pick('flat', q) };
     const missing = (Object.keys(picked) as MasterKind[]).filter((k) => !picked[k]);
-    if (missing.length) throw new FrameCalibrationError('no-master', `${fileName}: no ${missing.join(', ')} master for camera ${q.camera}, binning ${q.binning}${q.filter ? `, filter ${q.filter}` : ''}`);
-    const masters: CalibrationMasters = { bias: this.master(picked.bias), dark: this.master(picked.dark), flat: this.master(picked.flat) };
-    const cal = calibrateFrame(raw, masters, { ...this.opts, camera });
+    if (missing.length) {
+      const noFilter = missing.includes('flat') && !info.filter ? ' (the frame has no FILTER, FILTA, FILTER1 or FILTNAME keyword)' : '';
+      throw new FrameCalibrationError('no-master', `${fileName}: no ${missing.join(', ')} master for camera ${q.camera}, binning ${q.binning}${q.filter ? `, filter ${q.filter}` : ''}${noFilter}`);
+    }
     return {
-      fits: calibratedBytes(cal, raw.header),
-      stats: cal.stats,
-      masters: Object.fromEntries((Object.keys(picked) as MasterKind[]).map((k) => [k, { name: picked[k]!.name, sha256: picked[k]!.sha256 }])),
-      camera: camera.name,
+      camera,
+      masters: { bias: this.master(picked.bias), dark: this.master(picked.dark), flat: this.master(picked.flat) },
+      used: Object.fromEntries((Object.keys(picked) as MasterKind[]).map((k) => [k, { name: picked[k]!.name, sha256: picked[k]!.sha256 }])),
     };
+  }
+
+  /** @throws FrameCalibrationError (unknown camera, no date, no master) or the core's CalibrationError (bad frame) */
+  calibrate(bytes: Buffer, fileName: string, sha256: string): FrameCalibration {
+    const raw = rawFrameFromBytes(bytes, fileName, sha256);
+    const { camera, masters, used } = this.plan(raw);
+    const n = masters.bias!.width * masters.bias!.height;
+    if (this.out?.image.length !== n) this.out = { image: new Float32Array(n), weight: new Float32Array(n), mask: new Uint8Array(n) };
+    const cal = calibrateFrame(raw, masters, { ...this.opts, camera, out: this.out });
+    return { fits: calibratedBytes(cal, raw.header), stats: cal.stats, masters: used, camera: camera.name };
+  }
+
+  /**
+   * The same on a worker of `pool` (the masters go to shared memory once; the raw pixel buffer is
+   * transferred, so `raw` must not be used afterwards). The FITS bytes are made on this thread.
+   */
+  async calibrateOn(pool: CalibrationPool, raw: RawFrame): Promise<FrameCalibration> {
+    const { camera, masters, used } = this.plan(raw);
+    const header = raw.header;
+    const cal = await pool.calibrate(raw, masters, { ...this.opts, camera });
+    const fits = calibratedBytes(cal, header);
+    pool.recycle(cal);
+    return { fits, stats: cal.stats, masters: used, camera: camera.name };
   }
 }

@@ -356,6 +356,23 @@ export function loadCameraFile(path: string): CameraConfig[] {
   });
 }
 
+/**
+ * A camera from a configuration value: a built-in name (`coatli`), a camera JSON file (`cam.json`:
+ * its first camera) or one camera of a file (`cams.json#name`); '' = none (detect from the headers).
+ * Also returns every camera of the file, for detection. Throws on an unknown name or a bad file.
+ */
+export function cameraFromSpec(spec: string): { camera: CameraConfig | null; cameras: CameraConfig[] } {
+  if (/\.json(#.*)?$/i.test(spec)) {
+    const hash = spec.lastIndexOf('#');
+    const file = hash > 0 ? spec.slice(0, hash) : spec;
+    const name = hash > 0 ? spec.slice(hash + 1) : '';
+    const cameras = loadCameraFile(file);
+    if (!cameras.length) throw new Error(`camera file ${file} describes no camera`);
+    return { camera: name ? cameraByName(name, cameras) : cameras[0], cameras };
+  }
+  return { camera: spec ? cameraByName(spec) : null, cameras: [] };
+}
+
 /** A camera by name among the built-ins and `extra`; throws listing the known names. */
 export function cameraByName(name: string, extra: CameraConfig[] = []): CameraConfig {
   const found = extra.find((c) => c.name === name) ?? CAMERAS[name];

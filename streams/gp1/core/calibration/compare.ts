@@ -20,7 +20,7 @@
 import type { CameraConfig, CompareTolerances } from '../camera.ts';
 import type { Master, MasterIssue, MasterKind, MasterResult } from './masters.ts';
 import { FRAME_SAMPLES } from './frame.ts';
-import { scratchBuffer, statsOfBuffer } from './stats.ts';
+import { scratchBuffer, statsOfBuffer } from '../../../../lib/stats/robust.ts';
 
 export type { CompareTolerances } from '../camera.ts';
 

@@ -86,26 +86,71 @@ function isHit(inp: CosmicInput, p: number, kk: number, sharp: number, excludeFl
   return signal <= 0 || img[p] - sky > sharp * signal;
 }
 
-/** First scan: every interior pixel; a cheap significance pre-test before the neighbour median. */
-function scan(inp: CosmicInput, k: number, sharp: number, out: number[]): void {
+/** Pixels that passed the cheap tests, waiting for the neighbour median (reused; grown as needed). */
+let maybe = new Int32Array(1024);
+
+function keep(n: number, p: number): number {
+  if (n === maybe.length) {
+    const b = new Int32Array(n * 2);
+    b.set(maybe);
+    maybe = b;
+  }
+  maybe[n] = p;
+  return n + 1;
+}
+
+/**
+ * First scan: every interior pixel; a cheap significance pre-test and the sharpness bound before the
+ * neighbour median. Returns how many pixels were kept (in `maybe`) for confirm().
+ */
+function scan(inp: CosmicInput, k: number, sharp: number): number {
   const { image: img, width: W, height: H, weight, mask, sky } = inp;
   const k2 = k * k;
+  let n = 0;
   for (let y = 1; y < H - 1; y++) {
     const row = y * W;
     for (let p = row + 1; p < row + W - 1; p++) {
       const d = img[p] - sky;
       // not even k σ above the sky (the neighbour median is ≥ sky in practice): most pixels stop here
       if (d <= 0 || d * d * weight[p] <= k2 || mask[p] & SKIP) continue;
-      if (isHit(inp, p, k, sharp, false)) out.push(p);
+      // sharpness bound. The neighbour median m = (x₄ + x₅)/2 (x_k the k-th smallest of the 8) is at
+      // least L = (q₂ + q₃)/2, q the minima of 4 pairs of neighbours sorted: below q₂ lie at most q₁
+      // and its partner (x₄ ≥ q₂), below q₃ at most 4 values (x₅ ≥ q₃). So when L is above the sky and
+      // v − sky ≤ sharp·(L − sky), isHit is false: most candidates are star pixels, whose neighbours
+      // are all bright. Pairs adjacent around the ring (a radial gradient gives two low and two high
+      // minima); Math.min/max compile to minsd/maxsd (no branch on the noisy comparison), and a NaN
+      // neighbour makes L NaN: no decision here. Written out: as a function taking doubles, not
+      // inlined, it cost more than the rest of the scan.
+      if (sharp >= 0) {
+        const up = p - W;
+        const dn = p + W;
+        const nw = img[up - 1];
+        const n0 = img[up];
+        const ne = img[up + 1];
+        const e0 = img[p + 1];
+        const se = img[dn + 1];
+        const s0 = img[dn];
+        const sw = img[dn - 1];
+        const w0 = img[p - 1];
+        const q1 = Math.min(nw, n0);
+        const q2 = Math.min(ne, e0);
+        const q3 = Math.min(se, s0);
+        const q4 = Math.min(sw, w0);
+        const low = 0.5 * (Math.max(Math.min(q1, q2), Math.min(q3, q4)) + Math.min(Math.max(q1, q2), Math.max(q3, q4))) - sky;
+        if (low > 0 && d <= sharp * low) continue;
+      }
+      n = keep(n, p);
     }
   }
+  return n;
 }
 
 /** First scan over a candidate list (same tests, same order as scan()). */
-function scanList(inp: CosmicInput, cand: Int32Array, k: number, sharp: number, out: number[]): void {
+function scanList(inp: CosmicInput, cand: Int32Array, k: number, sharp: number): number {
   const { image: img, width: W, height: H, weight, mask, sky } = inp;
   const k2 = k * k;
   const last = (H - 1) * W;
+  let n = 0;
   for (let c = 0; c < cand.length; c++) {
     const p = cand[c];
     if (p < W || p >= last) continue;
@@ -113,8 +158,33 @@ function scanList(inp: CosmicInput, cand: Int32Array, k: number, sharp: number, 
     if (x === 0 || x === W - 1) continue;
     const d = img[p] - sky;
     if (d <= 0 || d * d * weight[p] <= k2 || mask[p] & SKIP) continue;
-    if (isHit(inp, p, k, sharp, false)) out.push(p);
+    // sharpness bound (see scan())
+    if (sharp >= 0) {
+      const up = p - W;
+      const dn = p + W;
+      const nw = img[up - 1];
+      const n0 = img[up];
+      const ne = img[up + 1];
+      const e0 = img[p + 1];
+      const se = img[dn + 1];
+      const s0 = img[dn];
+      const sw = img[dn - 1];
+      const w0 = img[p - 1];
+      const q1 = Math.min(nw, n0);
+      const q2 = Math.min(ne, e0);
+      const q3 = Math.min(se, s0);
+      const q4 = Math.min(sw, w0);
+      const low = 0.5 * (Math.max(Math.min(q1, q2), Math.min(q3, q4)) + Math.min(Math.max(q1, q2), Math.max(q3, q4))) - sky;
+      if (low > 0 && d <= sharp * low) continue;
+    }
+    n = keep(n, p);
   }
+  return n;
+}
+
+/** The neighbour-median test on the first n kept pixels; hits are appended to `out`. */
+function confirm(inp: CosmicInput, n: number, k: number, sharp: number, out: number[]): void {
+  for (let j = 0; j < n; j++) if (isHit(inp, maybe[j], k, sharp, false)) out.push(maybe[j]);
 }
 
 /** Flags cosmic rays (MASK.COSMIC) in `inp.mask`; returns the number of flagged pixels. */
@@ -124,8 +194,9 @@ export function detectCosmicRays(inp: CosmicInput, opts: CosmicOptions = {}): nu
   const sharp = opts.sharpness ?? 4;
   const kg = opts.growSigma ?? 3;
   let flagged: number[] = [];
-  if (inp.candidates) scanList(inp, inp.candidates, k, sharp, flagged);
-  else scan(inp, k, sharp, flagged);
+  // the cheap tests first (scan / scanList keep the few survivors), then the neighbour median
+  const kept = inp.candidates ? scanList(inp, inp.candidates, k, sharp) : scan(inp, k, sharp);
+  confirm(inp, kept, k, sharp, flagged);
   for (const p of flagged) mask[p] |= MASK.COSMIC;
   let total = flagged.length;
   const offs = [-W - 1, -W, -W + 1, -1, 1, W - 1, W, W + 1];

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { bounds, type HeaderLike, type Section } from '../camera.ts';
-import { regionStats } from './stats.ts';
+import { regionStats } from '../../../../lib/stats/robust.ts';
 
 /** One raw frame: physical ADU values (BZERO/BSCALE applied), row-major, width = NAXIS1. */
 export interface RawFrame {

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Header, readHeaders, readImage, writeFits, writeFitsFile, type ImageInput } from '../../../../lib/fits/index.ts';
+import { Header, observationHeader, readHeaders, readImage, writeFits, writeFitsFile, type ImageInput } from '../../../../lib/fits/index.ts';
 import type { HeaderLike } from '../camera.ts';
 import type { MasterMeta } from './bank.ts';
 import type { CalibratedFrame } from './calibrate.ts';
@@ -24,13 +24,34 @@ import type { Master, MasterKind, MasterResult, MasterStats } from './masters.ts
 
 type Card = { key: string; value?: string | number | boolean | null; comment?: string };
 
-/** Reads a raw frame: physical ADU as float32, the file's sha256 for provenance. */
-export function readRawFrame(path: string): RawFrame {
-  const bytes = readFileSync(path);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+/**
+ * A raw frame's image HDU, with the keywords that describe it: the image header plus the primary
+ * header's keywords it lacks (multi-extension files and their `.fits.fz`, where the observation
+ * keywords sit in the primary header; lib/fits observationHeader). Headers only.
+ */
+export function rawFrameHeader(src: string | Buffer): { header: Header; width: number; height: number; index: number } {
+  const hdus = readHeaders(src);
+  const img = hdus.find((x) => (x.type === 'image' && x.dataBytes > 0) || x.type === 'compressed-image');
+  if (!img) throw new Error(`no image HDU (${hdus.map((h) => h.type).join(', ') || 'no HDU'})`);
+  return { header: observationHeader(hdus, img), width: img.shape[0] ?? 0, height: img.shape[1] ?? 1, index: img.index };
+}
+
+/**
+ * A raw frame from the bytes of its file (plain or tile-compressed; BITPIX 8/16/32/−32/−64, BZERO/
+ * BSCALE applied): physical ADU as float32 (float64 for 32/−64-bit data), the keywords of
+ * rawFrameHeader, and the file's sha256 for provenance (computed when not given).
+ */
+export function rawFrameFromBytes(bytes: Buffer, name: string, sha256?: string): RawFrame {
   const img = readImage(bytes);
-  const data = img.data instanceof Float32Array ? img.data : Float32Array.from(img.data);
-  return { name: basename(path), header: img.header, width: img.width, height: img.height, data, sha256 };
+  const hdus = readHeaders(bytes);
+  const header = observationHeader(hdus, hdus[img.index]);
+  const data = img.data instanceof Float32Array || img.data instanceof Float64Array ? img.data : Float32Array.from(img.data);
+  return { name: basename(name), header, width: img.width, height: img.height, data, sha256: sha256 ?? createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** Reads a raw frame file (see rawFrameFromBytes). */
+export function readRawFrame(path: string): RawFrame {
+  return rawFrameFromBytes(readFileSync(path), path);
 }
 
 const UNITS: Record<MasterKind, string> = { bias: 'ADU', dark: 'ADU/s', flat: 'normalised' };
@@ -74,11 +95,19 @@ export function masterCards(m: Master, accepted: boolean): Card[] {
   return cards;
 }
 
-export async function writeMasterFile(path: string, r: MasterResult): Promise<void> {
+function masterHdu(r: MasterResult): ImageInput {
   const m = r.master;
   if (!m) throw new Error(`no master ${r.kind} to write`);
-  const hdu: ImageInput = { kind: 'image', bitpix: -32, width: m.width, height: m.height, data: m.data, cards: masterCards(m, r.accepted) };
-  await writeFitsFile(path, [hdu]);
+  return { kind: 'image', bitpix: -32, width: m.width, height: m.height, data: m.data, cards: masterCards(m, r.accepted) };
+}
+
+export async function writeMasterFile(path: string, r: MasterResult): Promise<void> {
+  await writeFitsFile(path, [masterHdu(r)]);
+}
+
+/** The master file's bytes, in memory (the stage sends them to storage). */
+export function masterBytes(r: MasterResult): Buffer {
+  return writeFits([masterHdu(r)]);
 }
 
 function str(h: Header, k: string): string | null {
@@ -129,7 +158,16 @@ export function readMasterMeta(path: string): MasterMeta | null {
  * edited master must not be used silently).
  */
 export function readMasterFile(path: string): Master {
-  const img = readImage(path);
+  return readMasterBytes(readFileSync(path), path);
+}
+
+/**
+ * A master from the bytes of its file (`path` names it: the master's name is its base name without
+ * `.fits`). The statistics are the header's (as rounded there), so a master read back from storage
+ * and one read from a file calibrate identically. Throws on a GP1SHA mismatch.
+ */
+export function readMasterBytes(bytes: Buffer, path: string): Master {
+  const img = readImage(bytes);
   const h = img.header;
   const meta = masterMetaFromHeader(h, path, [img.width, img.height]);
   if (!meta) throw new Error(`${path}: not a GP1 master (no GP1KIND)`);

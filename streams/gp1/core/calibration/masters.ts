@@ -21,7 +21,7 @@
 import { formatSection, frameGeometry, frameInfo, type CameraConfig } from '../camera.ts';
 import { combineStack, type CombineCounts, type CombineMethod, type CombineOptions } from './combine.ts';
 import { cropSubtract, frameChecksum, FRAME_SAMPLES, overscanLevel, sha256Pixels, type MasterImage, type RawFrame } from './frame.ts';
-import { robustStats, scratchBuffer, statsOfBuffer } from './stats.ts';
+import { robustStats, scratchBuffer, statsOfBuffer } from '../../../../lib/stats/robust.ts';
 import type { MasterComparison } from './compare.ts';
 
 export type MasterKind = 'bias' | 'dark' | 'flat';

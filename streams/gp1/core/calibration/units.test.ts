@@ -4,38 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CAMERAS, cameraByName, detectCamera, frameGeometry, frameInfo, loadCameraFile, parseSection } from '../camera.ts';
 import { combineStack } from './combine.ts';
-import { medianInPlace, quickselect, robustStats } from './stats.ts';
 import { makeRng, MapHeader } from './synthetic.ts';
 
-describe('stats', () => {
-  it('quickselect and median agree with a sort, odd and even, with duplicates', () => {
-    const rng = makeRng(3);
-    for (const n of [1, 2, 3, 4, 7, 8, 100, 1001]) {
-      const a = Float32Array.from({ length: n }, () => Math.round(rng.normal() * 5) + 0);
-      const sorted = Array.from(a).sort((x, y) => x - y);
-      const k = n >> 1;
-      expect(quickselect(Float32Array.from(a), k)).toBe(sorted[k]);
-      const want = n & 1 ? sorted[k] : (sorted[k - 1] + sorted[k]) / 2;
-      expect(medianInPlace(Float32Array.from(a), n)).toBe(want);
-    }
-  });
-
-  it('robust σ of Gaussian noise is its σ, and ignores outliers and masked pixels', () => {
-    const rng = makeRng(5);
-    const a = Float32Array.from({ length: 200_000 }, () => 10 + 3 * rng.normal());
-    for (let i = 0; i < 20_000; i++) a[i * 10] = 1e6; // 10% outliers
-    const s = robustStats(a);
-    expect(s.median).toBeCloseTo(10.3, 0);
-    expect(s.sigma).toBeGreaterThan(3);
-    expect(s.sigma).toBeLessThan(3.6);
-    const mask = new Uint8Array(a.length);
-    for (let i = 0; i < 20_000; i++) mask[i * 10] = 4;
-    const m = robustStats(a, { mask, maskBits: 4 });
-    expect(m.median).toBeCloseTo(10, 1);
-    expect(m.sigma).toBeCloseTo(3, 1);
-    expect(robustStats(a, { maxSamples: 50_000, mask, maskBits: 4 }).sigma).toBeCloseTo(3, 1);
-  });
-});
+// selection and robust statistics: lib/stats/robust.test.ts
 
 describe('combine', () => {
   const stackOf = (rows: number[][]) => rows.map((r) => Float32Array.from(r));

@@ -1,0 +1,175 @@
+/**
+ * A night's masters from a set of raw calibration frames — what `gft gp1 masters` and the
+ * gp1-calibration stage both do, so they cannot drift apart:
+ *
+ * 1. classify each frame from its header (IMAGETYP/OBSTYPE…, else the file-name letter b/d/f/o);
+ *    GP1 masters and frames without a type are listed as unclassified, with the reason;
+ * 2. the camera: the configured one, else detected from the first classified frame's header;
+ * 3. one set of masters per binning found (frames without binning keywords at the camera's):
+ *    the bias, then the dark rate (when there are dark frames), then one flat per filter (flats
+ *    without a filter keyword make one flat without filter, reported in a note);
+ * 4. each master validated against the previous one the caller's bank knows (`previous`), then
+ *    handed to `onMaster` (the CLI writes it to its folder, the stage to storage).
+ *
+ * Frames are given with their header and a loader; pixels are read one frame at a time, when their
+ * master is built. Order: frames by name, as a sorted folder listing, so that provenance and the
+ * pair-noise statistics do not depend on arrival order. Pure apart from the loaders and callbacks.
+ */
+import { detectCamera, frameInfo, type CameraConfig, type FrameType, type HeaderLike } from '../camera.ts';
+import { tolerancesFor, validateMaster } from './compare.ts';
+import type { RawFrame } from './frame.ts';
+import { buildMasterBias, buildMasterDark, buildMasterFlat, type Combiner, type Master, type MasterKind, type MasterOptions, type MasterResult } from './masters.ts';
+
+/** One raw frame: what its header says, and how to read its pixels. */
+export interface FrameEntry {
+  /** File name (type letter, provenance). */
+  name: string;
+  /** Header of the frame's image HDU; absent when it could not be read (`unreadable` says why). */
+  header?: HeaderLike;
+  width?: number;
+  height?: number;
+  unreadable?: string;
+  /** Reads the pixels (physical ADU); called once, when the frame's master is built. */
+  load(): RawFrame | Promise<RawFrame>;
+}
+
+export interface NightMastersOptions {
+  /** The camera; default: detected from the headers (among `cameras` and the built-ins). */
+  camera?: CameraConfig | null;
+  cameras?: CameraConfig[];
+  /** Fewest frames per kind (default: the camera's). */
+  minFrames?: Partial<Record<MasterKind, number>>;
+  combine?: 'median' | 'sigclip';
+  /** Stack allocator and combine implementation (the worker pool's). */
+  alloc?: (n: number) => Float32Array;
+  combiner?: Combiner;
+  /** The previous master of the bank a new one is compared with (null: none); `note` adds to the result's notes. */
+  previous?: (m: Master, note: (text: string) => void) => Master | null | Promise<Master | null>;
+  /** Each validated master (or master-less result), in build order. */
+  onMaster?: (r: MasterResult) => void | Promise<void>;
+}
+
+export interface NightMasters {
+  camera: CameraConfig;
+  /** Classified frames per type. */
+  frames: Record<FrameType, number>;
+  unclassified: { file: string; why: string }[];
+  /** Frames whose pixels could not be read when their master was built. */
+  unreadable: { name: string; error: string }[];
+  /** In build order: per binning, bias, dark, flats by filter. */
+  masters: MasterResult[];
+}
+
+/** Nothing to build: no camera could be told, or no calibration frame. `code` is stable. */
+export class NightMastersError extends Error {
+  constructor(
+    readonly code: 'no-camera' | 'no-calibration-frames',
+    message: string,
+    readonly unclassified: { file: string; why: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'NightMastersError';
+  }
+}
+
+interface Group {
+  bias: FrameEntry[];
+  dark: FrameEntry[];
+  flats: Map<string, FrameEntry[]>;
+}
+
+const newGroup = (): Group => ({ bias: [], dark: [], flats: new Map() });
+
+/**
+ * Builds and validates the masters of `entries` (see the file comment).
+ * @throws NightMastersError when the camera cannot be told or there is no calibration frame
+ */
+export async function buildNightMasters(entries: FrameEntry[], opts: NightMastersOptions = {}): Promise<NightMasters> {
+  const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const frames: Record<FrameType, number> = { bias: 0, dark: 0, flat: 0, object: 0 };
+  const unclassified: { file: string; why: string }[] = [];
+  const byBinning = new Map<string, Group>();
+  let camera = opts.camera ?? null;
+  for (const e of sorted) {
+    if (e.unreadable !== undefined || !e.header) {
+      unclassified.push({ file: e.name, why: `unreadable: ${e.unreadable ?? 'no header'}` });
+      continue;
+    }
+    if (e.header.get('GP1KIND') !== undefined) {
+      unclassified.push({ file: e.name, why: 'a GP1 master, not a raw frame' });
+      continue;
+    }
+    const info = frameInfo(e.header, e.name);
+    if (!info.type) {
+      unclassified.push({ file: e.name, why: 'no IMAGETYP (or OBSTYPE, IMGTYPE, FRAMETYP) keyword and no type letter b/d/f/o in the file name' });
+      continue;
+    }
+    if (!camera) camera = detectCamera(e.header, e.width ?? 0, e.height ?? 0, opts.cameras ?? []);
+    frames[info.type]++;
+    if (info.type === 'object') continue;
+    const bin = info.binning ?? '';
+    const g = byBinning.get(bin) ?? newGroup();
+    byBinning.set(bin, g);
+    if (info.type === 'flat') {
+      const f = info.filter ?? '';
+      g.flats.set(f, [...(g.flats.get(f) ?? []), e]);
+    } else g[info.type].push(e);
+  }
+  if (!camera) {
+    throw new NightMastersError('no-camera', 'cannot detect the camera from the headers (no built-in or configured camera matches their keywords and size); configure one (--camera NAME or a camera JSON file)', unclassified);
+  }
+  if (!frames.bias && !frames.dark && !frames.flat) {
+    const why = unclassified.length ? `; ${unclassified.length} frame(s) unclassified, e.g. ${unclassified[0].file}: ${unclassified[0].why}` : '';
+    throw new NightMastersError('no-calibration-frames', `no calibration frame (bias, dark or flat)${why}`, unclassified);
+  }
+  const cam = camera;
+
+  // frames without binning keywords are taken at the camera's binning
+  const bins = new Map<string, Group>();
+  for (const [b, g] of byBinning) {
+    const key = b || cam.binning;
+    const t = bins.get(key) ?? newGroup();
+    t.bias.push(...g.bias);
+    t.dark.push(...g.dark);
+    for (const [f, es] of g.flats) t.flats.set(f, [...(t.flats.get(f) ?? []), ...es]);
+    bins.set(key, t);
+  }
+
+  const unreadable: { name: string; error: string }[] = [];
+  async function* pixels(list: FrameEntry[]): AsyncGenerator<RawFrame> {
+    for (const e of list) {
+      let f: RawFrame;
+      try {
+        f = await e.load();
+      } catch (err) {
+        unreadable.push({ name: e.name, error: (err as Error).message });
+        continue;
+      }
+      yield f;
+    }
+  }
+  const masters: MasterResult[] = [];
+  const finish = async (r: MasterResult): Promise<MasterResult> => {
+    if (r.master) validateMaster(r, opts.previous ? await opts.previous(r.master, (t) => r.notes.push(t)) : null, tolerancesFor(r.kind, cam));
+    masters.push(r);
+    await opts.onMaster?.(r);
+    return r;
+  };
+  const base: Omit<MasterOptions, 'minFrames'> = {
+    camera: cam,
+    ...(opts.combine ? { combine: opts.combine } : {}),
+    ...(opts.alloc ? { alloc: opts.alloc } : {}),
+    ...(opts.combiner ? { combiner: opts.combiner } : {}),
+  };
+  for (const [binning, g] of [...bins.entries()].sort()) {
+    const o = { ...base, binning };
+    const bias = await finish(await buildMasterBias(pixels(g.bias), { ...o, minFrames: opts.minFrames?.bias }));
+    const dark = g.dark.length ? await finish(await buildMasterDark(pixels(g.dark), { ...o, minFrames: opts.minFrames?.dark, bias })) : null;
+    for (const [filter, list] of [...g.flats.entries()].sort()) {
+      const r = await buildMasterFlat(pixels(list), { ...o, minFrames: opts.minFrames?.flat, bias, dark, filter: filter || undefined });
+      if (!filter) r.notes.push(`${list.length} flat frame(s) without a filter keyword (FILTER, FILTA, FILTER1, FILTNAME): one flat without filter, used only for frames without one`);
+      await finish(r);
+    }
+  }
+  return { camera: cam, frames, unclassified, unreadable, masters };
+}
