@@ -93,14 +93,14 @@ function toMs(p: Parts): number | undefined {
   return Date.UTC(p.y, p.mo - 1, p.d, t.h, t.mi, t.s) + Math.round(Number(`0.${t.frac || '0'}`) * 1000) - t.offsetMin * 60_000;
 }
 
-function text(h: Header, key: string): string | undefined {
+function text(h: Pick<Header, 'get'>, key: string): string | undefined {
   const v = h.get(key);
   if (typeof v === 'string' && v.trim() !== '') return v.trim();
   return undefined;
 }
 
 /** The observation start of a frame (see the module comment for the keywords and forms accepted). */
-export function observationDate(h: Header): ObservationDate {
+export function observationDate(h: Pick<Header, 'get'>): ObservationDate {
   const bad = (reason: string): ObservationDate => ({ ok: false, reason });
   const timeKey = () => TIME_KEYS.find((k) => text(h, k) !== undefined);
   const withTime = (p: Parts, dateKey: string): ObservationDate => {

@@ -25,6 +25,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { observationDate } from '../../../lib/fits/observation.ts';
 
 /** A FITS section, 1-based inclusive: columns x1..x2, rows y1..y2. */
 export interface Section {
@@ -248,7 +249,7 @@ export interface FrameInfo {
   filter: string | null;
   binning: string | null;
   exptime: number | null;
-  /** ISO UTC, from DATE-OBS or the file name; null if neither. */
+  /** ISO UTC, from the header (lib/fits observationDate) or else the file name; null if neither. */
   dateObs: string | null;
   /** Camera number of the file name `…C<n><t>.fits` (RATIR/COATLI/COLIBRI convention). */
   cameraNumber: number | null;
@@ -286,13 +287,10 @@ export function frameInfo(header: HeaderLike | undefined, fileName: string): Fra
     else if (ccdsum && /^\d+\s+\d+$/.test(ccdsum)) binning = ccdsum.split(/\s+/).join('x');
   }
   const exptime = num(header, 'EXPTIME', 'EXPOSURE') ?? null;
-  let dateObs: string | null = null;
-  const d = str(header, 'DATE-OBS');
-  if (d) {
-    const iso = /[zZ]|[+-]\d{2}:?\d{2}$/.test(d) ? d : d.includes('T') ? d + 'Z' : null;
-    const t = iso ? Date.parse(iso) : NaN;
-    if (Number.isFinite(t)) dateObs = new Date(t).toISOString();
-  }
+  // The same date rules as the provider (lib/fits observationDate: DATE-OBS in its forms, a date-only
+  // DATE-OBS or DATE + TIME-OBS/UT/…, DATE-BEG); the file-name stamp only when the header has none.
+  const od = header ? observationDate(header) : null;
+  let dateObs: string | null = od?.ok ? od.iso : null;
   if (!dateObs && m) {
     const [, ymd, hms] = m;
     dateObs = `${ymd.slice(0, 4)}-${ymd.slice(4, 6)}-${ymd.slice(6, 8)}T${hms.slice(0, 2)}:${hms.slice(2, 4)}:${hms.slice(4, 6)}.000Z`;

@@ -104,9 +104,9 @@ describe('camera A from a JSON file: .fits.fz, BITPIX −32, keywords in the pri
     const bin = { BINNING: '2x2' };
     for (let k = 0; k < 5; k++) write(dir, `a-bias-${k}.fits.fz`, A, truth, { name: 'x', type: 'bias', exptime: 0, seed: 10 + k, dateObs: `2024-05-01T01:0${k}:00` }, 'fz', noFilter, { ...bin, IMAGETYP: 'Bias Frame' });
     for (let k = 0; k < 5; k++) write(dir, `a-dark-${k}.fits`, A, truth, { name: 'x', type: 'dark', exptime: 120, seed: 20 + k, dateObs: `2024-05-01T01:1${k}:00` }, 'f32', noFilter, { ...bin, IMAGETYP: 'DARK' });
-    for (let k = 0; k < 4; k++) write(dir, `a-flat-${k}.fits.fz`, A, truth, { name: 'x', type: 'flat', exptime: 5, level: 1500 + 200 * k, seed: 30 + k, dateObs: `2024-05-01T01:2${k}:00` }, 'mef-fz', noFilter, { ...bin, IMAGETYP: 'Flat Field' });
+    for (let k = 0; k < 4; k++) write(dir, `a-flat-${k}.fits.fz`, A, truth, { name: 'x', type: 'flat', exptime: 5, level: 1500 + 200 * k, seed: 30 + k, dateObs: `2024-05-01T01:2${k}:00` }, 'mef-fz', noFilter, { ...bin, IMAGETYP: 'Flat Field', 'DATE-OBS': '2024-05-01', 'TIME-OBS': `01:2${k}:00.5` });
     write(dir, 'a-mystery.fits', A, truth, { name: 'x', type: 'bias', exptime: 0, seed: 40 }, 'i16', ['IMAGETYP', 'FILTER'], bin);
-    for (let k = 0; k < 2; k++) write(dir, `a-obj-${k}.fits.fz`, A, truth, { name: 'x', type: 'object', exptime: 60, level: 8, stars, seed: 50 + k, dateObs: `2024-05-01T03:0${k}:00` }, 'fz', noFilter, { ...bin, IMAGETYP: 'Light Frame' });
+    for (let k = 0; k < 2; k++) write(dir, `a-obj-${k}.fits.fz`, A, truth, { name: 'x', type: 'object', exptime: 60, level: 8, stars, seed: 50 + k, dateObs: `2024-05-01T03:0${k}:00` }, 'fz', noFilter, { ...bin, IMAGETYP: 'Light Frame', 'DATE-OBS': '2024-05-01', UT: `03:0${k}:00` });
     write(dir, 'a-obj-V.fits.fz', A, truth, { name: 'x', type: 'object', exptime: 60, level: 8, stars, seed: 60, dateObs: '2024-05-01T03:05:00', filter: 'V' }, 'fz', [], { ...bin, IMAGETYP: 'Light Frame' });
     masters = await cli(['masters', '--in', dir, '--out', join(dir, 'masters'), '--camera', `${camFile}#lab-a`], join(tmp, 'a-masters.json'));
     cal = await cli(['calibrate', '--masters', join(dir, 'masters'), '--out', join(dir, 'cal'), '--camera', `${camFile}#lab-a`, ...['a-obj-0', 'a-obj-1', 'a-obj-V'].map((n) => join(dir, `${n}.fits.fz`))], join(tmp, 'a-cal.json'));
@@ -126,6 +126,8 @@ describe('camera A from a JSON file: .fits.fz, BITPIX −32, keywords in the pri
     expect(flat.provenance.dataSection).toBe('[25:600,3:400]');
     // the flats' level came from the primary header's EXPTIME/IMAGETYP: all four used
     expect(flat.stats.nFrames).toBe(4);
+    // dated by a date-only DATE-OBS + TIME-OBS in the primary header (lib/fits observationDate)
+    expect(flat.provenance.dateObs).toBe('2024-05-01T01:21:00.500Z');
   });
 
   it('calibrates the frames without filter to star fluxes within 1% of the truth; a frame in filter V is refused with the reason', () => {
