@@ -207,10 +207,12 @@ export async function run(args: string[]): Promise<number> {
   });
   if (typeof o['peak-child'] === 'string') return peakChild(o['peak-child']);
   // numpy maps its large arrays on transparent huge pages (madvise); glibc does the same for Node's
-  // array buffers with this tunable, read at process start: run again under it (both sides then get
-  // the same memory treatment; --no-hugepages to measure without)
-  if (!o['no-hugepages'] && process.platform === 'linux' && !HUGETLB.test(process.env.GLIBC_TUNABLES ?? '')) {
-    const env = { ...process.env, GLIBC_TUNABLES: [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':') };
+  // array buffers with this tunable, read at process start. bin/gft.mjs runs every gft command under it
+  // (what users get); --no-hugepages runs this benchmark again without it, to measure the difference.
+  const tunables = process.env.GLIBC_TUNABLES ?? '';
+  if (process.platform === 'linux' && !o['no-hugepages'] !== HUGETLB.test(tunables)) {
+    const rest = tunables.split(':').filter((t) => t && !HUGETLB.test(t));
+    const env = { ...process.env, GLIBC_TUNABLES: (o['no-hugepages'] ? rest : [...rest, 'glibc.malloc.hugetlb=1']).join(':'), GFT_NO_HUGEPAGES: o['no-hugepages'] ? '1' : '' };
     const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'gft.mjs'), 'bench', 'gp1-calibration', ...args], { stdio: 'inherit', env });
     return r.status ?? 1;
   }

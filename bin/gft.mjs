@@ -3,7 +3,8 @@
 // so this shim installs the npm dependencies when they are missing, then hands over to the TypeScript
 // CLI through tsx's loader.
 import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -16,6 +17,21 @@ if (!existsSync(join(root, 'node_modules', 'tsx')) || !existsSync(join(root, 'no
     process.stderr.write(`gft: npm ${cmd} failed (exit ${r.status})\n`);
     process.exit(r.status ?? 1);
   }
+}
+// Pixel buffers of tens of MB are allocated per frame. glibc serves them with fresh mmaps on 4 KB
+// pages (one page fault per 4 KB on first touch); with glibc.malloc.hugetlb=1 it madvises them for
+// transparent huge pages, as numpy does for its own arrays. glibc reads tunables only at process start,
+// so gft runs itself again once under it (children inherit it). GFT_NO_HUGEPAGES=1 opts out.
+const HUGETLB = /(^|:)glibc\.malloc\.hugetlb=1(:|$)/;
+if (process.platform === 'linux' && process.env.GFT_NO_HUGEPAGES !== '1' && !HUGETLB.test(process.env.GLIBC_TUNABLES ?? '')) {
+  const env = { ...process.env, GLIBC_TUNABLES: [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':') };
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env });
+  // SIGTERM/SIGHUP sent to us are passed on. The child is in our process group, so a terminal's Ctrl-C
+  // reaches it directly: we only outlive it (passing SIGINT on too would make it a second Ctrl-C).
+  for (const sig of ['SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  process.on('SIGINT', () => {});
+  const code = await new Promise((resolve) => child.once('exit', (c, sig) => resolve(sig ? 128 + (os.constants.signals[sig] ?? 1) : c ?? 1)));
+  process.exit(code);
 }
 const { register } = await import(pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'esm', 'api', 'index.mjs')).href);
 register();
