@@ -62,9 +62,11 @@ export function formatSummary(s: Dc3Summary, file: string): string {
   const b = x.bestCandidate;
   if (b) {
     out.push(`  best       ${b.id} at RA ${f(b.ra, 5)} Dec ${f(b.dec, 5)}, ${f(b.distanceArcsec, 1)}" from the alert position, mag ${f(b.mag)}, fading index ${f(b.fadingIndex)}`);
-    const lc = (b.lightCurve as Array<{ tSinceT0: number; mag: number; magErr: number }>) ?? [];
+    const lc = (b.lightCurve as Array<{ tSinceT0: number; mag: number; magErr: number; saturated?: boolean }>) ?? [];
     const step = Math.max(1, Math.ceil(lc.length / 8));
-    out.push(`  light curve ${lc.filter((_, i) => i % step === 0 || i === lc.length - 1).map((p) => `T0+${f(p.tSinceT0 / 60, 1)}m ${f(p.mag)}±${f(p.magErr)}`).join(', ')}`);
+    // a saturated point is a faint bound: the source was at least that bright
+    const point = (p: (typeof lc)[number]) => `T0+${f(p.tSinceT0 / 60, 1)}m ${p.saturated ? `<${f(p.mag)} (saturated)` : `${f(p.mag)}±${f(p.magErr)}`}`;
+    out.push(`  light curve ${lc.filter((_, i) => i % step === 0 || i === lc.length - 1).map(point).join(', ')}`);
   } else out.push('  best       no candidate');
   const acc = s.products.filter((p) => p.status === 'accepted').length;
   out.push(`  products   ${acc} accepted, ${s.products.length - acc} rejected by the FSC`);

@@ -37,7 +37,7 @@ interface Burst {
   emitted: Map<number, { digest: string; revision: number }>;
 }
 
-const FLAG_BITS: Record<string, number> = { catalog_absent: 1, above_catalog_depth: 2, fading: 4, brightened: 8, blended: 16, crowded: 32 };
+const FLAG_BITS: Record<string, number> = { catalog_absent: 1, above_catalog_depth: 2, fading: 4, brightened: 8, blended: 16, crowded: 32, saturated: 64 };
 export const flagBits = (flags: string[]) => flags.reduce((b, f) => b | (FLAG_BITS[f] ?? 0), 0);
 
 /** GP1 base file: candidate table + light curves + per-frame summary, as a FITS file with BINTABLEs. */
@@ -69,6 +69,7 @@ export function baseFile(burstId: string, e: EpochCandidates, results: FrameResu
         { name: 'MAG', format: 'E', values: lc.map((p) => p.mag) },
         { name: 'MAG_ERR', format: 'E', values: lc.map((p) => p.magErr) },
         { name: 'UPPER', format: 'L', values: lc.map((p) => p.upperLimit) },
+        { name: 'SATUR', format: 'L', values: lc.map((p) => p.saturated) },
       ],
     },
     {
@@ -202,7 +203,7 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
             candidates: e.candidates.map((c) => ({
               id: c.id, ra: c.ra, dec: c.dec, posErrArcsec: c.posErrArcsec, mag: c.mag, magErr: c.magErr, distanceArcsec: c.distanceArcsec,
               fadingIndex: c.fading ? c.fading.alpha : null, flags: flagBits(c.flags), score: c.score,
-              lightCurve: c.lightCurve.filter((p) => !p.upperLimit).map((p) => ({ frameId: p.frameId, tSinceT0: p.t, mag: p.mag, magErr: p.magErr })),
+              lightCurve: c.lightCurve.filter((p) => !p.upperLimit).map((p) => ({ frameId: p.frameId, tSinceT0: p.t, mag: p.mag, magErr: p.magErr, saturated: p.saturated })),
             })),
             baseFile: ref,
           },

@@ -32,7 +32,7 @@ export class ProductInputError extends Error {
 }
 
 /** org.gft.gp1.CandidateList as decoded by the runtime. */
-export interface LightCurvePointValue { frameId: string; tSinceT0: number; mag: number; magErr: number }
+export interface LightCurvePointValue { frameId: string; tSinceT0: number; mag: number; magErr: number; /** a faint bound (GP1 candidate lists ≥ the saturated flag); absent = false */ saturated?: boolean }
 export interface CandidateValue {
   id: string; ra: number; dec: number; posErrArcsec: number; mag: number; magErr: number; distanceArcsec: number;
   fadingIndex: number | null; flags: number; score: number; lightCurve: LightCurvePointValue[];
@@ -149,7 +149,8 @@ export function buildProduct(input: ProductInput): BuiltProduct {
   const date = input.date ? isoDate(input.date, 'DATE').slice(0, 19) : created.slice(0, 19);
   const card = final ? CARD_FINAL : CARD_EPOCH;
   const cands = list.candidates;
-  const points = cands.flatMap((c) => c.lightCurve.map((p) => ({ id: c.id, ...p })));
+  // measurements only: a saturated point is a bound, not a magnitude (the candidate's FLAGS bit 64 says so)
+  const points = cands.flatMap((c) => c.lightCurve.filter((p) => !p.saturated).map((p) => ({ id: c.id, ...p })));
   const cutouts = input.stack ? [] : (input.cutouts ?? []);
   need(cutouts.length <= MAX_CUTOUTS, 'gic.too_many_cutouts', `${cutouts.length} cut-outs, at most ${MAX_CUTOUTS}`);
   const errRad = ref.errorRadiusDeg !== null && ref.errorRadiusDeg > 0 ? ref.errorRadiusDeg : -1;

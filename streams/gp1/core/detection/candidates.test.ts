@@ -177,7 +177,7 @@ describe('brightened catalog star and depth estimate', () => {
 });
 
 describe('light-curve points of flagged detections', () => {
-  it('a frame where the source is detected but flagged (masked aperture, saturated) gives no point, never an upper limit', () => {
+  it('a frame where the source is detected on masked pixels gives no point, never an upper limit; a saturated one a point marked saturated', () => {
     const night = makeNight({ seed: 41 });
     const frames = run(night);
     const near = (f: FrameResult) => f.sources.findIndex((s) => angularSeparation(s.ra, s.dec, night.afterglow!.ra, night.afterglow!.dec) * 3600 < 1.5);
@@ -191,9 +191,60 @@ describe('light-curve points of flagged detections', () => {
     const c = afterglowIn(e, night)!;
     expect(c).toBeDefined();
     expect(c.lightCurve.find((p) => p.frameId === fm.frameId)).toBeUndefined();
-    expect(c.lightCurve.find((p) => p.frameId === fs.frameId)).toBeUndefined();
-    expect(c.lightCurve).toHaveLength(frames.length - 2);
+    expect(c.lightCurve.find((p) => p.frameId === fs.frameId)).toMatchObject({ saturated: true, upperLimit: false });
+    expect(c.lightCurve.filter((p) => p.saturated)).toHaveLength(1);
+    expect(c.lightCurve).toHaveLength(frames.length - 1);
     expect(c.lightCurve.filter((p) => p.upperLimit)).toEqual([]);
+    expect(c.flags).toContain('saturated');
+    // the fading fit and the latest magnitude come from the unsaturated points only
+    const plain = buildCandidates([3600], frames.filter((f) => f !== fs), night.catalog, night.alert)[0];
+    const p = afterglowIn(plain, night)!;
+    expect(c.fading!.alpha).toBe(p.fading!.alpha);
+    expect([c.mag, c.meanMag]).toEqual([p.mag, p.meanMag]);
+  });
+});
+
+describe('a bright afterglow that saturates the first frames (10.5 mag at T0+5 min, α = 1.2)', () => {
+  let night: SyntheticNight;
+  let frames: FrameResult[];
+  beforeAll(() => {
+    night = makeNight({ seed: 43, afterglow: { mag300: 10.5, alpha: 1.2 }, fieldMagMin: 7.5 });
+    frames = run(night);
+  });
+
+  it('is a candidate from the first epoch on, flagged saturated, with one id; the decay is fitted on the unsaturated points', () => {
+    const sat = frames.map((f) => f.sources.find((s) => angularSeparation(s.ra, s.dec, night.afterglow!.ra, night.afterglow!.dec) * 3600 < 1.5)!);
+    // the premise: the afterglow saturates the first frames (and not the last ones)
+    expect(sat.slice(0, 2).every((s) => s.flags & FLAG.SATURATED)).toBe(true);
+    expect(sat.at(-1)!.flags & FLAG.SATURATED).toBe(0);
+    const epochs = buildCandidates(EPOCHS, frames, night.catalog, night.alert);
+    const found = epochs.map((e) => afterglowIn(e, night));
+    for (const [k, c] of found.entries()) {
+      expect(c, `epoch ${EPOCHS[k]}`).toBeDefined();
+      expect(c!.flags).toEqual(expect.arrayContaining(['catalog_absent', 'above_catalog_depth', 'saturated']));
+      expect(angularSeparation(c!.ra, c!.dec, night.afterglow!.ra, night.afterglow!.dec) * 3600).toBeLessThan(0.5);
+      // saturated magnitudes are faint bounds: never brighter than the truth (beyond noise)
+      for (const p of c!.lightCurve.filter((q) => q.saturated)) expect(p.mag).toBeGreaterThan(night.afterglow!.magAt(p.t) - 0.05);
+      for (const p of c!.lightCurve.filter((q) => !q.saturated && !q.upperLimit)) expect(Math.abs(p.mag - night.afterglow!.magAt(p.t))).toBeLessThan(Math.max(0.05, 3 * p.magErr));
+    }
+    expect(new Set(found.map((c) => c!.id)).size).toBe(1);
+    // first epoch: every detection saturated, no decay index; last: fitted on the unsaturated points
+    expect(found[0]!.lightCurve.every((p) => p.saturated)).toBe(true);
+    expect(found[0]!.fading).toBeNull();
+    expect(found[3]!.fading!.alpha).toBeGreaterThan(1.05);
+    expect(found[3]!.fading!.alpha).toBeLessThan(1.35);
+    expect(found[3]!.flags).toContain('fading');
+  });
+
+  it('saturated catalog stars are not candidates, even over the whole field', () => {
+    const whole = buildCandidates(EPOCHS, frames, night.catalog, { ...night.alert, errorRadiusDeg: null });
+    const satStars = frames[0].sources.filter((s) => s.flags & FLAG.SATURATED && angularSeparation(s.ra, s.dec, night.afterglow!.ra, night.afterglow!.dec) * 3600 > 5);
+    expect(satStars.length).toBeGreaterThanOrEqual(2);
+    for (const e of whole) {
+      const others = e.candidates.filter((c) => c !== afterglowIn(e, night));
+      expect(others.filter((c) => c.flags.includes('saturated'))).toEqual([]);
+      expect(others.length).toBeLessThanOrEqual(1);
+    }
   });
 });
 

@@ -12,9 +12,14 @@
  *    friends-of-friends within `linkRadiusArcsec` on the tangent plane at the alert position; when a
  *    group holds two detections of one frame, the one nearest the group's median position is kept.
  *    Friends-of-friends groups do not depend on the order of the inputs.
- * 2. A group is kept when it has ≥ `minFrames` good detections: no SATURATED/EDGE/MASKED flag, FWHM
- *    within `fwhmRange` × the frame's stellar FWHM, elongation a/b ≤ `maxElongation` (artefacts:
- *    cosmic rays and hot pixels are seen once, are sharper than the PSF or sit on masked pixels).
+ * 2. A group is kept when it has ≥ `minFrames` good detections: no EDGE/MASKED flag, FWHM within
+ *    `fwhmRange` × the frame's stellar FWHM, elongation a/b ≤ `maxElongation` (artefacts: cosmic rays
+ *    and hot pixels are seen once, are sharper than the PSF or sit on masked pixels). A SATURATED
+ *    detection counts when round and not sharper than the PSF (no upper FWHM bound: a saturated core
+ *    is flat-topped): a bright afterglow saturates the first frames, exactly when it matters most.
+ *    Its magnitude is only a faint bound: it gives a light-curve point marked `saturated`, enters the
+ *    brightening and depth tests (conservatively), not the fading fit nor, when unsaturated
+ *    detections exist, the mean and latest magnitude; the candidate gets the flag 'saturated'.
  * 3. Catalog: the nearest reference star within max(3 × the astrometric rms, `catalogMatchFloorArcsec`).
  *    - No star: a candidate if it is brighter than the catalog's completeness limit by
  *      `completenessMargin` (its brightest detection, at 2σ: min(mag + 2 err) < limit − margin), or
@@ -32,7 +37,7 @@
  *    curve (t − T0 at mid-exposure, mag, err; upper limits from the frames that cover it without a
  *    detection), power-law index α of flux ∝ t^−α (weighted least squares of mag on 2.5 log10 t),
  *    distance to the alert position, flags, a score in [0, 1], and an id derived from the position
- *    of its first two good detections in event time ("GP1 J…"), stable while later frames arrive.
+ *    of its first two kept detections in event time ("GP1 J…"), stable while later frames arrive.
  *
  * Late frames: the function is pure; when a frame arrives whose DATE-OBS is before an epoch whose list
  * was already published, the caller calls it again with the frame added and publishes the revised
@@ -93,6 +98,8 @@ export interface LightCurvePoint {
   magErr: number;
   /** true: not detected, `mag` is the frame's limiting magnitude. */
   upperLimit: boolean;
+  /** true: the source saturated the frame; `mag` is a faint bound (it was at least this bright). */
+  saturated: boolean;
 }
 
 export interface Candidate {
@@ -100,7 +107,8 @@ export interface Candidate {
   ra: number;
   dec: number;
   posErrArcsec: number;
-  /** The latest detection's magnitude and error (zero-point error included). */
+  /** The latest unsaturated detection's magnitude and error (zero-point error included); when every
+   *  detection saturated (flag 'saturated', no unsaturated point), the latest saturated one: a faint bound. */
   mag: number;
   magErr: number;
   /** Weighted mean over the detections. */
@@ -113,7 +121,7 @@ export interface Candidate {
   distanceArcsec: number;
   /** Nearest reference star within the match radius, if any. */
   catalog: { index: number; mag: number; separationArcsec: number } | null;
-  /** 'catalog_absent', 'above_catalog_depth', 'fading', 'brightened', 'blended', 'crowded'. */
+  /** 'catalog_absent', 'above_catalog_depth', 'fading', 'brightened', 'blended', 'crowded', 'saturated'. */
   flags: string[];
   score: number;
 }
@@ -329,19 +337,24 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
         }
       }
       const chosen = [...perFrame.values()].sort((a, b) => dets[a].frame - dets[b].frame);
-      const good = chosen.filter((i) => {
+      const isSat = (i: number) => (frames[dets[i].frame].f.sources[dets[i].src].flags & FLAG.SATURATED) !== 0;
+      // a saturated detection is kept when round and not sharper than the PSF (its flat top is
+      // wider than the PSF, so no upper FWHM bound): a bright afterglow saturates the first frames
+      const used = chosen.filter((i) => {
         const e = frames[dets[i].frame].f;
         const s = e.sources[dets[i].src];
-        if (s.flags & (FLAG.SATURATED | FLAG.EDGE | FLAG.MASKED)) return false;
+        if (s.flags & (FLAG.EDGE | FLAG.MASKED)) return false;
         const ratio = s.fwhm / e.fwhm;
-        if (Number.isFinite(e.fwhm) && !(ratio >= c.fwhmRange[0] && ratio <= c.fwhmRange[1])) return false;
+        if (Number.isFinite(e.fwhm) && !(ratio >= c.fwhmRange[0] && (isSat(i) || ratio <= c.fwhmRange[1]))) return false;
         return !(s.b > 0) || s.a / s.b <= c.maxElongation;
       });
-      if (good.length < c.minFrames) continue;
+      if (used.length < c.minFrames) continue;
+      const good = used.filter((i) => !isSat(i));
+      const nSat = used.length - good.length;
 
       // position: weighted mean on the plane
       let sw = 0, sx = 0, sy = 0;
-      for (const i of good) {
+      for (const i of used) {
         const s = frames[dets[i].frame].f.sources[dets[i].src];
         const w = 1 / Math.max(1e-6, s.posErrArcsec) ** 2;
         sw += w;
@@ -353,40 +366,42 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       if (dist > radiusArcsec) continue;
       const sky = tangentToSky(px / 3600, py / 3600, alert.ra, alert.dec, [0, 0]);
 
-      // light curve: the good detections. Frames where the source was detected but flagged
-      // (saturated, on the edge, or its aperture on masked pixels — a cosmic ray can add or, masked,
-      // remove most of the flux) give no point at all: never an upper limit where the source was seen.
+      // light curve: the kept detections, saturated ones marked (their magnitude is a faint bound).
+      // Frames where the source was detected but flagged (on the edge, or its aperture on masked
+      // pixels — a cosmic ray can add or, masked, remove most of the flux) give no point at all:
+      // never an upper limit where the source was seen.
       const lc: LightCurvePoint[] = [];
       let mw = 0, mm = 0, bestSnr = 0, minBright = Infinity;
       const detFrames = new Set<number>(chosen.map((i) => dets[i].frame));
-      const measured = good;
-      for (const i of measured) {
+      for (const i of used) {
         const e = frames[dets[i].frame];
         const s = e.f.sources[dets[i].src];
         const err = Math.hypot(s.magErr, e.f.zeroPoint.zpErr);
-        lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: s.mag, magErr: err, upperLimit: false });
+        const saturated = isSat(i);
+        lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: s.mag, magErr: err, upperLimit: false, saturated });
+        bestSnr = Math.max(bestSnr, s.snr);
+        minBright = Math.min(minBright, s.mag + 2 * err);
+        // the mean magnitude from the unsaturated detections, from the saturated ones when there are no others
+        if (saturated && good.length) continue;
         const w = 1 / (err * err);
         mw += w;
         mm += w * s.mag;
-        bestSnr = Math.max(bestSnr, s.snr);
-        minBright = Math.min(minBright, s.mag + 2 * err);
-        detFrames.add(dets[i].frame);
       }
       // upper limits from the frames covering the position without a good detection
       frames.forEach((e, fi) => {
         if (detFrames.has(fi) || !e.f.wcs || !Number.isFinite(e.f.limitingMag)) return;
         if (!skyToPixSafe(e.f, sky[0], sky[1])) return;
-        lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: e.f.limitingMag, magErr: NaN, upperLimit: true });
+        lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: e.f.limitingMag, magErr: NaN, upperLimit: true, saturated: false });
       });
       lc.sort((a, b) => a.t - b.t || (a.frameId < b.frameId ? -1 : 1));
       const meanMag = mm / mw;
       const meanMagErr = 1 / Math.sqrt(mw);
-      const latest = lc.filter((p) => !p.upperLimit).at(-1)!;
+      const latest = lc.filter((p) => !p.upperLimit && !p.saturated).at(-1) ?? lc.filter((p) => !p.upperLimit).at(-1)!;
       const mag = latest.mag;
       const magErr = latest.magErr;
 
-      // fading: mag = a + 2.5 α log10 t over the detections after T0
-      const pts = lc.filter((p) => !p.upperLimit && p.t > 0);
+      // fading: mag = a + 2.5 α log10 t over the unsaturated detections after T0
+      const pts = lc.filter((p) => !p.upperLimit && !p.saturated && p.t > 0);
       let fading: Candidate['fading'] = null;
       if (pts.length >= 2 && new Set(pts.map((p) => p.t)).size >= 2) {
         const f = linfit(
@@ -398,8 +413,8 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       }
       const isFading = !!fading && fading.significance >= c.fadingSigma && fading.alpha > 0;
 
-      // catalog
-      const star = nearestStar(px, py, matchR);
+      // catalog (a saturated centroid may sit off the star's position: matched within the aperture)
+      const star = nearestStar(px, py, nSat && Number.isFinite(apArcsec) ? Math.max(matchR, apArcsec) : matchR);
       const flags: string[] = [];
       let keep = false;
       if (!star) {
@@ -425,14 +440,15 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       }
       if (isFading) flags.push('fading');
       if (!keep) continue;
-      for (const i of good) {
+      if (nSat) flags.push('saturated');
+      for (const i of used) {
         const s = frames[dets[i].frame].f.sources[dets[i].src];
         if (s.flags & FLAG.BLENDED && !flags.includes('blended')) flags.push('blended');
         if (s.flags & FLAG.CROWDED && !flags.includes('crowded')) flags.push('crowded');
       }
 
-      // id from the first two good detections in event time
-      const first = good.slice(0, 2);
+      // id from the first two kept detections in event time
+      const first = used.slice(0, 2);
       let fx = 0, fy = 0;
       for (const i of first) (fx += dets[i].x), (fy += dets[i].y);
       const idSky = tangentToSky(fx / first.length / 3600, fy / first.length / 3600, alert.ra, alert.dec, [0, 0]);
@@ -440,7 +456,7 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       const sPos = Number.isFinite(radiusArcsec) ? Math.max(0, 1 - dist / radiusArcsec) : 0.5;
       const sSnr = Math.min(1, bestSnr / 20);
       const sFade = isFading ? Math.min(1, fading!.significance / 10) : 0;
-      const sN = Math.min(1, good.length / 4);
+      const sN = Math.min(1, used.length / 4);
       const score = 0.3 * sSnr + 0.3 * sFade + 0.25 * sPos + 0.15 * sN;
 
       out.candidates.push({
@@ -452,7 +468,7 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
         magErr,
         meanMag,
         meanMagErr,
-        nDetections: good.length,
+        nDetections: used.length,
         lightCurve: lc,
         fading,
         distanceArcsec: angularSeparation(sky[0], sky[1], alert.ra, alert.dec) * 3600,

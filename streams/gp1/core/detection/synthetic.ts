@@ -195,6 +195,8 @@ export interface SyntheticNightSpec {
   seed?: number;
   hotPixels?: number;
   cosmicRays?: number;
+  /** Brightest field star (mag, default 12; stars brighter than ≈ 11.3 saturate at zp 23, 60 s). */
+  fieldMagMin?: number;
 }
 
 export interface SyntheticNight {
@@ -223,7 +225,7 @@ export function makeNight(spec: SyntheticNightSpec = {}): SyntheticNight {
   const depth = spec.catalogDepth ?? 19;
   const r = rng(spec.seed ?? 11);
   const radiusDeg = (Math.hypot(width, height) * scale) / 3600 / 2 + 0.15;
-  const field = makeStarField({ ra: ra0, dec: dec0, radiusDeg, n: spec.nStars ?? Math.round(1500 * (width * height) / 1024 ** 2), magMin: 12, magMax: spec.fieldMagMax ?? 21.5, seed: (spec.seed ?? 11) + 1 });
+  const field = makeStarField({ ra: ra0, dec: dec0, radiusDeg, n: spec.nStars ?? Math.round(1500 * (width * height) / 1024 ** 2), magMin: spec.fieldMagMin ?? 12, magMax: spec.fieldMagMax ?? 21.5, seed: (spec.seed ?? 11) + 1 });
   const keep: number[] = [];
   const faint: { ra: number; dec: number; mag: number }[] = [];
   for (let i = 0; i < field.ra.length; i++) {
