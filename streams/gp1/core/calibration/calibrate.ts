@@ -37,7 +37,7 @@ import { overscanLevel, SKY_SAMPLES, type MasterImage, type RawFrame } from './f
 import { estimateFwhm, type FwhmOptions } from './fwhm.ts';
 import { MASK } from './maskBits.ts';
 import { scratchBuffer, statsOfBuffer } from '../../../../lib/stats/robust.ts';
-import { calibrationKernel } from './simd.ts';
+import { calibrationKernel, type PassInputs } from './simd.ts';
 
 export { MASK } from './maskBits.ts';
 
@@ -260,24 +260,9 @@ export function calibrateFrame(raw: RawFrame, masters: CalibrationMasters, opts:
   return { name: raw.name, width: W, height: H, image, weight, mask, stats, dataSection: geo.data, history, cards, dropKeys: ['BIASSEC', 'DATASEC', 'TRIMSEC', 'BZERO', 'BSCALE', 'BLANK', 'BUNIT'] };
 }
 
-/** Inputs of the per-pixel kernels (kept together so the kernels stay small, monomorphic functions). */
-interface Kernel {
-  src: Float32Array | Float64Array;
-  rawWidth: number;
-  /** DATASEC origin (0-based) and size. */
-  x0: number;
-  y0: number;
-  W: number;
-  H: number;
-  ov: number;
-  t: number;
-  sat: number;
-  hotThr: number;
-  lowFlat: number;
-  bd: Float32Array | null;
-  dd: Float32Array | null;
-  fd: Float32Array | null;
-}
+/** Inputs of the per-pixel kernels (kept together so the kernels stay small, monomorphic functions); the
+ *  WebAssembly pass takes the same (simd.ts). */
+type Kernel = PassInputs;
 
 /**
  * Median and robust σ of the calibrated values of pixels i = 0, s, 2s, … (s = ⌊N/max⌋) of the data

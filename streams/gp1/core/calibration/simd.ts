@@ -31,10 +31,11 @@
  */
 import { assembleModule, F64, FunctionBuilder, I32, op, V128, v } from '../../../../lib/wasm/assembler.ts';
 
-/** The inputs of one frame's pass (the fields calibrate.ts's Kernel has). */
+/** The inputs of one frame's pass, for this kernel and calibrate.ts's JavaScript alike. */
 export interface PassInputs {
   src: Float32Array | Float64Array;
   rawWidth: number;
+  /** DATASEC origin (0-based) and size. */
   x0: number;
   y0: number;
   W: number;
