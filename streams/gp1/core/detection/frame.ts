@@ -4,6 +4,7 @@
  * builds a {@link CalibratedFrame}, e.g. with {@link frameFromHeader}.
  */
 import { pixToSky, pixelScaleArcsec, wcsFromHeader, type HeaderReader, type TanWcs } from '../../../../lib/wcs/index.ts';
+import { observationDate } from '../../../../lib/fits/observation.ts';
 import type { MaskArray, Pixels } from './background.ts';
 import { detectSources, type DetectionOptions, type FrameImage, type Source } from './detect.ts';
 import { solveAstrometry, type AstrometryOptions, type CatalogStars } from './astrometry.ts';
@@ -130,18 +131,10 @@ export function parseAngle(v: string | number | undefined, hours: boolean): numb
   return Number.isFinite(d) ? d : undefined;
 }
 
-/** DATE-OBS (+ TIME-OBS/UT when DATE-OBS has no time) as ISO UTC with Z; undefined when absent. */
+/** The observation start as ISO UTC (lib/fits observationDate: DATE-OBS, a date-only DATE-OBS + TIME-OBS/UT/…, DATE-BEG); undefined when absent or unreadable. */
 export function isoDateObs(h: HeaderReader): string | undefined {
-  let d = h.getString('DATE-OBS')?.trim();
-  if (!d) return undefined;
-  if (/^\d{4}-\d{2}-\d{2}$/.test(d)) {
-    const t = (h.getString('TIME-OBS') ?? h.getString('UT') ?? h.getString('UTC'))?.trim();
-    if (!t) return undefined;
-    d = `${d}T${t}`;
-  }
-  if (!/[zZ]|[+-]\d{2}:?\d{2}$/.test(d)) d += 'Z';
-  const ms = Date.parse(d);
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+  const d = observationDate({ get: (k) => h.getString(k) ?? h.getNumber(k) });
+  return d.ok ? d.iso : undefined;
 }
 
 /**
