@@ -43,7 +43,7 @@ const spec: CommandSpec = {
   },
 };
 
-interface FitsModule {
+export interface FitsModule {
   readImage(src: string, hdu?: number | string): Promise<FitsImage> | FitsImage;
   readHeaders?(src: string): Promise<FitsHeader[]> | FitsHeader[];
 }
@@ -94,7 +94,7 @@ function extname(h: FitsHeader): string {
 }
 
 /** Reads one calibrated frame: image, WEIGHT and MASK HDUs located by EXTNAME. */
-async function readCalibrated(fits: FitsModule, path: string): Promise<{ header: FitsHeader; width: number; height: number; data: Pixels; weight: Pixels | null; mask: MaskArray | null }> {
+export async function readCalibrated(fits: FitsModule, path: string): Promise<{ header: FitsHeader; width: number; height: number; data: Pixels; weight: Pixels | null; mask: MaskArray | null }> {
   let headers: FitsHeader[] = [];
   if (fits.readHeaders) headers = ((await fits.readHeaders(path)) as unknown as Array<{ header?: FitsHeader }>).map((x) => x.header ?? (x as unknown as FitsHeader));
   let img = -1, wgt = -1, msk = -1;

@@ -1,0 +1,53 @@
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFitsFile } from '../lib/fits/index.ts';
+import { makeFrame } from '../streams/gp1/core/detection/synthetic.ts';
+import { run } from './gp1-detection.ts';
+
+const hasSex = spawnSync('source-extractor', ['-v'], { encoding: 'utf8' }).status === 0;
+if (!hasSex) console.warn('SKIPPED gp1-detection bench test: source-extractor is not installed');
+const dir = mkdtempSync(join(tmpdir(), 'bench-det-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.skipIf(!hasSex)('npm run bench -- gp1-detection --image (frames of your own, no truth)', () => {
+  it('runs both detectors on a calibrated file and prints timings and the agreement by S/N', async () => {
+    // bright isolated stars on a grid: both detectors must find all of them
+    const stars = [];
+    for (let y = 40; y < 480; y += 48) for (let x = 40; x < 480; x += 48) stars.push({ x: x + 0.3, y: y + 0.6, flux: 3000 });
+    const f = makeFrame({ width: 512, height: 512, stars, fwhm: 3, seed: 5, hotPixels: 5, cosmicRays: 5, saturation: 1e6 });
+    const file = join(dir, 'cal.fits');
+    await writeFitsFile(file, [
+      { kind: 'image', bitpix: -32, width: 512, height: 512, data: f.data, cards: [{ key: 'DATE-OBS', value: '2024-01-01T00:00:00' }, { key: 'EXPTIME', value: 60 }, { key: 'GAIN', value: 2 }] },
+      { kind: 'image', bitpix: -32, width: 512, height: 512, data: f.weight, cards: [{ key: 'EXTNAME', value: 'WEIGHT' }] },
+      { kind: 'image', bitpix: 16, width: 512, height: 512, data: Int16Array.from(f.mask), cards: [{ key: 'EXTNAME', value: 'MASK' }] },
+    ]);
+    const out: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    try {
+      expect(await run(['--image', file, '--runs', '1'])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    const text = out.join('\n');
+    expect(text).toMatch(/cal\.fits\s+512x512\s+\d+\s+\d+\s+\d+\.\d+x\s+\d+\s+\d+\s+no --catalog\s+WEIGHT HDU/);
+    const bright = text.split('\n').find((l) => /cal\.fits\s+>50\s/.test(l))!;
+    // the 100 grid stars (S/N > 50) on both sides, each found by the other
+    expect(bright).toMatch(/>50\s+(\d+)\s+100\.0%\s+(\d+)\s+100\.0%/);
+    const [, a, b] = /\s(\d+)\s+100\.0%\s+(\d+)\s+100\.0%/.exec(bright)!;
+    expect(Number(a)).toBeGreaterThanOrEqual(100);
+    expect(Number(b)).toBeGreaterThanOrEqual(100);
+  }, 120_000);
+
+  it('says which file is missing', async () => {
+    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(await run(['--image', join(dir, 'nope.fits')])).toBe(2);
+      expect(err).toHaveBeenCalledWith(expect.stringContaining('nope.fits'));
+    } finally {
+      err.mockRestore();
+    }
+  });
+});
