@@ -62,6 +62,14 @@ export interface ApertureInput {
    */
   bad?: Uint8Array | null;
   interpolatedVariance?: number;
+  /**
+   * Point-symmetry test against unflagged cosmic rays (a hit on a star's wing passes the calibration's
+   * sharpness test, which only sees hits brighter than ~3× the wing): a usable pixel brighter than the
+   * value at its exact mirror point through the centre (bilinear) by more than `sigma` σ of the
+   * difference and by more than `ratio` × that value takes the mirror value. A star, even elongated,
+   * is point-symmetric; so the light of a neighbour on one side is left out too. Default off.
+   */
+  symmetry?: { sigma: number; ratio: number } | null;
 }
 
 export interface ApertureResult {
@@ -73,6 +81,8 @@ export interface ApertureResult {
   maskedArea: number;
   /** Area of masked pixels replaced by their point-symmetric counterpart through the centre. */
   repairedArea: number;
+  /** Area of usable pixels replaced by their mirror value by the symmetry test (`symmetry`). */
+  asymmetricArea: number;
   /** Area beyond the frame edges. */
   outsideArea: number;
   saturated: boolean;
@@ -82,8 +92,8 @@ export interface ApertureResult {
 
 /** Sums a circular aperture of radius r at (xc, yc) (0-based pixel centres). `self` is this object's id + 1 in `seg`. */
 export function apertureSum(inp: ApertureInput, xc: number, yc: number, r: number, self = 0, out?: ApertureResult): ApertureResult {
-  const res = out ?? { flux: 0, variance: 0, area: 0, maskedArea: 0, repairedArea: 0, outsideArea: 0, saturated: false, crowded: false };
-  res.flux = res.variance = res.area = res.maskedArea = res.repairedArea = res.outsideArea = 0;
+  const res = out ?? { flux: 0, variance: 0, area: 0, maskedArea: 0, repairedArea: 0, asymmetricArea: 0, outsideArea: 0, saturated: false, crowded: false };
+  res.flux = res.variance = res.area = res.maskedArea = res.repairedArea = res.asymmetricArea = res.outsideArea = 0;
   res.saturated = res.crowded = false;
   const { sub, width, height, weight, rms, mask, seg } = inp;
   const inner = r - Math.SQRT1_2;
@@ -136,13 +146,47 @@ export function apertureSum(inp: ApertureInput, xc: number, yc: number, r: numbe
         res.repairedArea += f;
       }
       if (seg && seg[q] !== 0 && seg[q] !== self) res.crowded = true;
-      const v = sub[q];
-      res.flux += f * v;
+      let v = sub[q];
       let var_ = weight ? 1 / wv : rms[q] * rms[q];
+      if (q === p && inp.symmetry && (m & inp.saturatedMask) === 0) {
+        const mv = mirrorValue(inp, 2 * xc - x, 2 * yc - y);
+        if (mv !== null) {
+          const d = v - mv.value;
+          const pv = inp.gainTime > 0 ? Math.max(v, 0) / inp.gainTime + Math.max(mv.value, 0) / inp.gainTime : 0;
+          if (d > inp.symmetry.ratio * Math.max(mv.value, 0) && d * d > inp.symmetry.sigma * inp.symmetry.sigma * (var_ + mv.variance + pv)) {
+            v = mv.value;
+            var_ = mv.variance;
+            res.asymmetricArea += f;
+          }
+        }
+      }
+      res.flux += f * v;
       if (inp.gainTime > 0 && v > 0) var_ += v / inp.gainTime;
       res.variance += f * f * var_;
       res.area += f;
     }
   }
   return res;
+}
+
+const MIRROR = { value: 0, variance: 0 };
+
+/**
+ * Bilinear value of `sub` at (x, y) and the variance of its nearest pixel; null when one of the four
+ * pixels is off the frame, masked (bad bits), without weight or not finite. Reuses one result object.
+ */
+function mirrorValue(inp: ApertureInput, x: number, y: number): { value: number; variance: number } | null {
+  const { sub, width, height, weight, rms, mask } = inp;
+  const x0 = Math.floor(x), y0 = Math.floor(y);
+  if (x0 < 0 || y0 < 0 || x0 + 1 >= width || y0 + 1 >= height) return null;
+  const fx = x - x0, fy = y - y0;
+  const p = y0 * width + x0;
+  const a = sub[p], b = sub[p + 1], c = sub[p + width], d = sub[p + width + 1];
+  if (!(a === a && b === b && c === c && d === d)) return null;
+  if (mask && ((mask[p] | mask[p + 1] | mask[p + width] | mask[p + width + 1]) & (inp.badMask | inp.saturatedMask)) !== 0) return null;
+  if (weight && !(weight[p] > 0 && weight[p + 1] > 0 && weight[p + width] > 0 && weight[p + width + 1] > 0)) return null;
+  MIRROR.value = (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy;
+  const n = p + (fy >= 0.5 ? width : 0) + (fx >= 0.5 ? 1 : 0);
+  MIRROR.variance = weight ? 1 / weight[n] : rms[n] * rms[n];
+  return MIRROR;
 }

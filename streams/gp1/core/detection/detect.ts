@@ -105,6 +105,12 @@ export interface DetectionOptions {
   minApertureRadius?: number;
   /** Local annulus background [inner, outer] radii in units of the aperture radius, e.g. [2.5, 4]; null = the map (default). */
   annulus?: [number, number] | null;
+  /**
+   * Aperture pixels brighter than their mirror point through the centre by `sigma` σ and `ratio` ×
+   * the mirror value take the mirror value (aperture.ts `symmetry`: cosmic rays on a star's wing
+   * that the calibration's sharpness test misses). Default { sigma: 5, ratio: 0.5 }; null = off.
+   */
+  apertureSymmetry?: { sigma: number; ratio: number } | null;
   /** e−/ADU, for the source Poisson term (0 or undefined: the weight/RMS map only). */
   gain?: number;
   /** Exposure time, s (with gain: the Poisson term of a counts/s image is flux / (gain · t)). */
@@ -1056,8 +1062,9 @@ export function detectSources(img: FrameImage, opts: DetectionOptions = {}): Det
     const radius = opts.apertureRadius ?? Math.max(opts.minApertureRadius ?? 2, (opts.apertureFwhmFactor ?? 1) * (Number.isFinite(frameFwhm) ? frameFwhm : filterFwhm || 2.5));
 
     // pass 2: aperture photometry
-    const ap: ApertureInput = { sub, width, height, weight, rms: rmsMap ?? new Float32Array(0), mask, badMask: badAp, saturatedMask: MASK.SATURATED, gainTime, seg, bad, interpolatedVariance: bg.globalRms * bg.globalRms };
-    const res: ApertureResult = { flux: 0, variance: 0, area: 0, maskedArea: 0, repairedArea: 0, outsideArea: 0, saturated: false, crowded: false };
+    const symmetry = opts.apertureSymmetry === undefined ? { sigma: 5, ratio: 0.5 } : opts.apertureSymmetry;
+    const ap: ApertureInput = { sub, width, height, weight, rms: rmsMap ?? new Float32Array(0), mask, badMask: badAp, saturatedMask: MASK.SATURATED, gainTime, seg, bad, interpolatedVariance: bg.globalRms * bg.globalRms, symmetry };
+    const res: ApertureResult = { flux: 0, variance: 0, area: 0, maskedArea: 0, repairedArea: 0, asymmetricArea: 0, outsideArea: 0, saturated: false, crowded: false };
     const annulus = opts.annulus ?? null;
     const ring: number[] = [];
     const sources: Source[] = new Array(pre.length);
