@@ -23,6 +23,8 @@ export interface ChainOutputs {
   lists: Array<Record<string, any>>;
   products: Array<Record<string, any>>;
   receipts: Array<Record<string, any>>;
+  /** DATE-OBS (ms) of the object frames the provider injected */
+  objectFrames: number[];
 }
 
 export interface ChainProgress {
@@ -45,11 +47,11 @@ export interface StageTiming {
   firstOutputSeconds: number | null;
 }
 
-const WATCHED = ['alerts.reference', 'gp1.candidates', 'gic.products', 'fsc.receipts'];
+const WATCHED = ['alerts.reference', 'images.raw', 'gp1.candidates', 'gic.products', 'fsc.receipts'];
 
 export class Chain {
   readonly runners: StageRunner[] = [];
-  readonly outputs: ChainOutputs = { references: new Map(), lists: [], products: [], receipts: [] };
+  readonly outputs: ChainOutputs = { references: new Map(), lists: [], products: [], receipts: [], objectFrames: [] };
   private consumer: Consumer | null = null;
   private readonly firstOutput = new Map<string, number>();
   private lastChange = Date.now();
@@ -80,6 +82,9 @@ export class Chain {
         const v = (await serdes.decode(message.value!, topicSpec(logical).schema)) as Record<string, any>;
         this.lastChange = Date.now();
         if (logical === 'alerts.reference') o.references.set(v.burstId, v.epochsMinutes);
+        else if (logical === 'images.raw') {
+          if (v.imageType === 'object') o.objectFrames.push(Date.parse(v.dateObs));
+        }
         else if (logical === 'gp1.candidates') o.lists.push(v);
         else if (logical === 'gic.products') o.products.push(v);
         else o.receipts.push(v);

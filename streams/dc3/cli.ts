@@ -44,7 +44,15 @@ export async function run(args: string[]): Promise<number> {
   });
   if (a.options.json) console.log(JSON.stringify(s, null, 1));
   else console.log(formatSummary(s, join(out, 'summary.json')));
-  return s.outcome === 'complete' && s.epochs.length > 0 && s.epochs.every((e) => e.frames > 0) ? 0 : 1;
+  return dc3Succeeded(s) ? 0 : 1;
+}
+
+/**
+ * A run succeeds when it completed, some epoch has frames, and every epoch with frames observed by then
+ * used some (an epoch before the first frame, a late start, has an empty list and is no failure).
+ */
+export function dc3Succeeded(s: Pick<Dc3Summary, 'outcome' | 'epochs'>): boolean {
+  return s.outcome === 'complete' && s.epochs.some((e) => e.frames > 0) && s.epochs.every((e) => e.frames > 0 || e.framesObserved === 0);
 }
 
 const f = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
@@ -57,8 +65,8 @@ export function formatSummary(s: Dc3Summary, file: string): string {
   out.push(`  alert      ${x.alert}`);
   out.push(`  frames     ${x.frames.injected} injected, ${x.frames.calibrated} calibrated outputs (masters + frames), ${x.frames.objectFramesInLastEpoch} object frames in the last epoch`);
   out.push(`  chain      ${f(x.chainSeconds, 1)} s from the alert to the last receipt: ${f(x.objectFramesPerSecond)} frames/s, ${f(x.speedUpOverRealTime, 0)}x real time`);
-  out.push('  epochs     T0+min  rev  frames  candidates  zero point  limiting mag');
-  for (const e of s.epochs) out.push(`             ${String(e.epochMinutes).padStart(6)}  ${String(e.revision).padStart(3)}  ${String(e.frames).padStart(6)}  ${String(e.candidates).padStart(10)}  ${f(e.zeroPoint).padStart(10)}  ${f(e.limitingMag).padStart(12)}`);
+  out.push('  epochs     T0+min  rev  frames (observed)  candidates  zero point  limiting mag');
+  for (const e of s.epochs) out.push(`             ${String(e.epochMinutes).padStart(6)}  ${String(e.revision).padStart(3)}  ${`${e.frames} (${e.framesObserved ?? '-'})`.padStart(17)}  ${String(e.candidates).padStart(10)}  ${f(e.zeroPoint).padStart(10)}  ${f(e.limitingMag).padStart(12)}`);
   const b = x.bestCandidate;
   if (b) {
     out.push(`  best       ${b.id} at RA ${f(b.ra, 5)} Dec ${f(b.dec, 5)}, ${f(b.distanceArcsec, 1)}" from the alert position, mag ${f(b.mag)}, fading index ${f(b.fadingIndex)}`);

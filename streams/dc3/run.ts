@@ -56,9 +56,11 @@ export function configureChain(namespace: string, c: RunConfig): void {
 
 export interface Dc3Summary extends Record<string, unknown> {
   namespace: string;
+  outcome: 'complete' | 'timeout' | 'idle';
   /** What a user should look at: incomplete run, empty epochs, dead letters, rejected products. */
   warnings: string[];
-  epochs: Array<{ epochMinutes: number; revision: number; frames: number; candidates: number; zeroPoint: number | null; limitingMag: number | null }>;
+  /** framesObserved: object frames with DATE-OBS ≤ the epoch; frames: those the list was built from (solved and calibrated) */
+  epochs: Array<{ epochMinutes: number; revision: number; framesObserved: number; frames: number; candidates: number; zeroPoint: number | null; limitingMag: number | null }>;
   products: Array<{ productId: string; status: string; reasons: string[] }>;
 }
 
@@ -128,7 +130,15 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   const busy = timings.reduce((s, t) => s + t.busySeconds, 0);
   const burstId = lists[0]?.burstId ?? [...chain.outputs.references.keys()][0] ?? '<burst>';
   const warnings: string[] = [];
-  for (const l of lists) if (!l.frames.length) warnings.push(`epoch T0+${l.epochMinutes} min: no usable frame (astrometry failed on every frame up to it? see the gp1-detection logs)`);
+  // frames observed by each epoch (DATE-OBS ≤ T0 + epoch): none is no failure (a late start), none usable is
+  const observedBy = (l: Record<string, any>) => chain.outputs.objectFrames.filter((t) => t <= Date.parse(l.epochTime)).length;
+  const firstObs = chain.outputs.objectFrames.length ? Math.min(...chain.outputs.objectFrames) : NaN;
+  for (const l of lists) {
+    if (l.frames.length) continue;
+    const t0ms = Date.parse(l.epochTime) - l.epochMinutes * 60_000;
+    if (observedBy(l) === 0) warnings.push(`epoch T0+${l.epochMinutes} min: no frame observed by then (first object frame at T0+${((firstObs - t0ms) / 60_000).toFixed(1)} min): its list is empty`);
+    else warnings.push(`epoch T0+${l.epochMinutes} min: none of the ${observedBy(l)} frame(s) observed by then is usable (astrometry or zero point failed on each? see the gp1-detection logs)`);
+  }
   if (outcome !== 'complete') warnings.push(`the run did not complete (${outcome}): ${progress.epochsDone}/${progress.epochsExpected} epochs`);
   for (const t of timings) if (t.dlq) warnings.push(`${t.stage}: ${t.dlq} message(s) on ${t.stage}.dlq (reasons in the topic's headers)`);
   if (progress.productsRejected) warnings.push(`${progress.productsRejected} product(s) rejected by the FSC (reasons in fsc.receipts)`);
@@ -146,7 +156,7 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
     objectFramesPerSecond: objectFrames / chainSeconds,
     speedUpOverRealTime: realTimeSeconds ? realTimeSeconds / chainSeconds : null,
     frames: { injected: progress.framesIn, calibrated: progress.calibrated, objectFramesInLastEpoch: objectFrames },
-    epochs: lists.map((l) => ({ epochMinutes: l.epochMinutes, revision: l.revision, frames: l.frames.length, candidates: l.candidates.length, zeroPoint: l.zeroPoint, limitingMag: l.limitingMag })),
+    epochs: lists.map((l) => ({ epochMinutes: l.epochMinutes, revision: l.revision, framesObserved: observedBy(l), frames: l.frames.length, candidates: l.candidates.length, zeroPoint: l.zeroPoint, limitingMag: l.limitingMag })),
     bestCandidate: best && { id: best.id, ra: best.ra, dec: best.dec, mag: best.mag, fadingIndex: best.fadingIndex, distanceArcsec: best.distanceArcsec, lightCurve: best.lightCurve },
     products: receipts.map((r) => ({ productId: r.productId, status: r.status, reasons: r.reasons })),
     stages: timings.map((t) => ({ ...t, shareOfBusy: busy ? Math.round((1000 * t.busySeconds) / busy) / 1000 : 0 })),
