@@ -139,6 +139,16 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
     if (observedBy(l) === 0) warnings.push(`epoch T0+${l.epochMinutes} min: no frame observed by then (first object frame at T0+${((firstObs - t0ms) / 60_000).toFixed(1)} min): its list is empty`);
     else warnings.push(`epoch T0+${l.epochMinutes} min: none of the ${observedBy(l)} frame(s) observed by then is usable (astrometry or zero point failed on each? see the gp1-detection logs)`);
   }
+  if (lists.length && chain.outputs.objectFrames.length) {
+    // frames that cannot belong to this burst's follow-up: a mismatch of --images and --alert?
+    const t0ms = Date.parse(lists[0].epochTime) - lists[0].epochMinutes * 60_000;
+    const lastEpoch = t0ms + Math.max(...lists.map((l) => l.epochMinutes)) * 60_000;
+    const before = chain.outputs.objectFrames.filter((t) => t < t0ms);
+    const after = chain.outputs.objectFrames.filter((t) => t > lastEpoch);
+    const t0 = new Date(t0ms).toISOString();
+    if (before.length) warnings.push(`${before.length} of the ${chain.outputs.objectFrames.length} object frames are dated before T0 ${t0} (the earliest by ${((t0ms - Math.min(...before)) / 3_600_000).toFixed(2)} h): they enter every epoch's list; do the images belong to this alert?`);
+    if (after.length === chain.outputs.objectFrames.length) warnings.push(`all ${after.length} object frames are dated after the last epoch (the first ${((firstObs - t0ms) / 3_600_000).toFixed(2)} h after T0 ${t0}): every list is empty; do the images belong to this alert?`);
+  }
   if (outcome !== 'complete') warnings.push(`the run did not complete (${outcome}): ${progress.epochsDone}/${progress.epochsExpected} epochs`);
   for (const t of timings) if (t.dlq) warnings.push(`${t.stage}: ${t.dlq} message(s) on ${t.stage}.dlq (reasons in the topic's headers)`);
   if (progress.productsRejected) warnings.push(`${progress.productsRejected} product(s) rejected by the FSC (reasons in fsc.receipts)`);
