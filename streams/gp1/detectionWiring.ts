@@ -18,6 +18,7 @@ import { LocalStorage, type StorageRef } from '../../connectors/storage/storage.
 import type { FrameResult } from './core/detection/frame.ts';
 import { buildCandidates, type EpochCandidates, type ReferenceCatalog } from './core/detection/candidates.ts';
 import { measureFrame, type MeasureRequest } from './detectionTask.ts';
+import { flagBits } from './candidateFlags.ts';
 
 export const detectionSchema = {
   workers: field<number>({ env: 'GFT_GP1_DETECT_WORKERS', type: 'int', doc: 'Worker threads measuring frames in parallel (0 = in the stage thread)', default: 2, min: 0, max: 64 }),
@@ -37,8 +38,6 @@ interface Burst {
   emitted: Map<number, { digest: string; revision: number }>;
 }
 
-const FLAG_BITS: Record<string, number> = { catalog_absent: 1, above_catalog_depth: 2, fading: 4, brightened: 8, blended: 16, crowded: 32, saturated: 64 };
-export const flagBits = (flags: string[]) => flags.reduce((b, f) => b | (FLAG_BITS[f] ?? 0), 0);
 
 /** GP1 base file: candidate table + light curves + per-frame summary, as a FITS file with BINTABLEs. */
 export function baseFile(burstId: string, e: EpochCandidates, results: FrameResult[]): Buffer {

@@ -10,6 +10,7 @@ import type { Router } from '../http/router.ts';
 import type { Candidate, Product } from '../data/sdb.ts';
 import type { LogRow, StageState } from '../data/pipeline.ts';
 import { live, page } from './layout.ts';
+import { flagNames } from '../../streams/gp1/candidateFlags.ts';
 import { telescopeNow, weatherNow } from './telemetry.ts';
 
 export function productsTable(products: Product[]): SafeHtml {
@@ -22,9 +23,9 @@ ${products.map((p) => html`<tr><td><a href="/products/${encodeURIComponent(p.pro
 
 export function candidatesTable(cands: Candidate[], withProduct = true): SafeHtml {
   if (!cands.length) return html`<p class="empty">No candidates.</p>`;
-  return html`<table class="candidates"><thead><tr><th>candidate</th>${withProduct ? html`<th>product</th>` : ''}<th class="num">RA (°)</th><th class="num">Dec (°)</th><th class="num">±″</th><th class="num">mag</th><th class="num">σ</th><th class="num">dist. (″)</th><th class="num">fading</th><th class="num">flags</th><th class="num">score</th></tr></thead><tbody>
+  return html`<table class="candidates"><thead><tr><th>candidate</th>${withProduct ? html`<th>product</th>` : ''}<th class="num">RA (°)</th><th class="num">Dec (°)</th><th class="num">±″</th><th class="num">mag</th><th class="num">σ</th><th class="num">dist. (″)</th><th class="num">fading</th><th>flags</th><th class="num">score</th></tr></thead><tbody>
 ${cands.map((c) => html`<tr><td>${c.candidateId}</td>${withProduct ? html`<td><a href="/products/${encodeURIComponent(c.productId)}">${c.productId}</a></td>` : ''}<td class="num">${fmtNum(c.ra, 5)}</td><td class="num">${fmtNum(c.dec, 5)}</td><td class="num">${fmtNum(c.posErrArcsec, 2)}</td>
-<td class="num">${fmtNum(c.mag, 2)}</td><td class="num">${fmtNum(c.magErr, 2)}</td><td class="num">${fmtNum(c.distanceArcsec, 1)}</td><td class="num">${fmtNum(c.fadingIndex, 2)}</td><td class="num">${c.flags ?? '—'}</td><td class="num">${fmtNum(c.score, 2)}</td></tr>`)}
+<td class="num">${fmtNum(c.mag, 2)}</td><td class="num">${fmtNum(c.magErr, 2)}</td><td class="num">${fmtNum(c.distanceArcsec, 1)}</td><td class="num">${fmtNum(c.fadingIndex, 2)}</td><td class="flags">${c.flags === null ? '—' : flagNames(c.flags).join(' ') || '—'}</td><td class="num">${fmtNum(c.score, 2)}</td></tr>`)}
 </tbody></table>`;
 }
 

@@ -10,6 +10,8 @@
  * in SVOM mission time: SI seconds since that instant (no leap second has been inserted since, so
  * it is the POSIX difference).
  */
+import { FLAG_DOC } from '../../gp1/candidateFlags.ts';
+
 export const PRDM_VERSION = 1.005;
 export const MJDREFI = 57754;
 export const MJDREFF = 0.00080074074;
@@ -108,7 +110,7 @@ export const CANDIDATE_COLUMNS: ColumnSpec[] = [
   { name: 'MAG', format: 'D', unit: 'mag', min: 0, max: 30, doc: 'Latest magnitude (AB, calibrated on the reference catalog)' },
   { name: 'MAG_ERR', format: 'E', unit: 'mag', min: 0, max: 5, doc: 'Magnitude error (1 sigma)' },
   { name: 'DIST_ALERT', format: 'E', unit: 'arcsec', min: 0, max: 648000, doc: 'Angular distance to the alert position' },
-  { name: 'FLAGS', format: 'J', min: 0, doc: 'GP1 flags: 1 catalog_absent, 2 above_catalog_depth, 4 fading, 8 brightened, 16 blended, 32 crowded' },
+  { name: 'FLAGS', format: 'J', min: 0, doc: `GP1 flags: ${FLAG_DOC}` },
   { name: 'SCORE', format: 'E', min: 0, max: 1, doc: 'Candidate score' },
   { name: 'FADE_IDX', format: 'E', min: -20, max: 20, nullable: true, doc: 'Power-law decay index alpha (flux ~ t^-alpha); NaN when not measured' },
 ];
