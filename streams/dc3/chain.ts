@@ -25,7 +25,11 @@ export interface ChainOutputs {
   receipts: Array<Record<string, any>>;
   /** DATE-OBS (ms) of the object frames the provider injected */
   objectFrames: number[];
+  /** the alert manager's decisions (alerts.managed) and when the monitor saw them */
+  decisions: Array<{ burstId: string | null; action: string; reason: string; seenAt: number }>;
 }
+
+export type ChainOutcome = 'complete' | 'timeout' | 'idle' | 'not-triggered';
 
 export interface ChainProgress {
   framesIn: number;
@@ -47,11 +51,11 @@ export interface StageTiming {
   firstOutputSeconds: number | null;
 }
 
-const WATCHED = ['alerts.reference', 'images.raw', 'gp1.candidates', 'gic.products', 'fsc.receipts'];
+const WATCHED = ['alerts.managed', 'alerts.reference', 'images.raw', 'gp1.candidates', 'gic.products', 'fsc.receipts'];
 
 export class Chain {
   readonly runners: StageRunner[] = [];
-  readonly outputs: ChainOutputs = { references: new Map(), lists: [], products: [], receipts: [], objectFrames: [] };
+  readonly outputs: ChainOutputs = { references: new Map(), lists: [], products: [], receipts: [], objectFrames: [], decisions: [] };
   private consumer: Consumer | null = null;
   private readonly firstOutput = new Map<string, number>();
   private lastChange = Date.now();
@@ -81,7 +85,8 @@ export class Chain {
         const logical = WATCHED.find((t) => topic === nsName(this.namespace, t))!;
         const v = (await serdes.decode(message.value!, topicSpec(logical).schema)) as Record<string, any>;
         this.lastChange = Date.now();
-        if (logical === 'alerts.reference') o.references.set(v.burstId, v.epochsMinutes);
+        if (logical === 'alerts.managed') o.decisions.push({ burstId: v.burstId ?? null, action: v.action, reason: v.reason, seenAt: Date.now() });
+        else if (logical === 'alerts.reference') o.references.set(v.burstId, v.epochsMinutes);
         else if (logical === 'images.raw') {
           if (v.imageType === 'object') o.objectFrames.push(Date.parse(v.dateObs));
         }
@@ -140,8 +145,17 @@ export class Chain {
     return true;
   }
 
-  /** Waits until complete(), the timeout, or (idleS > 0) no stage consumed or produced anything for idleS seconds. */
-  async wait(o: { timeoutS: number; idleS?: number; onProgress?: (p: ChainProgress) => void }): Promise<'complete' | 'timeout' | 'idle'> {
+  /**
+   * The alert manager decided on every alert it got and none of them triggered GP1 (ignored: test,
+   * catalog, no usable position…; retracted), 2 s after its last decision: nothing more will come.
+   */
+  notTriggered(): boolean {
+    const d = this.outputs.decisions;
+    return d.length > 0 && this.outputs.references.size === 0 && d.every((x) => x.action !== 'trigger' && x.action !== 'update') && Date.now() - d[d.length - 1].seenAt > 2000;
+  }
+
+  /** Waits until complete(), an alert that triggers nothing, the timeout, or (idleS > 0) no stage consumed or produced anything for idleS seconds. */
+  async wait(o: { timeoutS: number; idleS?: number; onProgress?: (p: ChainProgress) => void }): Promise<ChainOutcome> {
     const deadline = Date.now() + o.timeoutS * 1000;
     let last = '';
     let lastActivity = '';
@@ -158,6 +172,7 @@ export class Chain {
       if (activity !== lastActivity) this.lastChange = Math.max(this.lastChange, Date.now());
       lastActivity = activity;
       if (this.complete()) return 'complete';
+      if (this.notTriggered()) return 'not-triggered';
       if (Date.now() > deadline) return 'timeout';
       if (o.idleS && Date.now() - this.lastChange > o.idleS * 1000) return 'idle';
       await new Promise((r) => setTimeout(r, 100));

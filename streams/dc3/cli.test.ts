@@ -13,3 +13,21 @@ describe('gft dc3 exit status', () => {
     expect(dc3Succeeded({ outcome: 'complete', epochs: [] })).toBe(false);
   });
 });
+
+describe('chain: an alert that triggers nothing ends the wait', () => {
+  it('every decision is ignore/retract, no reference file, 2 s after the last decision', async () => {
+    const { Chain } = await import('./chain.ts');
+    const c = new Chain('ns', []);
+    expect(c.notTriggered()).toBe(false); // nothing decided yet
+    c.outputs.decisions.push({ burstId: 'sb1', action: 'ignore', reason: 'test packet', seenAt: Date.now() });
+    expect(c.notTriggered()).toBe(false); // a reference file may still be on its way
+    c.outputs.decisions[0].seenAt -= 2500;
+    expect(c.notTriggered()).toBe(true);
+    expect(await c.wait({ timeoutS: 5 })).toBe('not-triggered');
+    c.outputs.decisions.push({ burstId: 'sb2', action: 'trigger', reason: 'observable', seenAt: Date.now() - 5000 });
+    expect(c.notTriggered()).toBe(false);
+    c.outputs.decisions.pop();
+    c.outputs.references.set('sb1', [5, 10]);
+    expect(c.notTriggered()).toBe(false);
+  });
+});

@@ -64,6 +64,12 @@ export function formatSummary(s: Dc3Summary, file: string): string {
   out.push('', `DC3 ${s.namespace}: ${x.outcome}`);
   out.push(`  alert      ${x.alert}`);
   out.push(`  frames     ${x.frames.injected} injected, ${x.frames.calibrated} calibrated outputs (masters + frames), ${x.frames.objectFramesInLastEpoch} object frames in the last epoch`);
+  if (x.outcome === 'not-triggered') {
+    // nothing ran downstream of the alert manager: its decision is the result
+    for (const w of s.warnings) out.push(`  WARNING    ${w}`);
+    out.push('', `Next:\n  summary   ${file}\n  decision  npx gft voevent parse ${x.alert}  (the alert manager's rules: streams/alerts/README.md)`);
+    return out.join('\n');
+  }
   out.push(`  chain      ${f(x.chainSeconds, 1)} s from the alert to the last receipt: ${f(x.objectFramesPerSecond)} frames/s, ${f(x.speedUpOverRealTime, 0)}x real time`);
   out.push('  epochs     T0+min  rev  frames (observed)  candidates  zero point  limiting mag');
   for (const e of s.epochs) out.push(`             ${String(e.epochMinutes).padStart(6)}  ${String(e.revision).padStart(3)}  ${`${e.frames} (${e.framesObserved ?? '-'})`.padStart(17)}  ${String(e.candidates).padStart(10)}  ${f(e.zeroPoint).padStart(10)}  ${f(e.limitingMag).padStart(12)}`);

@@ -9,7 +9,7 @@ import { platformConfig } from '../../lib/config/platform.ts';
 import { createKafka } from '../../lib/runtime/kafka.ts';
 import { createTopics } from '../../lib/runtime/topics.ts';
 import { TopicProducer } from '../../lib/runtime/producer.ts';
-import { Chain, CHAIN, latestLists, progressLine } from './chain.ts';
+import { Chain, CHAIN, latestLists, progressLine, type ChainOutcome } from './chain.ts';
 import { rawRecord } from '../../connectors/voevent/intake.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { quoteString } from '../../connectors/clickhouse/sql.ts';
@@ -56,7 +56,7 @@ export function configureChain(namespace: string, c: RunConfig): void {
 
 export interface Dc3Summary extends Record<string, unknown> {
   namespace: string;
-  outcome: 'complete' | 'timeout' | 'idle';
+  outcome: ChainOutcome;
   /** What a user should look at: incomplete run, empty epochs, dead letters, rejected products. */
   warnings: string[];
   /** framesObserved: object frames with DATE-OBS ≤ the epoch; frames: those the list was built from (solved and calibrated) */
@@ -109,7 +109,8 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   chain.startedAt = tAlert; // per-stage first outputs count from the alert
   const outcome = await chain.wait({ timeoutS: o.timeoutS, onProgress: (pr) => o.log(progressLine(pr)) });
   const chainSeconds = (Date.now() - tAlert) / 1000;
-  if (outcome !== 'complete') o.log(`stopped waiting: ${outcome} after ${o.timeoutS} s`);
+  if (outcome === 'not-triggered') o.log('the alert manager decided on the alert and did not trigger GP1: nothing to wait for');
+  else if (outcome !== 'complete') o.log(`stopped waiting: ${outcome} after ${o.timeoutS} s`);
   const timings = chain.timings();
   const progress = chain.progress();
   await chain.stop();
@@ -149,7 +150,9 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
     if (before.length) warnings.push(`${before.length} of the ${chain.outputs.objectFrames.length} object frames are dated before T0 ${t0} (the earliest by ${((t0ms - Math.min(...before)) / 3_600_000).toFixed(2)} h): they enter every epoch's list; do the images belong to this alert?`);
     if (after.length === chain.outputs.objectFrames.length) warnings.push(`all ${after.length} object frames are dated after the last epoch (the first ${((firstObs - t0ms) / 3_600_000).toFixed(2)} h after T0 ${t0}): every list is empty; do the images belong to this alert?`);
   }
-  if (outcome !== 'complete') warnings.push(`the run did not complete (${outcome}): ${progress.epochsDone}/${progress.epochsExpected} epochs`);
+  if (outcome === 'not-triggered') {
+    for (const d of chain.outputs.decisions) warnings.push(`the alert did not trigger GP1: ${d.action}${d.burstId ? ` (${d.burstId})` : ''}: ${d.reason}`);
+  } else if (outcome !== 'complete') warnings.push(`the run did not complete (${outcome}): ${progress.epochsDone}/${progress.epochsExpected} epochs`);
   for (const t of timings) if (t.dlq) warnings.push(`${t.stage}: ${t.dlq} message(s) on ${t.stage}.dlq (reasons in the topic's headers)`);
   if (progress.productsRejected) warnings.push(`${progress.productsRejected} product(s) rejected by the FSC (reasons in fsc.receipts)`);
   const summary: Dc3Summary = {
