@@ -23,6 +23,11 @@ export interface FieldOptions {
   countSlope: number;
   /** the reference catalog stops here (its completeness limit, in catalog magnitudes) */
   catalogLimit: number;
+  /**
+   * a chip on which fewer catalog stars would fall on average gets a denser field (at most 4× the
+   * requested density): the astrometry of a small synthetic chip needs a few; 0 = exactly as requested
+   */
+  minCatalogStars: number;
   band: string;
   /** 1σ per-axis position error (arcsec) and magnitude error at bright end of the catalog */
   catalogPosError: number;
@@ -58,6 +63,7 @@ export const DEFAULT_FIELD: Omit<FieldOptions, 'ra' | 'dec'> = {
   magFaint: 21,
   countSlope: 0.3,
   catalogLimit: 18.5,
+  minCatalogStars: 25,
   band: 'r',
   catalogPosError: 0.1,
   catalogMagError: 0.02,
@@ -137,6 +143,11 @@ export interface Effective {
   pointingJitter: number;
   /** arcsec per hour */
   pointingDrift: number;
+  /**
+   * stars per square degree used: the requested density, raised (at most 4×) for a chip so small that
+   * fewer than `minCatalogStars` catalog stars would fall on it (the astrometry needs a few)
+   */
+  starDensity: number;
 }
 
 export interface ChipGeometry {
@@ -195,6 +206,15 @@ export function frameGeometry(f: FieldModel, chip: ChipGeometry, hours: number, 
  * small for the requested offsets) offsets, jitter and drift are scaled down by 0.8 every 10 draws;
  * the values used are in `effective` (and in the truth).
  */
+/** The star density to draw: the requested one, or enough for `minCatalogStars` catalog stars on a chip of `chipDeg2` (at most 4× the requested). */
+function densityFor(o: FieldOptions, chipDeg2: number): number {
+  const n = (m: number) => Math.pow(10, o.countSlope * m);
+  const inCatalog = (n(Math.min(o.catalogLimit, o.magFaint)) - n(o.magBright)) / (n(o.magFaint) - n(o.magBright));
+  const expected = o.starDensity * inCatalog * chipDeg2;
+  if (!(o.minCatalogStars > 0) || expected >= o.minCatalogStars || !(inCatalog > 0)) return o.starDensity;
+  return Math.min(4 * o.starDensity, Math.ceil(o.minCatalogStars / (inCatalog * chipDeg2)));
+}
+
 export function makeField(o: FieldOptions, chip: ChipGeometry, seed: number, sequenceHours: number): FieldModel {
   const scale = o.pixelScale;
   const dw = chip.dataX1 - chip.dataX0;
@@ -210,7 +230,7 @@ export function makeField(o: FieldOptions, chip: ChipGeometry, seed: number, seq
   for (let attempt = 0; ; attempt++) {
     if (attempt >= 400) throw new Error('simulate: could not keep the afterglow on the chip; reduce the pointing offset, the afterglow offset or the jitter');
     const k = attempt < 50 ? 1 : Math.pow(0.8, Math.floor((attempt - 40) / 10));
-    eff = { scale: k, pointingOffsetMin: o.pointingOffsetMin * k, pointingOffsetMax: o.pointingOffsetMax * k, afterglowOffsetMax: o.afterglowOffsetMax * k, pointingJitter: o.pointingJitter * k, pointingDrift: o.pointingDrift * k };
+    eff = { scale: k, pointingOffsetMin: o.pointingOffsetMin * k, pointingOffsetMax: o.pointingOffsetMax * k, afterglowOffsetMax: o.afterglowOffsetMax * k, pointingJitter: o.pointingJitter * k, pointingDrift: o.pointingDrift * k, starDensity: densityFor(o, (2 * halfW * 2 * halfH) / 3600 ** 2) };
     const mag = rp.range(eff.pointingOffsetMin * 60, eff.pointingOffsetMax * 60);
     const th = rp.range(0, 2 * Math.PI);
     const rot = rp.range(o.rotationMin, o.rotationMax) * (rp.uniform() < 0.5 ? -1 : 1);
@@ -242,7 +262,7 @@ export function makeField(o: FieldOptions, chip: ChipGeometry, seed: number, seq
   const fieldRadius = halfDiag + effOffsetMax + driftMax + 4 * eff.pointingJitter + 60; // arcsec
   const areaDeg2 = Math.PI * (fieldRadius / 3600) ** 2;
   const rs = Rng.derive(seed, 'stars');
-  const n = Math.round(o.starDensity * areaDeg2);
+  const n = Math.round(eff.starDensity * areaDeg2);
   const stars: Star[] = [];
   const clear = o.afterglowClearance;
   const agTan = skyToTangent(ag.ra, ag.dec, o.ra, o.dec, [0, 0]);

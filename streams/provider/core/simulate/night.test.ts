@@ -4,13 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { medianOf } from './camera.ts';
-import { afterglowMag } from './field.ts';
+import { afterglowMag, DEFAULT_FIELD } from './field.ts';
 import { moffatEnclosed, moffatAlpha } from './psf.ts';
 import { planNight, renderFrame, type NightInput } from './night.ts';
 import { newBuffers } from './frames.ts';
 import { angularSeparation, pixToSky, skyToPix, rotationDeg, pixelScaleArcsec, skyToTangent } from '../../../../lib/wcs/index.ts';
 
-const SMALL: NightInput = { seed: 5, camera: { width: 256, height: 192 }, frames: 6, biasCount: 8, darkCount: 8, flatCount: 6 };
+// a tiny chip at the requested density (uncrowded apertures): no denser field for the astrometry
+const SMALL: NightInput = { seed: 5, camera: { width: 256, height: 192 }, frames: 6, biasCount: 8, darkCount: 8, flatCount: 6, field: { minCatalogStars: 0 } };
 
 describe('the default night plan', () => {
   const plan = planNight({ seed: 1 });
@@ -221,5 +222,26 @@ describe('a small night rendered in memory', () => {
     const flat = frames.find((f) => f.plan.type === 'flat')!;
     expect(new Map(flat.cards.map((c) => [c.key, c.value])).get('IMAGETYP')).toBe('flat');
     expect(flat.cards.some((c) => c.key === 'CRVAL1')).toBe(false);
+  });
+});
+
+describe('a small synthetic chip gets enough catalog stars for the astrometry', () => {
+  const onChip = (plan: ReturnType<typeof planNight>) => {
+    const w = plan.frames.find((f) => f.object)!.object!.geom.trueWcs;
+    const p = [0, 0];
+    return plan.field.catalog.filter((c) => {
+      skyToPix(w, c.ra, c.dec, p);
+      return p[0] >= 0 && p[1] >= 0 && p[0] < plan.opts.camera.width && p[1] < plan.opts.camera.height;
+    }).length;
+  };
+  it('raises the star density of a 1200x1000 chip (≥ 25 catalog stars expected); leaves the default chip and an explicit 0 as requested', () => {
+    const small = planNight({ seed: 3, frames: 2, camera: { width: 1200, height: 1000 } });
+    expect(small.field.effective.starDensity).toBeGreaterThan(DEFAULT_FIELD.starDensity);
+    expect(small.field.effective.starDensity).toBeLessThanOrEqual(4 * DEFAULT_FIELD.starDensity);
+    expect(onChip(small)).toBeGreaterThanOrEqual(15);
+    const asked = planNight({ seed: 3, frames: 2, camera: { width: 1200, height: 1000 }, field: { minCatalogStars: 0 } });
+    expect(asked.field.effective.starDensity).toBe(DEFAULT_FIELD.starDensity);
+    expect(onChip(asked)).toBeLessThan(onChip(small));
+    expect(planNight({ seed: 3, frames: 2 }).field.effective.starDensity).toBe(DEFAULT_FIELD.starDensity);
   });
 });
