@@ -266,6 +266,8 @@ async function chainNight(name: string, sim: Omit<SimulateNightOptions, 'out'>, 
 }
 
 const CHAIN_TIMEOUT = 240_000;
+/** These small-chip nights were designed at the default star density: keep it (the generator would otherwise raise it for the astrometry). */
+const AS_DESIGNED = { minCatalogStars: 0 };
 
 describe('robustness: generator nights through gft gp1 masters + calibrate + detect', () => {
   it('another seed on the full COATLI chip (2184x1472)', async () => {
@@ -273,7 +275,7 @@ describe('robustness: generator nights through gft gp1 masters + calibrate + det
   }, CHAIN_TIMEOUT);
 
   it('bad seeing (3–4″) and a faint afterglow (S/N ~15 in the first frame, below 10 from the third)', async () => {
-    const c = await chainNight('seed 3 bad seeing faint', { seed: 3, camera: { width: 1060, height: 800 }, seeingMin: 3, seeingMax: 4, afterglowMag: 18.6 });
+    const c = await chainNight('seed 3 bad seeing faint', { seed: 3, camera: { width: 1060, height: 800 }, field: AS_DESIGNED, seeingMin: 3, seeingMax: 4, afterglowMag: 18.6 });
     expect(Math.max(...c.frames.map((f) => f.snr)), 'the afterglow is meant to be faint').toBeLessThan(20);
     check(c, { expectMagPoints: false });
   }, CHAIN_TIMEOUT);
@@ -295,7 +297,7 @@ describe('robustness: generator nights through gft gp1 masters + calibrate + det
   }, CHAIN_TIMEOUT);
 
   it('headers without WCS (blind match) and a catalog in another band (+0.4 mag, 0.08 mag colour scatter)', async () => {
-    const c = await chainNight('seed 6 no wcs other band', { seed: 6, camera: { width: 1060, height: 800 }, headerWcs: false }, { catalogBand: { offset: 0.4, colourRms: 0.08 } });
+    const c = await chainNight('seed 6 no wcs other band', { seed: 6, camera: { width: 1060, height: 800 }, field: AS_DESIGNED, headerWcs: false }, { catalogBand: { offset: 0.4, colourRms: 0.08 } });
     for (const r of c.results) expect(r.method, r.notes.join('; ')).toBe('blind');
     check(c);
   }, CHAIN_TIMEOUT);
@@ -303,7 +305,7 @@ describe('robustness: generator nights through gft gp1 masters + calibrate + det
   it('dead columns through the afterglow, a saturated star 13″ from it, three times the cosmic rays', async () => {
     // columns at the afterglow's mean position: plan the night once to know where that is
     const { planNight } = await import('../provider/core/simulate/night.ts');
-    const base = { seed: 7, camera: { width: 1060, height: 800 }, startTimes: STARTS, cosmicRate: 3, field: { starsNearAfterglow: [{ east: 10, north: -8, mag: 8.5 }] } };
+    const base = { seed: 7, camera: { width: 1060, height: 800 }, startTimes: STARTS, cosmicRate: 3, field: { ...AS_DESIGNED, starsNearAfterglow: [{ east: 10, north: -8, mag: 8.5 }] } };
     const plan = planNight(base);
     const f = plan.frames.find((x) => x.type === 'object')!;
     const x = Math.round(skyToPix(f.object!.geom.trueWcs, plan.field.afterglow.ra, plan.field.afterglow.dec, [0, 0])[0]) - plan.det.geo.dataX0;
