@@ -38,6 +38,20 @@ describe('astrometry', () => {
     expect(worstError(f, r.wcs!)).toBeLessThan(0.15);
   });
 
+  it('blind-matches a small chip in a dense field (few of the brightest catalog stars around the centre fall on it)', () => {
+    // 7′ x 5′ chip, a 14′ search radius: the 70 brightest catalog stars of the search area put ~4 on
+    // the chip; the second pass (catalog at the detections' depth, local triangles) must find it
+    for (const seed of [41, 42, 43]) {
+      const night = makeNight({ starts: [300], afterglow: null, seed, width: 600, height: 450, nStars: 1000 });
+      const f = night.frames[0];
+      const c = pixToSky(f.trueWcs, f.width / 2, f.height / 2);
+      const r = processFrame({ ...f, wcs: null, hint: { ra: c[0] + 0.05, dec: c[1] - 0.05, scaleArcsec: 0.7 * 1.03 } }, night.catalog);
+      expect(r.astrometry.method, r.astrometry.notes.join('; ')).toBe('blind');
+      expect(r.astrometry.notes.join('; ')).toContain("detections' depth");
+      expect(worstError(f, r.wcs!)).toBeLessThan(0.15);
+    }
+  });
+
   it('falls back to the blind match when the header is far off', () => {
     const night = makeNight({ starts: [300], headerOffsetArcmin: [14, 0], headerRotationDeg: 3, afterglow: null, seed: 33 });
     const f = night.frames[0];

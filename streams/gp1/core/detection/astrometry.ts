@@ -91,6 +91,20 @@ class Grid {
   private key(cx: number, cy: number): number {
     return (cx + 50000) * 100003 + (cy + 50000);
   }
+  /** Every point within r of (x, y), into `out` (cleared first). */
+  within(x: number, y: number, r: number, out: number[]): number[] {
+    out.length = 0;
+    const cx = Math.floor(x / this.cell), cy = Math.floor(y / this.cell);
+    const span = Math.ceil(r / this.cell);
+    const r2 = r * r;
+    for (let j = -span; j <= span; j++)
+      for (let i = -span; i <= span; i++) {
+        const c = this.cells.get(this.key(cx + i, cy + j));
+        if (!c) continue;
+        for (const k of c) if ((this.xs[k] - x) ** 2 + (this.ys[k] - y) ** 2 <= r2) out.push(k);
+      }
+    return out;
+  }
   /** Nearest point within r of (x, y): [index, distance] or [-1, Infinity]. */
   nearest(x: number, y: number, r: number): [number, number] {
     const cx = Math.floor(x / this.cell), cy = Math.floor(y / this.cell);
@@ -295,30 +309,125 @@ interface Tri {
   L: number;
 }
 
-function triangles(xs: ArrayLike<number>, ys: ArrayLike<number>, ids: number[], minSide: number): Tri[] {
+/** The triangle (i, j, k) with its sides between minSide and maxSide, or null. */
+function makeTri(xs: ArrayLike<number>, ys: ArrayLike<number>, i: number, j: number, k: number, minSide: number, maxSide: number): Tri | null {
+  // side opposite each vertex
+  const li = Math.hypot(xs[j] - xs[k], ys[j] - ys[k]);
+  const lj = Math.hypot(xs[i] - xs[k], ys[i] - ys[k]);
+  const lk = Math.hypot(xs[i] - xs[j], ys[i] - ys[j]);
+  let a = i, b = j, c = k, la = li, lb = lj, lc = lk;
+  // sort (vertex, opposite side) by side, longest first
+  if (lb > la) [a, b, la, lb] = [b, a, lb, la];
+  if (lc > lb) [b, c, lb, lc] = [c, b, lc, lb];
+  if (lb > la) [a, b, la, lb] = [b, a, lb, la];
+  if (lc < minSide || la > maxSide) return null;
+  const cross = (xs[b] - xs[a]) * (ys[c] - ys[a]) - (ys[b] - ys[a]) * (xs[c] - xs[a]);
+  return { r1: lb / la, r2: lc / la, a, b, c, o: Math.sign(cross), L: la };
+}
+
+/** Every triangle of the points `ids` with sides in [minSide, maxSide]. */
+function triangles(xs: ArrayLike<number>, ys: ArrayLike<number>, ids: number[], minSide: number, maxSide = Infinity): Tri[] {
   const out: Tri[] = [];
   const n = ids.length;
   for (let i = 0; i < n; i++)
     for (let j = i + 1; j < n; j++)
       for (let k = j + 1; k < n; k++) {
-        const v = [ids[i], ids[j], ids[k]];
-        // side opposite vertex m
-        const side = (m: number) => {
-          const p = v[(m + 1) % 3], q = v[(m + 2) % 3];
-          return Math.hypot(xs[p] - xs[q], ys[p] - ys[q]);
-        };
-        const s = [0, 1, 2].map((m) => ({ m, l: side(m) })).sort((a, b) => b.l - a.l);
-        if (s[2].l < minSide) continue;
-        const a = v[s[0].m], b = v[s[1].m], c = v[s[2].m];
-        const cross = (xs[b] - xs[a]) * (ys[c] - ys[a]) - (ys[b] - ys[a]) * (xs[c] - xs[a]);
-        out.push({ r1: s[1].l / s[0].l, r2: s[2].l / s[0].l, a, b, c, o: Math.sign(cross), L: s[0].l });
+        const t = makeTri(xs, ys, ids[i], ids[j], ids[k], minSide, maxSide);
+        if (t) out.push(t);
       }
   return out;
+}
+
+/** The triangles of the points `ids` whose sides are all at most maxSide (found through a grid: many points, local triangles only). */
+function localTriangles(xs: ArrayLike<number>, ys: ArrayLike<number>, ids: number[], minSide: number, maxSide: number): Tri[] {
+  const rank = new Map<number, number>();
+  ids.forEach((id, r) => rank.set(id, r));
+  const grid = new Grid(xs, ys, maxSide, ids);
+  const out: Tri[] = [];
+  const nb: number[] = [];
+  for (const i of ids) {
+    grid.within(xs[i], ys[i], maxSide, nb);
+    // each triangle once: from its lowest-ranked vertex
+    const ri = rank.get(i)!;
+    const later = nb.filter((q) => rank.get(q)! > ri);
+    for (let u = 0; u < later.length; u++)
+      for (let v = u + 1; v < later.length; v++) {
+        const t = makeTri(xs, ys, i, later[u], later[v], minSide, maxSide);
+        if (t) out.push(t);
+      }
+  }
+  return out;
+}
+
+interface Hypothesis {
+  n: number;
+  A: number;
+  B: number;
+  q: number;
+  x0: number;
+  y0: number;
+  dxc: number;
+  dyc: number;
+}
+
+/**
+ * Pairs detection triangles with catalog triangles of the same shape (side ratios within 0.015,
+ * scale within `scaleTol` of 1 when `scaleKnown`); each pair proposes a similarity (either parity)
+ * that is scored by how many detections it lands within `matchTol` of a catalog star. Stops at the
+ * first hypothesis matching `stopAt` detections.
+ */
+function bestHypothesis(dx: number[], dy: number[], dTri: Tri[], tx: number[], ty: number[], cTri: Tri[], catGrid: Grid, scaleKnown: boolean, scaleTol: number, matchTol: number, stopAt: number): Hypothesis {
+  const q = 0.01;
+  const idx = new Map<number, Tri[]>();
+  for (const tr of cTri) {
+    const k = Math.floor(tr.r1 / q) * 1000 + Math.floor(tr.r2 / q);
+    let c = idx.get(k);
+    if (!c) idx.set(k, (c = []));
+    c.push(tr);
+  }
+  let best: Hypothesis = { n: 0, A: 0, B: 0, q: 1, x0: 0, y0: 0, dxc: 0, dyc: 0 };
+  for (const dt of dTri) {
+    const k1 = Math.floor(dt.r1 / q), k2 = Math.floor(dt.r2 / q);
+    for (let i = -1; i <= 1; i++)
+      for (let j = -1; j <= 1; j++) {
+        const list = idx.get((k1 + i) * 1000 + (k2 + j));
+        if (!list) continue;
+        for (const ct of list) {
+          if (Math.abs(ct.r1 - dt.r1) > 0.015 || Math.abs(ct.r2 - dt.r2) > 0.015) continue;
+          const s = ct.L / dt.L;
+          if (scaleKnown && Math.abs(s - 1) > scaleTol) continue;
+          // similarity with parity qq: plane = s R(φ) P (pixel − pa) + ca, P = diag(1, qq)
+          const qq = ct.o === dt.o ? 1 : -1;
+          const pa = dt.a, pb = dt.b;
+          const ux = dx[pb] - dx[pa], uy = qq * (dy[pb] - dy[pa]);
+          const vx = tx[ct.b] - tx[ct.a], vy = ty[ct.b] - ty[ct.a];
+          const phi = Math.atan2(vy, vx) - Math.atan2(uy, ux);
+          const A = s * Math.cos(phi), B = s * Math.sin(phi);
+          let n = 0;
+          for (let m = 0; m < dx.length; m++) {
+            const ex = dx[m] - dx[pa], ey = qq * (dy[m] - dy[pa]);
+            const X = tx[ct.a] + A * ex - B * ey, Y = ty[ct.a] + B * ex + A * ey;
+            if (catGrid.nearest(X, Y, matchTol * Math.max(1, s))[0] >= 0) n++;
+          }
+          if (n > best.n) {
+            best = { n, A, B, q: qq, x0: dx[pa], y0: dy[pa], dxc: tx[ct.a], dyc: ty[ct.a] };
+            if (n >= stopAt) return best;
+          }
+        }
+      }
+  }
+  return best;
 }
 
 /**
  * Blind pattern match about a centre (see module comment). The catalog is projected on the tangent
  * plane at the hint, in units of hint pixels when a scale is given (else arcsec, scale free).
+ *
+ * Pass 1 takes the brightest catalog stars around the centre (25–70) and all their triangles. When
+ * the search area is much larger than the chip (a small chip, a dense field) few of those fall on
+ * the chip and pass 1 can miss; pass 2 (scale known) then cuts the catalog at the detections' depth
+ * over the whole search area (about 1.5 catalog stars per bright detection on a chip's area) and
+ * pairs only local triangles (sides up to 60 % of the chip's short side) on both sides.
  */
 function blindMatch(sources: AstroSource[], width: number, height: number, cat: CatalogStars, o: AstrometryOptions, notes: string[]): TanWcs | null {
   const hint = o.hint;
@@ -353,63 +462,39 @@ function blindMatch(sources: AstroSource[], width: number, height: number, cat: 
   }
   const dx = det.map((i) => sources[i].x), dy = det.map((i) => sources[i].y);
   const dIds = det.map((_, k) => k);
-  const dTri = triangles(dx, dy, dIds, Math.min(width, height) * 0.05);
-  const cTri = triangles(tx, ty, cs, 0);
-  // index catalog triangles on a grid in ratio space
-  const q = 0.01;
-  const idx = new Map<number, Tri[]>();
-  for (const tr of cTri) {
-    const k = Math.floor(tr.r1 / q) * 1000 + Math.floor(tr.r2 / q);
-    let c = idx.get(k);
-    if (!c) idx.set(k, (c = []));
-    c.push(tr);
-  }
+  const minSide = Math.min(width, height) * 0.05;
   const tol = o.scaleTolerance ?? 0.1;
-  const catGrid = new Grid(tx, ty, 4, cs);
-  const matchTol = 3 * ((hint.scaleArcsec ? 1 : 1) as number);
-  let best = { n: 0, A: 0, B: 0, q: 1, x0: 0, y0: 0, dxc: 0, dyc: 0 };
+  const scaleKnown = !!hint.scaleArcsec;
+  const matchTol = 3;
   const need = Math.max(o.minMatches ?? 6, Math.ceil(det.length * 0.5));
-  outer: for (const dt of dTri) {
-    const k1 = Math.floor(dt.r1 / q), k2 = Math.floor(dt.r2 / q);
-    for (let i = -1; i <= 1; i++)
-      for (let j = -1; j <= 1; j++) {
-        const list = idx.get((k1 + i) * 1000 + (k2 + j));
-        if (!list) continue;
-        for (const ct of list) {
-          if (Math.abs(ct.r1 - dt.r1) > 0.015 || Math.abs(ct.r2 - dt.r2) > 0.015) continue;
-          const s = ct.L / dt.L;
-          if (hint.scaleArcsec && Math.abs(s - 1) > tol) continue;
-          // similarity with parity qq: plane = s R(φ) P (pixel − pa) + ca, P = diag(1, qq)
-          const qq = ct.o === dt.o ? 1 : -1;
-          const pa = dt.a, pb = dt.b;
-          const ux = dx[pb] - dx[pa], uy = qq * (dy[pb] - dy[pa]);
-          const vx = tx[ct.b] - tx[ct.a], vy = ty[ct.b] - ty[ct.a];
-          const phi = Math.atan2(vy, vx) - Math.atan2(uy, ux);
-          const A = s * Math.cos(phi), B = s * Math.sin(phi);
-          let n = 0;
-          for (let m = 0; m < det.length; m++) {
-            const ex = dx[m] - dx[pa], ey = qq * (dy[m] - dy[pa]);
-            const X = tx[ct.a] + A * ex - B * ey, Y = ty[ct.a] + B * ex + A * ey;
-            if (catGrid.nearest(X, Y, matchTol * Math.max(1, s))[0] >= 0) n++;
-          }
-          if (n > best.n) {
-            best = { n, A, B, q: qq, x0: dx[pa], y0: dy[pa], dxc: tx[ct.a], dyc: ty[ct.a] };
-            if (n >= need && n >= 0.7 * det.length) break outer;
-          }
-        }
-      }
+  const accept = Math.max(5, Math.min(need, 8));
+  const stopAt = Math.max(need, Math.ceil(0.7 * det.length));
+  let grid = new Grid(tx, ty, 4, cs);
+  let best = bestHypothesis(dx, dy, triangles(dx, dy, dIds, minSide), tx, ty, triangles(tx, ty, cs, 0), grid, scaleKnown, tol, matchTol, stopAt);
+  let pass = 1;
+  const nDepth = Math.min(near.length, Math.round(det.length * areaRatio * 1.5), 5000);
+  if (best.n < stopAt && scaleKnown && nDepth > cs.length) {
+    const maxSide = 0.6 * Math.min(width, height);
+    const cs2 = near.slice(0, nDepth);
+    const grid2 = new Grid(tx, ty, 4, cs2);
+    const b2 = bestHypothesis(dx, dy, triangles(dx, dy, dIds, minSide, maxSide), tx, ty, localTriangles(tx, ty, cs2, 0, maxSide * (1 + tol)), grid2, true, tol, matchTol, stopAt);
+    if (b2.n > best.n) {
+      best = b2;
+      grid = grid2;
+      pass = 2;
+    }
   }
-  if (best.n < Math.max(5, Math.min(need, 8))) {
+  if (best.n < accept) {
     notes.push(`blind: best pattern hypothesis matches ${best.n} of ${det.length}`);
     return null;
   }
-  notes.push(`blind: ${best.n} of ${det.length} bright detections matched by triangles`);
+  notes.push(`blind: ${best.n} of ${det.length} bright detections matched by triangles${pass === 2 ? ' (catalog at the detections\' depth, local triangles)' : ''}`);
   // pairs → WCS
   const X: number[] = [], Y: number[] = [], RA: number[] = [], DEC: number[] = [];
   for (let m = 0; m < det.length; m++) {
     const ex = dx[m] - best.x0, ey = best.q * (dy[m] - best.y0);
     const PX = best.dxc + best.A * ex - best.B * ey, PY = best.dyc + best.B * ex + best.A * ey;
-    const [c] = catGrid.nearest(PX, PY, matchTol * Math.hypot(best.A, best.B) + 1);
+    const [c] = grid.nearest(PX, PY, matchTol * Math.hypot(best.A, best.B) + 1);
     if (c < 0) continue;
     X.push(dx[m]);
     Y.push(dy[m]);
