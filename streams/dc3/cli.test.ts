@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { dc3Succeeded } from './cli.ts';
+import { join } from 'node:path';
+import { repoRoot } from '../../lib/config/platform.ts';
+import { dc3Succeeded, replayRunDir } from './cli.ts';
 
 const epoch = (epochMinutes: number, framesObserved: number, frames: number) => ({ epochMinutes, revision: 0, framesObserved, frames, candidates: 0, zeroPoint: null, limitingMag: null });
 
@@ -29,5 +31,12 @@ describe('chain: an alert that triggers nothing ends the wait', () => {
     c.outputs.decisions.pop();
     c.outputs.references.set('sb1', [5, 10]);
     expect(c.notTriggered()).toBe(false);
+  });
+});
+
+describe('gft dc3 summary: the replay command it suggests', () => {
+  it('names the run folder when --out put summary.json elsewhere than out/<namespace>', () => {
+    expect(replayRunDir('dc3-x', join(repoRoot, 'out', 'dc3-x', 'summary.json'))).toBe('');
+    expect(replayRunDir('dc3-x', '/tmp/dc3out/summary.json')).toBe(' --run-dir /tmp/dc3out');
   });
 });

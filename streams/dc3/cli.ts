@@ -1,5 +1,5 @@
 /** `npx gft dc3`: the DC3 data challenge end to end on the local stack (installs and starts it). */
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs, formatHelp, type CommandSpec } from '../../lib/cli/args.ts';
 import { repoRoot } from '../../lib/config/platform.ts';
 import { runDc3, type Dc3Summary } from './run.ts';
@@ -58,6 +58,12 @@ export function dc3Succeeded(s: Pick<Dc3Summary, 'outcome' | 'epochs'>): boolean
 const f = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
 
 /** The end-of-run summary for a person (the JSON file has everything). */
+/** ` --run-dir DIR` when the run's summary.json is not where `gft replay` looks by default (out/<namespace>). */
+export function replayRunDir(namespace: string, summaryFile: string): string {
+  const dir = dirname(resolve(summaryFile));
+  return dir === resolve(repoRoot, 'out', namespace) ? '' : ` --run-dir ${dir}`;
+}
+
 export function formatSummary(s: Dc3Summary, file: string): string {
   const x = s as any;
   const out: string[] = [];
@@ -87,6 +93,6 @@ export function formatSummary(s: Dc3Summary, file: string): string {
   out.push('  stages     stage             busy s  share');
   for (const t of x.stages) out.push(`             ${t.stage.padEnd(16)}  ${f(t.busySeconds, 1).padStart(6)}  ${(100 * t.shareOfBusy).toFixed(1).padStart(4)} %`);
   for (const w of s.warnings) out.push(`  WARNING    ${w}`);
-  out.push('', 'Next:', `  summary   ${file}`, `  files     ${x.next.files}`, `  dashboard ${x.next.dashboard}`, `  SDB       ${x.next.sdb}`, `  replay    npx gft replay --source ${s.namespace} --compare`);
+  out.push('', 'Next:', `  summary   ${file}`, `  files     ${x.next.files}`, `  dashboard ${x.next.dashboard}`, `  SDB       ${x.next.sdb}`, `  replay    npx gft replay --source ${s.namespace}${replayRunDir(s.namespace, file)} --compare`);
   return out.join('\n');
 }

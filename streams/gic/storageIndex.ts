@@ -39,10 +39,13 @@ export class StorageIndex {
 
   /** The object stored under `name` (optionally of `kind`), preferring `burstId`'s. */
   find(name: string, opts: { burstId?: string | null; kind?: string } = {}): ObjectMeta | undefined {
+    return this.all(name, opts)[0];
+  }
+
+  /** Every object stored under `name` (optionally of `kind`): `burstId`'s first, then the most recent. */
+  all(name: string, opts: { burstId?: string | null; kind?: string } = {}): ObjectMeta[] {
     const all = (this.byName.get(name) ?? []).filter((m) => !opts.kind || m.kind === opts.kind);
-    if (!all.length) return undefined;
-    const sorted = [...all].sort((a, b) => Number(b.burstId === opts.burstId) - Number(a.burstId === opts.burstId) || b.created.localeCompare(a.created) || a.sha256.localeCompare(b.sha256));
-    return sorted[0];
+    return all.sort((a, b) => Number(b.burstId === opts.burstId) - Number(a.burstId === opts.burstId) || b.created.localeCompare(a.created) || a.sha256.localeCompare(b.sha256));
   }
 
   /** Like find, refreshing once on a miss. */

@@ -8,9 +8,12 @@
  *   alerts.reference, else the highest version of the burst's reference documents in storage (the
  *   alerts stage stores a document before announcing it, and GP1 only lists candidates of a burst
  *   whose reference it has, so the document is there even when this stage has not read the topic);
- * - provenance from storage metadata (streams/gic/storageIndex.ts): the calibrated and raw files of
- *   every frame of the list with their sha256, the masters named in the last frame's header
- *   (GP1BIAS/GP1DARK/GP1FLAT), the GP1 base file and the reference document;
+ * - provenance: the calibrated and raw files of every frame of the list with their sha256, as the
+ *   list's frameRefs give them (lists without frameRefs: looked up by name in the storage metadata,
+ *   streams/gic/storageIndex.ts); the masters named in the last frame's header (GP1BIAS/GP1DARK/
+ *   GP1FLAT), the stored file whose pixel checksum (GP1SHA) is the one the header gives
+ *   (GP1BSHA/GP1DSHA/GP1FSHA) — names repeat when a night is re-run; the GP1 base file and the
+ *   reference document;
  * - cut-outs around the best-scored candidates from the epoch's last calibrated frame, with its WCS.
  * A frame missing from storage (retention) leaves its SHA256 empty and, for the last frame, the
  * product without cut-outs; the product is still built.
@@ -26,7 +29,7 @@ import type { Output, StageDefinition } from '../../lib/runtime/runner.ts';
 import { classify, invalidInput } from '../../lib/runtime/errors.ts';
 import { ConfigError, field, loadConfig } from '../../lib/config/define.ts';
 import { repoRoot } from '../../lib/config/platform.ts';
-import { readImage } from '../../lib/fits/index.ts';
+import { readHeaders, readImage } from '../../lib/fits/index.ts';
 import { wcsFromHeader } from '../../lib/wcs/index.ts';
 import { LocalStorage, type StorageRef } from '../../connectors/storage/storage.ts';
 import { StorageIndex } from './storageIndex.ts';
@@ -57,7 +60,8 @@ export const SOFTWARE_VERSION = (() => {
 })();
 
 /** Header cards of a calibrated frame naming its masters (GP1 calibration). */
-const MASTER_CARDS: [string, 'bias' | 'dark' | 'flat'][] = [['GP1BIAS', 'bias'], ['GP1DARK', 'dark'], ['GP1FLAT', 'flat']];
+/** A calibrated frame's header names its masters and the sha256 of their pixels (the master's GP1SHA). */
+const MASTER_CARDS: [string, string, 'bias' | 'dark' | 'flat'][] = [['GP1BIAS', 'GP1BSHA', 'bias'], ['GP1DARK', 'GP1DSHA', 'dark'], ['GP1FLAT', 'GP1FSHA', 'flat']];
 
 export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition<CandidateListValue | ReferenceValue> {
   const refs = new Map<string, KnownReference>();
@@ -86,10 +90,39 @@ export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition
     return k;
   }
 
+  /** Stored file of a master, by name and pixel checksum → file sha256 (a night re-run can store other masters under the same name). */
+  const masterFiles = new Map<string, string | null>();
+  async function masterFile(name: string, pixelSha: string, burstId: string): Promise<string | null> {
+    const key = `${name} ${pixelSha}`;
+    if (masterFiles.has(key)) return masterFiles.get(key)!;
+    let all = index.all(`${name}.fits`, { burstId, kind: 'master' });
+    if (!all.length) {
+      await index.refresh();
+      all = index.all(`${name}.fits`, { burstId, kind: 'master' });
+    }
+    let found: string | null = null;
+    if (!pixelSha) found = all[0]?.sha256 ?? null; // a header without the checksum: the best guess by name
+    else
+      for (const m of all) {
+        const h = readHeaders(await storage.get(`gft-store://sha256/${m.sha256}`))[0]?.header;
+        if (h?.getString('GP1SHA')?.trim() === pixelSha) {
+          found = m.sha256;
+          break;
+        }
+      }
+    if (found) masterFiles.set(key, found);
+    return found;
+  }
+
   /** Provenance rows and the last frame's pixels for the cut-outs. */
   async function inputs(list: CandidateListValue, ref: KnownReference, log: (m: string, f: Record<string, unknown>) => void): Promise<{ provenance: ProvenanceInput; cutouts: Cutout[] }> {
+    // the list names its frames' stored files (frameRefs); older lists only their ids, looked up
+    // by name in the storage metadata (ambiguous when another night reused the names)
+    const given = new Map((list.frameRefs ?? []).map((r) => [r.frameId, r]));
     const resolve = () =>
       list.frames.map((id) => {
+        const r = given.get(id);
+        if (r) return r.raw ? { id, sha256: r.calibrated.sha256, rawSha256: r.raw.sha256 } : { id, sha256: r.calibrated.sha256 };
         const cal = index.find(`${id}-cal.fits`, { burstId: list.burstId, kind: 'calibrated' });
         const raw = index.find(`${id}.fits.fz`, { burstId: list.burstId, kind: 'raw' }) ?? index.find(`${id}.fits`, { burstId: list.burstId, kind: 'raw' });
         return raw ? { id, sha256: cal?.sha256 ?? '', rawSha256: raw.sha256 } : { id, sha256: cal?.sha256 ?? '' };
@@ -106,11 +139,11 @@ export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition
     if (last?.sha256) {
       try {
         const img = readImage(await storage.get(`gft-store://sha256/${last.sha256}`), 0);
-        for (const [nameKey, kind] of MASTER_CARDS) {
+        for (const [nameKey, shaKey, kind] of MASTER_CARDS) {
           const name = img.header.getString(nameKey)?.trim();
           if (!name) continue;
-          const m = await index.lookup(`${name}.fits`, { burstId: list.burstId, kind: 'master' });
-          masters.push({ id: name, sha256: m?.sha256 ?? '', kind });
+          const m = await masterFile(name, img.header.getString(shaKey)?.trim() ?? '', list.burstId);
+          masters.push({ id: name, sha256: m ?? '', kind });
         }
         const { wcs } = wcsFromHeader(img.header);
         if (wcs && cfg.maxCutouts > 0) {

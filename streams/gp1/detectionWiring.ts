@@ -25,7 +25,7 @@ export const detectionSchema = {
   pixelScale: field<number>({ env: 'GFT_PIXEL_SCALE', type: 'number', doc: 'Pixel scale (arcsec/pixel) assumed when a frame has no usable WCS', default: 0.34, min: 0 }),
 };
 
-interface Calibrated { frameId: string; burstId: string | null; dateObs: string; exptime: number; storage: StorageRef; lastOfSequence: boolean }
+interface Calibrated { frameId: string; burstId: string | null; dateObs: string; exptime: number; storage: StorageRef; raw?: StorageRef | null; lastOfSequence: boolean }
 interface Reference { burstId: string; version: number; t0: string; ra: number; dec: number; errorRadiusDeg: number | null; epochsMinutes: number[]; document: StorageRef }
 
 interface Burst {
@@ -36,6 +36,8 @@ interface Burst {
   maxDateObs: string;
   ended: boolean;
   emitted: Map<number, { digest: string; revision: number }>;
+  /** Stored files of each measured frame (calibrated, raw), for the lists' frameRefs. */
+  files: Map<string, { calibrated: StorageRef; raw: StorageRef | null }>;
 }
 
 
@@ -96,7 +98,7 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
   const bursts = new Map<string, Burst>();
   const burst = (id: string) => {
     let b = bursts.get(id);
-    if (!b) bursts.set(id, (b = { pending: [], results: new Map(), maxDateObs: '', ended: false, emitted: new Map() }));
+    if (!b) bursts.set(id, (b = { pending: [], results: new Map(), maxDateObs: '', ended: false, emitted: new Map(), files: new Map() }));
     return b;
   };
   const workers = opts.workers ?? 0;
@@ -115,6 +117,7 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
 
   function record(b: Burst, f: Calibrated, result: FrameResult): void {
     b.results.set(f.frameId, result);
+    b.files.set(f.frameId, { calibrated: f.storage, raw: f.raw ?? null });
     if (f.dateObs > b.maxDateObs) b.maxDateObs = f.dateObs;
     if (f.lastOfSequence) b.ended = true;
   }
@@ -205,6 +208,10 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
               lightCurve: c.lightCurve.filter((p) => !p.upperLimit).map((p) => ({ frameId: p.frameId, tSinceT0: p.t, mag: p.mag, magErr: p.magErr, saturated: p.saturated })),
             })),
             baseFile: ref,
+            frameRefs: e.frameIds.flatMap((id) => {
+              const fr = b.files.get(id);
+              return fr ? [{ frameId: id, calibrated: fr.calibrated, raw: fr.raw }] : [];
+            }),
           },
         });
         ctx.log.info('candidate list', { burstId, epochMinutes: minutes, revision, frames: e.frameIds.length, candidates: e.candidates.length });

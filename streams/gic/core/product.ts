@@ -41,7 +41,11 @@ export interface CandidateListValue {
   burstId: string; epochMinutes: number; epochTime: string; revision: number; frames: string[];
   zeroPoint: number | null; limitingMag: number | null; candidates: CandidateValue[];
   baseFile: { uri: string; sha256: string; size: number; kind: string } | null;
+  /** Stored files of the frames (GP1 lists since frameRefs; older lists: absent or empty). */
+  frameRefs?: { frameId: string; calibrated: StoredRef; raw: StoredRef | null }[];
 }
+
+type StoredRef = { uri: string; sha256: string; size: number; kind: string };
 
 export interface ReferenceInfo {
   burstId: string;
