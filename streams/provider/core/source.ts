@@ -85,7 +85,7 @@ export interface ScanOptions {
   allowedBitpix?: number[];
   /** Maximum fraction of non-finite pixels before a frame is called NaN-filled */
   maxNonFinite?: number;
-  /** Read pixels to check NaN content and that the data decode (costly for big frames; default true) */
+  /** Read pixels to check NaN content and that the data decode (floats, BLANK and compressed data only: integer pixels are always finite; default true) */
   checkPixels?: boolean;
   cameraName?: string;
 }
@@ -140,7 +140,11 @@ export function inspectFrame(path: string, opts: ScanOptions = {}): FrameFile | 
   if (info.type !== 'bias' && !(exptime !== null && exptime > 0)) {
     return reject('provider.no_exptime', `a ${info.type} frame needs a positive exposure time (EXPTIME or EXPOSURE), got ${exptime ?? 'none'}`);
   }
-  if (opts.checkPixels ?? true) {
+  // Integer pixels without BLANK are always finite, and readHeaders has checked that the data unit is
+  // complete: decoding them would prove nothing (26 ms per 2184x1472 frame). Floats, BLANK and
+  // compressed data (the tiles must decode) are read.
+  const alwaysFinite = img.type === 'image' && img.bitpix > 0 && img.header.get('BLANK') === undefined;
+  if ((opts.checkPixels ?? true) && !alwaysFinite) {
     try {
       const { data } = readImage(src, img.index);
       let bad = 0;
