@@ -4,7 +4,7 @@
  * Runs in the stage's thread or in a worker thread (lib/workers/taskPool.ts: plain-data in and out).
  */
 import { readImage } from '../../lib/fits/index.ts';
-import { processFrame, frameFromHeader, type FrameResult } from './core/detection/frame.ts';
+import { processFrame, frameFromHeader, withHintScale, type FrameResult } from './core/detection/frame.ts';
 import type { ReferenceCatalog } from './core/detection/candidates.ts';
 
 export interface MeasureRequest {
@@ -28,6 +28,6 @@ export function measureFrame(req: MeasureRequest): FrameResult {
     /* frames without weight/mask are measured with the background RMS only */
   }
   const frame = frameFromHeader(img.header, { width: img.width, height: img.height, data: img.data, weight, mask: mask as never }, req.frameId);
-  if (!frame.hint) frame.hint = req.hint;
+  frame.hint = withHintScale(frame.hint, req.hint);
   return processFrame(frame, req.catalog);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { angularSeparation, pixToSky, pixelScaleArcsec } from '../../../../lib/wcs/index.ts';
 import { makeNight } from './synthetic.ts';
-import { processFrame } from './frame.ts';
+import { headerFromRecord, headerPixelScale, processFrame, withHintScale } from './frame.ts';
 import { fitZeroPoint, limitingMagnitude } from './photometry.ts';
 
 /** Largest sky error of a fitted WCS over the frame, arcsec. */
@@ -75,6 +75,21 @@ describe('astrometry', () => {
     const r = processFrame({ ...f, wcs: f.headerWcs }, far);
     expect(r.astrometry.ok).toBe(false);
     expect(Number.isNaN(r.zeroPoint.zp)).toBe(true);
+  });
+});
+
+describe('blind-match hint', () => {
+  it('reads the pixel scale from PIXSCALE/SECPIX, else from XPIXSZ and FOCALLEN; the camera scale fills a header hint without one', () => {
+    expect(headerPixelScale(headerFromRecord({ PIXSCALE: 0.68 }))).toBe(0.68);
+    expect(headerPixelScale(headerFromRecord({ SECPIX: 0.34, XPIXSZ: 9, FOCALLEN: 1000 }))).toBe(0.34);
+    expect(headerPixelScale(headerFromRecord({ XPIXSZ: 15, FOCALLEN: 9100 }))).toBeCloseTo(0.34, 3);
+    expect(headerPixelScale(headerFromRecord({ XPIXSZ: 15 }))).toBeUndefined();
+    expect(headerPixelScale(headerFromRecord({ PIXSCALE: 0, FOCALLEN: 0, XPIXSZ: 15 }))).toBeUndefined();
+    const camera = { ra: 1, dec: 2, scaleArcsec: 0.34 };
+    expect(withHintScale({ ra: 10, dec: 20 }, camera)).toEqual({ ra: 10, dec: 20, scaleArcsec: 0.34 });
+    expect(withHintScale({ ra: 10, dec: 20, scaleArcsec: 0.7 }, camera)).toEqual({ ra: 10, dec: 20, scaleArcsec: 0.7 });
+    expect(withHintScale(null, camera)).toEqual(camera);
+    expect(withHintScale(null, null)).toBeNull();
   });
 });
 

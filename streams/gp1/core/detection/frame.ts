@@ -138,9 +138,27 @@ export function isoDateObs(h: HeaderReader): string | undefined {
 }
 
 /**
+ * Pixel scale in arcsec/pixel from the header, when it says: PIXSCALE, SECPIX or PIXSCAL1, else the
+ * pixel size and focal length (XPIXSZ µm, binned as written by MaxIm DL/N.I.N.A.; FOCALLEN mm):
+ * 206.265 × XPIXSZ / FOCALLEN.
+ */
+export function headerPixelScale(h: HeaderReader): number | undefined {
+  const direct = h.getNumber('PIXSCALE') ?? h.getNumber('SECPIX') ?? h.getNumber('PIXSCAL1');
+  if (direct !== undefined && direct > 0) return direct;
+  const px = h.getNumber('XPIXSZ'), fl = h.getNumber('FOCALLEN');
+  return px !== undefined && fl !== undefined && px > 0 && fl > 0 ? (206.265 * px) / fl : undefined;
+}
+
+/** A header's hint with the scale filled from `fallback` when the header gives none (the camera's configured scale). */
+export function withHintScale(hint: CalibratedFrame['hint'], fallback: CalibratedFrame['hint']): CalibratedFrame['hint'] {
+  if (!hint) return fallback ?? null;
+  return hint.scaleArcsec === undefined && fallback?.scaleArcsec !== undefined ? { ...hint, scaleArcsec: fallback.scaleArcsec } : hint;
+}
+
+/**
  * Builds a {@link CalibratedFrame} from a header and pixel arrays. Keywords: DATE-OBS (+TIME-OBS),
  * EXPTIME (or EXPOSURE), GAIN (or EGAIN), SATURATE (counts/s), the WCS, OBJCTRA/OBJCTDEC (or RA/DEC)
- * and PIXSCALE/SECPIX for the blind-match hint. Throws `Error` when DATE-OBS or EXPTIME is missing:
+ * and the pixel scale ({@link headerPixelScale}) for the blind-match hint. Throws `Error` when DATE-OBS or EXPTIME is missing:
  * event time cannot be guessed.
  */
 export function frameFromHeader(h: HeaderReader, img: { width: number; height: number; data: Pixels; weight?: Pixels | null; mask?: MaskArray | null }, frameId: string): CalibratedFrame & { wcsNotes: string[] } {
@@ -152,8 +170,7 @@ export function frameFromHeader(h: HeaderReader, img: { width: number; height: n
   const raV = h.getString('OBJCTRA') ?? h.getString('RA') ?? h.getNumber('RA');
   const ra = parseAngle(raV, typeof raV === 'string' && /\d[:\s hd]+\d/.test(raV.trim()));
   const dec = parseAngle(h.getString('OBJCTDEC') ?? h.getString('DEC') ?? h.getNumber('DEC'), false);
-  const scale = h.getNumber('PIXSCALE') ?? h.getNumber('SECPIX') ?? h.getNumber('PIXSCAL1');
-  const hint = ra !== undefined && dec !== undefined ? { ra, dec, scaleArcsec: scale } : null;
+  const hint = ra !== undefined && dec !== undefined ? { ra, dec, scaleArcsec: headerPixelScale(h) } : null;
   return {
     frameId,
     dateObs,
@@ -221,7 +238,7 @@ export interface FrameRequest {
  */
 export function measureFrameArrays(req: FrameRequest): FrameResult {
   const frame = frameFromHeader(headerFromRecord(req.header), { width: req.width, height: req.height, data: req.data, weight: req.weight ?? null, mask: req.mask ?? null }, req.frameId);
-  if (!frame.hint && req.hint) frame.hint = req.hint;
+  frame.hint = withHintScale(frame.hint, req.hint);
   const { wcsNotes: _notes, ...f } = frame;
   return processFrame(f, req.catalog, req.config);
 }
