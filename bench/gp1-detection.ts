@@ -128,10 +128,10 @@ function agreement(from: { x: number; y: number; snr: number }[], to: { x: numbe
  * SExtractor's sources (S/N = FLUX_APER/FLUXERR_APER) that ours finds within 1.5 px, and the reverse.
  */
 async function onFiles(files: string[], catalogPath: string | null, runs: number, list: boolean): Promise<number> {
-  const { readCalibrated, parseCatalogCsv } = await import('../streams/gp1/detectCli.ts');
+  const { readCalibrated, readCatalogFile } = await import('../streams/gp1/detectCli.ts');
   const fitsLib = await import('../lib/fits/index.ts');
   const { frameFromHeader } = await import('../streams/gp1/core/detection/index.ts');
-  const catalog = catalogPath ? parseCatalogCsv(readFileSync(catalogPath, 'utf8')) : { ra: new Float64Array(0), dec: new Float64Array(0), mag: new Float64Array(0) };
+  const catalog = catalogPath ? await readCatalogFile(catalogPath) : { ra: new Float64Array(0), dec: new Float64Array(0), mag: new Float64Array(0) };
   const dir = mkdtempSync(join(tmpdir(), 'gp1-bench-files-'));
   const timing: Record<string, string | number>[] = [];
   const agree: Record<string, string | number>[] = [];

@@ -3,17 +3,27 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseCatalogCsv, readAlert, run } from './detectCli.ts';
+import { readAlert, readCatalogFile, run } from './detectCli.ts';
 import { makeNight } from './core/detection/synthetic.ts';
 import { wcsCards } from '../../lib/wcs/index.ts';
 
 describe('gp1 detect inputs', () => {
-  it('parses the catalog CSV in any column order, skipping comments and bad rows', () => {
-    const c = parseCatalogCsv('# ref\nmag,ra,dec,band\n12.5,10.1,-5.2,r\nx,1,2,r\n13,10.2,-5.3,r\n');
-    expect(Array.from(c.ra)).toEqual([10.1, 10.2]);
-    expect(Array.from(c.mag)).toEqual([12.5, 13]);
-    expect(c.band).toEqual(['r', 'r']);
-    expect(() => parseCatalogCsv('a,b\n1,2')).toThrow(/ra,dec,mag/);
+  it('reads the catalog as the alerts stage does: any column order, comments, rows without mag skipped; clear errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gp1-cli-'));
+    try {
+      writeFileSync(join(dir, 'c.csv'), '# ref\nmag,ra,dec,band\n12.5,10.1,-5.2,r\n,1,2,r\n13,10.2,-5.3,r\n');
+      const c = await readCatalogFile(join(dir, 'c.csv'));
+      expect(Array.from(c.ra)).toEqual([10.1, 10.2]);
+      expect(Array.from(c.mag)).toEqual([12.5, 13]);
+      expect(c.band).toEqual(['r', 'r']);
+      writeFileSync(join(dir, 'bad.csv'), 'a,b\n1,2');
+      await expect(readCatalogFile(join(dir, 'bad.csv'))).rejects.toThrow(/catalog: .*ra, dec and mag/);
+      await expect(readCatalogFile(join(dir, 'missing.csv'))).rejects.toThrow(/catalog: .*missing.csv/);
+      writeFileSync(join(dir, 'x.csv'), 'ra,dec,mag\n1,2,x\n');
+      await expect(readCatalogFile(join(dir, 'x.csv'))).rejects.toThrow(/line 2: mag 'x' is not a number/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads a JSON alert; an unknown error radius is null', async () => {

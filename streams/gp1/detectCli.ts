@@ -29,7 +29,7 @@ const spec: CommandSpec = {
   usage: 'gft gp1 detect --catalog FILE [--alert FILE] [options] CALIBRATED.fits…',
   description: 'Detects, measures and calibrates the sources of each frame, then lists the candidates at each epoch.',
   options: {
-    catalog: { type: 'string', description: 'reference catalog CSV (ra,dec,mag[,band])' },
+    catalog: { type: 'string', description: 'reference catalog: CSV (header ra,dec,mag[,band]) or FITS table with those columns' },
     alert: { type: 'string', description: 'alert: VOEvent XML or JSON {t0, ra, dec, errorRadiusDeg}' },
     epochs: { type: 'string', description: 'epochs after T0, seconds, comma-separated', default: '300,600,1800,3600' },
     threshold: { type: 'number', description: 'detection threshold, σ', default: 1.5 },
@@ -55,29 +55,35 @@ interface FitsImage {
   data: Float32Array | Float64Array;
 }
 
-/** Parses the catalog CSV (header `ra,dec,mag[,band]`, any column order). Throws UsageError on a bad file. */
-export function parseCatalogCsv(text: string): ReferenceCatalog & { band: string[] } {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() && !l.trim().startsWith('#'));
-  if (!lines.length) throw new UsageError('catalog: empty file');
-  const head = lines[0].split(',').map((s) => s.trim().toLowerCase());
-  const iRa = head.indexOf('ra'), iDec = head.indexOf('dec'), iMag = head.indexOf('mag'), iBand = head.indexOf('band');
-  if (iRa < 0 || iDec < 0 || iMag < 0) throw new UsageError(`catalog: header must name ra,dec,mag (got '${lines[0]}')`);
-  const ra: number[] = [], dec: number[] = [], mag: number[] = [], band: string[] = [];
-  for (let k = 1; k < lines.length; k++) {
-    const f = lines[k].split(',');
-    const r = Number(f[iRa]), d = Number(f[iDec]), m = Number(f[iMag]);
-    if (!Number.isFinite(r) || !Number.isFinite(d) || !Number.isFinite(m)) continue;
-    ra.push(r);
-    dec.push(d);
-    mag.push(m);
-    band.push(iBand >= 0 ? (f[iBand] ?? '').trim() : '');
+/**
+ * Reads the reference catalog as the alerts stage does (CSV with a header naming ra, dec, mag[, band],
+ * or a FITS table with those columns). Throws UsageError on a missing or bad file.
+ */
+export async function readCatalogFile(path: string): Promise<ReferenceCatalog & { band: string[] }> {
+  const mod = (await import(pathToFileURL(join(repoRoot, 'streams/alerts/core/reference.ts')).href)) as typeof import('../alerts/core/reference.ts');
+  let stars: Awaited<ReturnType<typeof mod.loadCatalog>>;
+  try {
+    stars = await mod.loadCatalog(path);
+  } catch (e) {
+    throw new UsageError(`catalog: ${(e as Error).message}`);
   }
-  return { ra: Float64Array.from(ra), dec: Float64Array.from(dec), mag: Float64Array.from(mag), band };
+  if (!stars.length) throw new UsageError(`catalog: ${path} holds no star with ra, dec and mag`);
+  return {
+    ra: Float64Array.from(stars, (x) => x.ra),
+    dec: Float64Array.from(stars, (x) => x.dec),
+    mag: Float64Array.from(stars, (x) => x.mag),
+    band: stars.map((x) => x.band ?? ''),
+  };
 }
 
 /** Reads an alert file: VOEvent XML through the alerts stage's parser, or JSON. */
 export async function readAlert(path: string): Promise<Alert> {
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`alert: ${(e as Error).message}`);
+  }
   if (text.trimStart().startsWith('{')) {
     const j = JSON.parse(text) as Partial<Alert>;
     if (typeof j.t0 !== 'string' || typeof j.ra !== 'number' || typeof j.dec !== 'number') throw new UsageError(`alert ${path}: JSON needs t0 (ISO), ra, dec`);
@@ -180,7 +186,7 @@ export async function run(args: string[]): Promise<number> {
     .split(',')
     .map((s) => Number(s.trim()));
   if (epochs.some((e) => !Number.isFinite(e))) throw new UsageError(`--epochs: '${a.options.epochs}' is not a list of seconds`);
-  const catalog = parseCatalogCsv(readFileSync(catPath, 'utf8'));
+  const catalog = await readCatalogFile(catPath);
   if (typeof a.options.depth === 'number') catalog.completenessMag = a.options.depth;
   const alert = a.options.alert ? await readAlert(a.options.alert as string) : null;
 

@@ -103,3 +103,13 @@ describe('camera', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('night masters input', () => {
+  it('an empty folder is "no calibration frames", not an undetectable camera', async () => {
+    const { buildNightMasters, NightMastersError } = await import('./nightMasters.ts');
+    const e = await buildNightMasters([]).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NightMastersError);
+    expect((e as InstanceType<typeof NightMastersError>).code).toBe('no-calibration-frames');
+    expect((e as Error).message).toMatch(/no FITS frames/);
+  });
+});
