@@ -21,6 +21,21 @@ interface Reader {
   resolvers: Map<number, avro.Resolver | null>;
 }
 
+/** Registry HTTP requests time out after this (then fail as retriable `registry.unavailable`). */
+export const REGISTRY_TIMEOUT_MS = 15_000;
+
+type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
+
+/** A mappersmith middleware giving every request a timeout (the client has none by default). */
+function requestTimeout(ms: number): RegistryMiddleware {
+  return () => ({
+    async prepareRequest(next) {
+      const request = await next();
+      return request.timeout() ? request : request.enhance({ timeout: ms });
+    },
+  });
+}
+
 export class AvroSerdes {
   readonly registry: InstanceType<typeof SchemaRegistry>;
   private readonly url: string;
@@ -29,9 +44,11 @@ export class AvroSerdes {
   private readonly typeById = new Map<number, avro.Type>();
   private readonly readers = new Map<string, Reader>();
 
-  constructor(registryUrl: string) {
+  constructor(registryUrl: string, private readonly timeoutMs = REGISTRY_TIMEOUT_MS) {
     this.url = registryUrl.replace(/\/+$/, '');
-    this.registry = new SchemaRegistry({ host: this.url, retry: { retries: 5 } });
+    // a request the registry never answers (seen once in CI, under load, while another namespace
+    // registered the same subject name) must fail, so that the caller's retry can run: 15 s timeout
+    this.registry = new SchemaRegistry({ host: this.url, retry: { retries: 5 }, middlewares: [requestTimeout(timeoutMs)] });
   }
 
   /** Registers the schema of record `name` under `subject` (BACKWARD); returns its id. Idempotent. */
@@ -77,7 +94,7 @@ export class AvroSerdes {
     if (t) return t;
     let res: Response;
     try {
-      res = await fetch(`${this.url}/schemas/ids/${id}`);
+      res = await fetch(`${this.url}/schemas/ids/${id}`, { signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (e) {
       throw retriable('registry.unavailable', `fetching schema ${id}: ${(e as Error).message}`, e);
     }
