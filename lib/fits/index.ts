@@ -11,7 +11,7 @@
  * Errors are FitsError with a `code` (NOT_FITS, TRUNCATED, BAD_HEADER, …).
  */
 export { FitsError, type FitsErrorCode } from './errors.ts';
-export { Header, parseCard, formatCard, type CardValue, type FitsCard } from './header.ts';
+export { Header, parseCard, formatCard, formatHeader, type CardValue, type FitsCard } from './header.ts';
 export type { HduInfo, HduType } from './hdus.ts';
 export { readHeaders, readImage, readTable, verifyChecksums, type Bitpix, type ImageHdu, type ChecksumStatus } from './read.ts';
 export { writeFits, writeFitsFile, type ImageInput, type TableInput, type EmptyInput, type HduInput, type WriteOptions } from './write.ts';

@@ -4,12 +4,11 @@
  *
  * Why here: lib/fits `writeFits` gives a file that starts with a table an *empty* primary HDU
  * (SIMPLE, BITPIX, NAXIS, EXTEND only). SVOM products put their keywords in the primary header, so
- * this module writes that header itself with lib/fits' public card formatter and checksum helpers,
+ * this module writes that header itself with lib/fits' public header formatter and checksum helpers,
  * then replaces writeFits' empty primary. Proposed upstream: a `primaryCards` option of writeFits.
  */
-import { encodeChecksum, formatCard, onesSum, readHeaders, type FitsCard } from '../../../lib/fits/index.ts';
+import { encodeChecksum, formatHeader, onesSum, readHeaders, type FitsCard } from '../../../lib/fits/index.ts';
 
-const BLOCK = 2880;
 const CARD = 80;
 
 /** Keywords the primary header's structure owns: never taken from the caller's cards. */
@@ -29,20 +28,7 @@ export function headerOnlyPrimary(cards: FitsCard[]): Buffer {
     { key: 'CHECKSUM', value: '0000000000000000', comment: 'HDU checksum' },
     { key: 'DATASUM', value: '0', comment: 'data unit checksum' },
   ];
-  const lines: string[] = [];
-  let longstrn = all.some((c) => c.key.trim().toUpperCase() === 'LONGSTRN');
-  for (const c of all) {
-    const l = formatCard(c);
-    if (!longstrn && l.length > 1 && l[1].startsWith('CONTINUE')) {
-      lines.push(...formatCard({ key: 'LONGSTRN', value: 'OGIP 1.0', comment: 'The OGIP long string convention may be used' }));
-      longstrn = true;
-    }
-    lines.push(...l);
-  }
-  lines.push('END'.padEnd(CARD));
-  const text = lines.join('');
-  const header = Buffer.alloc(Math.ceil(text.length / BLOCK) * BLOCK, 0x20);
-  header.write(text, 0, 'latin1');
+  const header = formatHeader(all);
   // The data sum is 0, so the HDU sum is the header sum (with the all-'0' placeholder).
   const encoded = encodeChecksum(onesSum(header), true);
   for (let i = 0; i < header.length; i += CARD) {
