@@ -115,7 +115,7 @@ export async function buildNightMasters(entries: FrameEntry[], opts: NightMaster
       g.flats.set(f, [...(g.flats.get(f) ?? []), e]);
     } else g[info.type].push(e);
   }
-  if (!entries.length) throw new NightMastersError('no-calibration-frames', 'no FITS frames (.fits, .fits.fz, .fits.gz) to build masters from');
+  if (!entries.length) throw new NightMastersError('no-calibration-frames', 'no calibration frame (no .fits, .fits.fz or .fits.gz file) to build masters from');
   if (!camera) {
     throw new NightMastersError('no-camera', 'cannot detect the camera from the headers (no built-in or configured camera matches their keywords and size); configure one (--camera NAME or a camera JSON file)', unclassified);
   }

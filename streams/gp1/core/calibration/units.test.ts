@@ -110,6 +110,6 @@ describe('night masters input', () => {
     const e = await buildNightMasters([]).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(NightMastersError);
     expect((e as InstanceType<typeof NightMastersError>).code).toBe('no-calibration-frames');
-    expect((e as Error).message).toMatch(/no FITS frames/);
+    expect((e as Error).message).toMatch(/no calibration frame \(no .fits/);
   });
 });
