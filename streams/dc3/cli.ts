@@ -12,7 +12,7 @@ const spec: CommandSpec = {
   options: {
     images: { type: 'string', description: 'directory of raw FITS frames (calibrations + object frames)' },
     alert: { type: 'string', description: 'the burst VOEvent (XML)' },
-    catalog: { type: 'string', description: 'reference star catalog CSV (ra,dec,mag[,band])' },
+    catalog: { type: 'string', description: 'reference star catalog: CSV (ra,dec,mag[,band]) or FITS table' },
     camera: { type: 'string', description: 'camera description for GP1', default: 'coatli' },
     out: { type: 'string', description: 'output folder', default: '' },
     namespace: { type: 'string', description: 'run namespace (default dc3-<time>)', default: '' },
