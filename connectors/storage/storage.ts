@@ -59,8 +59,12 @@ export class LocalStorage {
     return new LocalStorage(new FsBackend(dir));
   }
 
-  async put(data: Buffer | Uint8Array, meta: Omit<ObjectMeta, 'sha256' | 'size' | 'created'> & { created?: string }): Promise<StorageRef> {
-    const h = sha256(data);
+  /**
+   * Stores `data` under its sha256. `knownSha256`: the digest when the caller has just computed it
+   * over these very bytes (e.g. a worker thread that wrote them), to spare hashing them again.
+   */
+  async put(data: Buffer | Uint8Array, meta: Omit<ObjectMeta, 'sha256' | 'size' | 'created'> & { created?: string }, knownSha256?: string): Promise<StorageRef> {
+    const h = knownSha256 ?? sha256(data);
     if (!(await this.backend.has(objectKey(h)))) await this.backend.put(objectKey(h), data);
     if (!(await this.backend.has(metaKey(h)))) {
       const m: ObjectMeta = { ...meta, sha256: h, size: data.length, created: meta.created ?? new Date().toISOString() };

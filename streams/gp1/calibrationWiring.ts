@@ -219,7 +219,7 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
           fr = failed(f, e);
         }
       }
-      const ref = await storage.put(fr.fits, { kind: 'calibrated', burstId, source: 'gp1-calibration', name: `${f.frameId}-cal.fits`, created: f.dateObs });
+      const ref = await storage.put(fr.fits, { kind: 'calibrated', burstId, source: 'gp1-calibration', name: `${f.frameId}-cal.fits`, created: f.dateObs }, fr.sha256);
       outs.push(calibrated(f, burstId, fr, ref));
       return outs;
     },

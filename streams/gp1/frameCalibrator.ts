@@ -31,6 +31,8 @@ export class FrameCalibrationError extends Error {
 export interface FrameCalibration {
   /** The calibrated FITS file: image (counts/s) + WEIGHT + MASK. */
   fits: Buffer;
+  /** Its sha256, when already computed (by the pool worker that wrote it). */
+  sha256?: string;
   stats: CalibrationStats;
   masters: Partial<Record<MasterKind, { name: string; sha256: string }>>;
   camera: string;
@@ -116,14 +118,12 @@ export class FrameCalibrator {
 
   /**
    * The same on a worker of `pool` (the masters go to shared memory once; the raw pixel buffer is
-   * transferred, so `raw` must not be used afterwards). The FITS bytes are made on this thread.
+   * transferred, so `raw` must not be used afterwards). The worker also writes the FITS bytes and
+   * hashes them, so that this thread (the stage's consume/produce loop) only stores the file.
    */
   async calibrateOn(pool: CalibrationPool, raw: RawFrame): Promise<FrameCalibration> {
     const { camera, masters, used } = this.plan(raw);
-    const header = raw.header;
-    const cal = await pool.calibrate(raw, masters, { ...this.opts, camera });
-    const fits = calibratedBytes(cal, header);
-    pool.recycle(cal);
-    return { fits, stats: cal.stats, masters: used, camera: camera.name };
+    const r = await pool.calibrateFits(raw, masters, { ...this.opts, camera });
+    return { fits: r.fits, sha256: r.sha256, stats: r.meta.stats, masters: used, camera: camera.name };
   }
 }

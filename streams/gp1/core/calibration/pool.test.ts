@@ -4,7 +4,10 @@ import { calibrateFrame, CalibrationError } from './calibrate.ts';
 import { combineStack } from './combine.ts';
 import { buildMasterBias } from './masters.ts';
 import { CalibrationPool } from './pool.ts';
-import { makeRawFrame, makeRng, makeTruth, type SyntheticCamera } from './synthetic.ts';
+import { makeRawFrame, makeRng, makeTruth, type MapHeader, type SyntheticCamera } from './synthetic.ts';
+import { calibratedBytes, rawFrameFromBytes } from './io.ts';
+import { writeFits } from '../../../../lib/fits/index.ts';
+import { createHash } from 'node:crypto';
 
 const SYN: SyntheticCamera = { width: 330, height: 200, overscan: { x1: 321, x2: 330, y1: 1, y2: 200 }, data: { x1: 1, x2: 320, y1: 1, y2: 200 }, gain: 2, readNoise: 5, saturation: 65535 };
 const cam = defineCamera({ name: 'syn', ...SYN });
@@ -64,6 +67,27 @@ describe('CalibrationPool (worker threads through tsx)', () => {
     expect(image.length).toBe(0); // handed to the worker
     expect(second.image.length).toBe(320 * 200);
     expect(second.stats).toEqual(first.stats);
+  });
+
+  it('calibrateFits: the worker writes and hashes the same file as calibratedBytes on this thread, raw header cards included', async () => {
+    const truth = makeTruth(SYN, { seed: 6 });
+    const syn = makeRawFrame(SYN, truth, { name: 'o', type: 'object', exptime: 30, level: 40, seed: 7, stars: [{ x: 80, y: 60, flux: 4e3, fwhm: 3 }] });
+    // through a real FITS header (comments, HISTORY, COMMENT, a long string), as the stage reads raw frames
+    const cards = [
+      ...Object.entries((syn.header as MapHeader).values).map(([key, value]) => ({ key, value, comment: `from ${key.toLowerCase()}` })),
+      { key: 'OBSERVER', value: 'a long observer string '.repeat(6).trim(), comment: 'CONTINUE cards' },
+      { key: 'HISTORY', value: 'raw frame history' },
+      { key: 'COMMENT', value: 'raw frame comment' },
+    ];
+    const bytes = writeFits([{ kind: 'image', bitpix: -32, width: syn.width, height: syn.height, data: Float32Array.from(syn.data), cards }]);
+    const ref = calibratedBytes(calibrateFrame(rawFrameFromBytes(bytes, 'o.fits'), {}, { camera: cam }), rawFrameFromBytes(bytes, 'o.fits').header);
+    for (let k = 0; k < 2; k++) {
+      // twice: the second call reuses the worker's own output arrays
+      const got = await pool.calibrateFits(rawFrameFromBytes(bytes, 'o.fits'), {}, { camera: cam });
+      expect(got.sha256).toBe(createHash('sha256').update(ref).digest('hex'));
+      expect(Buffer.compare(got.fits, ref)).toBe(0);
+      expect(got.meta.width).toBe(320);
+    }
   });
 
   it('rejects with the CalibrationError of the worker', async () => {

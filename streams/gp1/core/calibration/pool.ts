@@ -155,15 +155,7 @@ export class CalibrationPool {
    */
   async calibrate(raw: RawFrame, masters: CalibrationMasters, opts: CalibrateOptions): Promise<CalibratedFrame> {
     if (opts.out) throw new Error('CalibrationPool.calibrate: opts.out is not supported (results are transferred back)');
-    const d = raw.data;
-    const owns = !isShared(d) && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength;
-    const data = owns || isShared(d) ? d : d.slice();
-    const m: CalibrationMasters = {
-      bias: masters.bias ? this.share(masters.bias) : null,
-      dark: masters.dark ? this.share(masters.dark) : null,
-      flat: masters.flat ? this.share(masters.flat) : null,
-    };
-    const transfer = isShared(data) ? [] : [data.buffer as ArrayBuffer];
+    const { data, m, transfer } = this.outbound(raw, masters);
     // recycled output buffers of the expected size (the data section of this frame) go along
     let out: { image: Float32Array; weight: Float32Array; mask: Uint8Array } | undefined;
     try {
@@ -175,6 +167,34 @@ export class CalibrationPool {
     if (out) transfer.push(out.image.buffer as ArrayBuffer, out.weight.buffer as ArrayBuffer, out.mask.buffer as ArrayBuffer);
     const reply = await this.send(this.leastBusy(), { op: 'calibrate', raw: { name: raw.name, cards: headerPairs(raw.header), width: raw.width, height: raw.height, data }, masters: m, opts, out }, transfer);
     return reply.result as CalibratedFrame;
+  }
+
+  /**
+   * Calibrates one frame on the least busy worker and has the worker write the calibrated FITS file
+   * (image + WEIGHT + MASK, as `calibratedBytes`) and its sha256: only the file comes back, the
+   * pixel arrays stay in the worker and are reused. The raw pixel buffer is transferred as in
+   * calibrate(). Rejects with CalibrationError like calibrateFrame.
+   */
+  async calibrateFits(raw: RawFrame, masters: CalibrationMasters, opts: CalibrateOptions): Promise<{ meta: Omit<CalibratedFrame, 'image' | 'weight' | 'mask'>; fits: Buffer; sha256: string }> {
+    if (opts.out) throw new Error('CalibrationPool.calibrateFits: opts.out is not supported (the worker owns the output arrays)');
+    const { data, m, transfer } = this.outbound(raw, masters);
+    const rawCards = ((raw.header as { cards?: { key: string; value?: unknown; comment?: string }[] }).cards ?? []).map((c) => ({ key: c.key, value: c.value as string | number | boolean | null, comment: c.comment }));
+    const reply = await this.send(this.leastBusy(), { op: 'calibrateFits', raw: { name: raw.name, cards: headerPairs(raw.header), width: raw.width, height: raw.height, data }, rawCards, masters: m, opts }, transfer);
+    const r = reply.result as { meta: Omit<CalibratedFrame, 'image' | 'weight' | 'mask'>; fits: Uint8Array; sha256: string };
+    return { meta: r.meta, fits: Buffer.from(r.fits.buffer, r.fits.byteOffset, r.fits.byteLength), sha256: r.sha256 };
+  }
+
+  /** A frame's pixels (transferred when the array owns its buffer, else copied) and its masters on shared memory. */
+  private outbound(raw: RawFrame, masters: CalibrationMasters): { data: Float32Array | Float64Array; m: CalibrationMasters; transfer: ArrayBuffer[] } {
+    const d = raw.data;
+    const owns = !isShared(d) && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength;
+    const data = owns || isShared(d) ? d : d.slice();
+    const m: CalibrationMasters = {
+      bias: masters.bias ? this.share(masters.bias) : null,
+      dark: masters.dark ? this.share(masters.dark) : null,
+      flat: masters.flat ? this.share(masters.flat) : null,
+    };
+    return { data, m, transfer: isShared(data) ? [] : [data.buffer as ArrayBuffer] };
   }
 
   /**
