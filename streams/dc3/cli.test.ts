@@ -40,3 +40,29 @@ describe('gft dc3 summary: the replay command it suggests', () => {
     expect(replayRunDir('dc3-x', '/tmp/dc3out/summary.json')).toBe(' --run-dir /tmp/dc3out');
   });
 });
+
+describe('gft dc3 inputs are checked before the stack starts', () => {
+  it('says what is wrong with --images/--alert/--catalog', async () => {
+    const { mkdtempSync, writeFileSync, mkdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { checkDc3Inputs } = await import('./run.ts');
+    const d = mkdtempSync(join(tmpdir(), 'dc3-in-'));
+    mkdirSync(join(d, 'raw'));
+    writeFileSync(join(d, 'raw', 'notes.txt'), 'x');
+    writeFileSync(join(d, 'a.xml'), '<voe:VOEvent/>');
+    writeFileSync(join(d, 'c.csv'), 'ra,dec,mag\n1,2,12\n');
+    const check = (o: { images?: string; alert?: string; catalog?: string }) => checkDc3Inputs(o).then(() => 'ok', (e: Error) => e.message);
+    expect(await check({})).toBe('ok');
+    expect(await check({ catalog: join(d, 'c.csv') })).toMatch(/go with --images/);
+    expect(await check({ images: join(d, 'raw') })).toMatch(/needs --alert/);
+    expect(await check({ images: join(d, 'nope'), alert: join(d, 'a.xml'), catalog: join(d, 'c.csv') })).toMatch(/no such folder/);
+    expect(await check({ images: join(d, 'c.csv'), alert: join(d, 'a.xml'), catalog: join(d, 'c.csv') })).toMatch(/not a folder/);
+    expect(await check({ images: join(d, 'raw'), alert: join(d, 'a.xml'), catalog: join(d, 'c.csv') })).toMatch(/no FITS frames.*notes.txt/);
+    writeFileSync(join(d, 'raw', 'f.fits'), 'not really');
+    expect(await check({ images: join(d, 'raw'), alert: join(d, 'nope.xml'), catalog: join(d, 'c.csv') })).toMatch(/--alert: .*nope.xml/);
+    expect(await check({ images: join(d, 'raw'), alert: join(d, 'a.xml'), catalog: join(d, 'nope.csv') })).toMatch(/--catalog: .*nope.csv/);
+    writeFileSync(join(d, 'e.csv'), 'ra,dec,mag\n');
+    expect(await check({ images: join(d, 'raw'), alert: join(d, 'a.xml'), catalog: join(d, 'e.csv') })).toMatch(/no star/);
+    expect(await check({ images: join(d, 'raw'), alert: join(d, 'a.xml'), catalog: join(d, 'c.csv') })).toBe('ok');
+  });
+});

@@ -3,8 +3,9 @@
  * (its own consumer group, in a fresh run namespace), exactly as `gft stage run <name>` would run it
  * in its own process. Inputs: a synthetic night (default) or --images/--alert/--catalog.
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync, copyFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, copyFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { UsageError } from '../../lib/cli/args.ts';
 import { platformConfig } from '../../lib/config/platform.ts';
 import { createKafka } from '../../lib/runtime/kafka.ts';
 import { createTopics } from '../../lib/runtime/topics.ts';
@@ -64,7 +65,38 @@ export interface Dc3Summary extends Record<string, unknown> {
   products: Array<{ productId: string; status: string; reasons: string[] }>;
 }
 
+/**
+ * Checks `--images/--alert/--catalog` before anything starts (a wrong path would otherwise leave the
+ * chain waiting for frames until --timeout). @throws UsageError with what is wrong
+ */
+export async function checkDc3Inputs(o: Pick<Dc3Options, 'images' | 'alert' | 'catalog'>): Promise<void> {
+  if (!o.images) {
+    if (o.alert || o.catalog) throw new UsageError('--alert and --catalog go with --images DIR (without --images a synthetic night brings its own)');
+    return;
+  }
+  if (!o.alert || !o.catalog) throw new UsageError('--images needs --alert FILE.xml and --catalog FILE (see docs/dc3-inputs.md)');
+  let isDir = false;
+  try {
+    isDir = statSync(o.images).isDirectory();
+  } catch {
+    throw new UsageError(`--images ${o.images}: no such folder`);
+  }
+  if (!isDir) throw new UsageError(`--images ${o.images}: not a folder (give the folder holding the night's raw frames)`);
+  const { listFrameFiles } = await import('../provider/core/source.ts');
+  const { candidates, ignored } = listFrameFiles(o.images);
+  if (!candidates.length) throw new UsageError(`--images ${o.images}: no FITS frames (.fits, .fit, .fts, .fits.fz, .fits.gz)${ignored.length ? `; ${ignored.length} other file(s), e.g. ${basename(ignored[0].path)}` : ''}`);
+  try {
+    readFileSync(o.alert);
+  } catch (e) {
+    throw new UsageError(`--alert: ${(e as Error).message}`);
+  }
+  const { loadCatalog } = await import('../alerts/core/reference.ts');
+  const stars = await loadCatalog(o.catalog).catch((e: Error) => Promise.reject(new UsageError(`--catalog: ${e.message}`)));
+  if (!stars.length) throw new UsageError(`--catalog ${o.catalog}: no star with ra, dec and mag`);
+}
+
 export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
+  await checkDc3Inputs(o);
   const started = Date.now();
   const { up } = await import('../../deploy/stack.ts');
   await up({ log: (s: string) => o.log(`[stack] ${s}`) });
