@@ -305,7 +305,7 @@ export async function run(args: string[]): Promise<number> {
       const pooled = await time(
         async () => {
           const done = await Promise.all(Array.from({ length: batch }, () => pool.calibrate({ ...raw, data: raw.data.slice() }, shared, { camera: c.cam })));
-          for (const f of done) pool.recycle(f); // as the stage does once a frame is written
+          for (const f of done) pool.recycle(f); // as gft gp1 calibrate does once a frame is written
         },
         { runs: Math.max(2, Math.ceil(runs / 2)) },
       );

@@ -48,9 +48,10 @@ export class StorageIndex {
     return all.sort((a, b) => Number(b.burstId === opts.burstId) - Number(a.burstId === opts.burstId) || b.created.localeCompare(a.created) || a.sha256.localeCompare(b.sha256));
   }
 
-  /** Like find, refreshing once on a miss. */
-  async lookup(name: string, opts: { burstId?: string | null; kind?: string } = {}): Promise<ObjectMeta | undefined> {
-    return this.find(name, opts) ?? (await this.refresh(), this.find(name, opts));
+  /** Like all, refreshing once on a miss. */
+  async lookupAll(name: string, opts: { burstId?: string | null; kind?: string } = {}): Promise<ObjectMeta[]> {
+    const found = this.all(name, opts);
+    return found.length ? found : (await this.refresh(), this.all(name, opts));
   }
 
   /** Reference documents of a burst, highest version first. */

@@ -95,11 +95,7 @@ export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition
   async function masterFile(name: string, pixelSha: string, burstId: string): Promise<string | null> {
     const key = `${name} ${pixelSha}`;
     if (masterFiles.has(key)) return masterFiles.get(key)!;
-    let all = index.all(`${name}.fits`, { burstId, kind: 'master' });
-    if (!all.length) {
-      await index.refresh();
-      all = index.all(`${name}.fits`, { burstId, kind: 'master' });
-    }
+    const all = await index.lookupAll(`${name}.fits`, { burstId, kind: 'master' });
     let found: string | null = null;
     if (!pixelSha) found = all[0]?.sha256 ?? null; // a header without the checksum: the best guess by name
     else
