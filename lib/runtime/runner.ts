@@ -24,7 +24,7 @@ import { AvroSerdes, NOT_READY } from './serdes.ts';
 import { classify, FatalStageError } from './errors.ts';
 import { nsName, topicSpec as declaredTopic, dlqTopic, type TopicSpec } from './topology.ts';
 import { Logger, instanceId, type LogRecordValue } from './log.ts';
-import { createAndAwaitTopics, topicConfig } from './topics.ts';
+import { clusterLayout, createAndAwaitTopics, topicRequest } from './topics.ts';
 
 export interface InMessage<T = unknown> {
   topic: string; // logical topic name (without namespace)
@@ -268,7 +268,7 @@ export class StageRunner<T = any> {
     // The stage's own DLQ must exist before the first failure (brokers run without auto-create).
     const dlqName = this.physical(dlq.name);
     if (!(await this.admin.listTopics()).includes(dlqName)) {
-      await createAndAwaitTopics(this.admin, [{ topic: dlqName, numPartitions: dlq.partitions, replicationFactor: 1, configEntries: topicConfig(dlq) }])
+      await createAndAwaitTopics(this.admin, [topicRequest(this.ns, dlq, await clusterLayout(this.admin))])
         .catch((e) => this.log.warn('could not create DLQ topic', { topic: dlqName, error: (e as Error).message }));
     }
     await this.producer.connect();

@@ -1,12 +1,63 @@
-/** Provisioning of the declared topology (brokers run with auto-create off). */
+/**
+ * Provisioning of the declared topology (brokers run with auto-create off), with the topic layout
+ * from configuration: partitions of the chain topics, replication factor and min.insync.replicas.
+ * Every place that makes topics (`gft topics create`, `gft dc3`, `gft replay`, the runner's DLQ and
+ * changelog topics) goes through `topicRequest`, so the layout is the same everywhere.
+ */
 import type { Admin, ITopicConfig } from 'kafkajs';
+import { field, loadConfig } from '../config/define.ts';
 import { allTopics, nsName, type TopicSpec } from './topology.ts';
 
-export function topicConfig(t: TopicSpec): { name: string; value: string }[] {
+export const topicLayoutSchema = {
+  partitions: field<number>({ env: 'GFT_TOPIC_PARTITIONS', type: 'int', doc: 'Partitions of the chain topics (keyed by burst or product id): the most instances of a stage that share the work', default: 6, min: 1, max: 10_000 }),
+  replicationFactor: field<number>({ env: 'GFT_TOPIC_REPLICATION_FACTOR', type: 'int', doc: 'Replicas of every topic (0: min(3, brokers of the cluster))', default: 0, min: 0, max: 16 }),
+  minInsyncReplicas: field<number>({ env: 'GFT_TOPIC_MIN_INSYNC_REPLICAS', type: 'int', doc: 'min.insync.replicas of every topic (0: 2 when replicated 3 or more times, else 1)', default: 0, min: 0, max: 16 }),
+};
+
+export interface TopicLayout {
+  /** Partitions of the `scaled` (chain) topics. */
+  partitions: number;
+  replicationFactor: number;
+  minInsyncReplicas: number;
+}
+
+/** The layout for a cluster of `brokers` brokers, from configuration (0 = derived). */
+export function topicLayout(brokers: number, env: Record<string, string | undefined> = process.env): TopicLayout {
+  const c = loadConfig(topicLayoutSchema, env);
+  const replicationFactor = c.replicationFactor || Math.max(1, Math.min(3, brokers));
+  const minInsyncReplicas = c.minInsyncReplicas || (replicationFactor >= 3 ? 2 : 1);
+  if (minInsyncReplicas > replicationFactor) throw new Error(`GFT_TOPIC_MIN_INSYNC_REPLICAS (${minInsyncReplicas}) is above the replication factor (${replicationFactor}): no write could succeed`);
+  return { partitions: c.partitions, replicationFactor, minInsyncReplicas };
+}
+
+const layouts = new WeakMap<Admin, Promise<TopicLayout>>();
+
+/** The layout for the cluster `admin` reaches (its broker count asked once per admin client). */
+export function clusterLayout(admin: Admin): Promise<TopicLayout> {
+  let l = layouts.get(admin);
+  if (!l) {
+    l = admin.describeCluster().then((c) => topicLayout(c.brokers.length));
+    l.catch(() => layouts.delete(admin));
+    layouts.set(admin, l);
+  }
+  return l;
+}
+
+export function partitionsOf(t: TopicSpec, layout: Pick<TopicLayout, 'partitions'>): number {
+  return t.scaled ? layout.partitions : t.partitions;
+}
+
+export function topicConfig(t: TopicSpec, layout?: Pick<TopicLayout, 'minInsyncReplicas'>): { name: string; value: string }[] {
   const c: { name: string; value: string }[] = [{ name: 'cleanup.policy', value: t.cleanup }];
   if (t.cleanup === 'delete') c.push({ name: 'retention.ms', value: String(t.retentionMs) });
   c.push({ name: 'max.message.bytes', value: String(8 << 20) });
+  if (layout) c.push({ name: 'min.insync.replicas', value: String(layout.minInsyncReplicas) });
   return c;
+}
+
+/** The create request of a declared topic under a namespace. */
+export function topicRequest(namespace: string, t: TopicSpec, layout: TopicLayout): ITopicConfig {
+  return { topic: nsName(namespace, t.name), numPartitions: partitionsOf(t, layout), replicationFactor: layout.replicationFactor, configEntries: topicConfig(t, layout) };
 }
 
 const RETRIABLE_METADATA = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
@@ -47,18 +98,18 @@ export async function createAndAwaitTopics(admin: Admin, topics: ITopicConfig[],
   }
 }
 
-/** Creates every declared topic (and DLQ) under a namespace; existing ones are left as they are. Returns the names created. */
-export async function createTopics(admin: Admin, namespace = '', opts: { replicationFactor?: number } = {}): Promise<string[]> {
+/**
+ * Creates every declared topic (DLQs and changelogs included) under a namespace with the configured
+ * layout (`overrides` win); existing ones are left as they are. Returns the names created.
+ */
+export async function createTopics(admin: Admin, namespace = '', overrides: Partial<TopicLayout> = {}, topics: TopicSpec[] = allTopics()): Promise<string[]> {
+  const layout = { ...(await clusterLayout(admin)), ...definedOnly(overrides) };
   const existing = new Set(await admin.listTopics());
-  const wanted = allTopics().filter((t) => !existing.has(nsName(namespace, t.name)));
-  await createAndAwaitTopics(
-    admin,
-    wanted.map((t) => ({
-      topic: nsName(namespace, t.name),
-      numPartitions: t.partitions,
-      replicationFactor: opts.replicationFactor ?? 1,
-      configEntries: topicConfig(t),
-    })),
-  );
+  const wanted = topics.filter((t) => !existing.has(nsName(namespace, t.name)));
+  await createAndAwaitTopics(admin, wanted.map((t) => topicRequest(namespace, t, layout)));
   return wanted.map((t) => nsName(namespace, t.name));
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== 0)) as Partial<T>;
 }

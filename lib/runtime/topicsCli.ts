@@ -9,11 +9,15 @@ import { allTopics, nsName, renderTopologyDoc } from './topology.ts';
 export const summary = 'provision and document the topic map: topics create | list | doc';
 
 const spec: CommandSpec = {
-  usage: 'gft topics create|list|doc [--namespace NS] [--replication N]',
-  description: 'create: provisions every declared topic and DLQ (idempotent). list: declared topics and whether they exist. doc: writes docs/topics.md from the declaration.',
+  usage: 'gft topics create|list|doc [--namespace NS] [--partitions N] [--replication N] [--min-isr N]',
+  description:
+    'create: provisions every declared topic, DLQ and changelog (idempotent; existing topics are left as they are). list: declared topics, whether they exist and their partitions. doc: writes docs/topics.md from the declaration.\n' +
+    'The layout defaults come from GFT_TOPIC_PARTITIONS (6), GFT_TOPIC_REPLICATION_FACTOR (min(3, brokers)) and GFT_TOPIC_MIN_INSYNC_REPLICAS (2 when replicated 3+ times, else 1).',
   options: {
     namespace: { type: 'string', description: 'run namespace (topic prefix)', default: '' },
-    replication: { type: 'number', description: 'replication factor', default: 1 },
+    partitions: { type: 'number', description: 'partitions of the chain topics (0: GFT_TOPIC_PARTITIONS)', default: 0 },
+    replication: { type: 'number', description: 'replication factor (0: GFT_TOPIC_REPLICATION_FACTOR or min(3, brokers))', default: 0 },
+    'min-isr': { type: 'number', description: 'min.insync.replicas (0: GFT_TOPIC_MIN_INSYNC_REPLICAS or derived)', default: 0 },
   },
 };
 
@@ -36,13 +40,19 @@ export async function run(args: string[]): Promise<number> {
   await admin.connect();
   try {
     if (sub === 'create') {
-      const created = await createTopics(admin, ns, { replicationFactor: Number(a.options.replication) });
+      const created = await createTopics(admin, ns, { partitions: Number(a.options.partitions), replicationFactor: Number(a.options.replication), minInsyncReplicas: Number(a.options['min-isr']) });
       console.log(created.length ? `created ${created.length} topics: ${created.join(', ')}` : 'all topics already exist');
       return 0;
     }
     if (sub === 'list') {
       const existing = new Set(await admin.listTopics());
-      for (const t of allTopics()) console.log(`${existing.has(nsName(ns, t.name)) ? 'ok     ' : 'missing'}  ${nsName(ns, t.name).padEnd(36)} ${t.schema}`);
+      const names = allTopics().map((t) => nsName(ns, t.name)).filter((n) => existing.has(n));
+      const md = names.length ? (await admin.fetchTopicMetadata({ topics: names })).topics : [];
+      for (const t of allTopics()) {
+        const m = md.find((x) => x.name === nsName(ns, t.name));
+        const parts = m ? `${m.partitions.length} partition${m.partitions.length === 1 ? '' : 's'} x${m.partitions[0]?.replicas.length ?? 0}` : '';
+        console.log(`${m ? 'ok     ' : 'missing'}  ${nsName(ns, t.name).padEnd(40)} ${parts.padEnd(16)} ${t.schema}`);
+      }
       return 0;
     }
     throw new UsageError(`unknown subcommand '${sub}'\n\n${formatHelp(spec)}`);

@@ -25,7 +25,13 @@ export interface TopicSpec {
   name: string;
   schema: string;
   key: string;
+  /** Partitions when not `scaled` (a total order, or a topic nobody scales out on). */
   partitions: number;
+  /**
+   * A chain topic keyed by burst id (or product id): its partition count is the chain's
+   * (`GFT_TOPIC_PARTITIONS`, default 6), the most instances of its consumer stage that share the work.
+   */
+  scaled?: boolean;
   /** 'delete' with retentionMs, or 'compact' (latest value per key kept forever) */
   cleanup: 'delete' | 'compact';
   retentionMs: number;
@@ -37,17 +43,17 @@ export interface TopicSpec {
 }
 
 export const TOPICS: TopicSpec[] = [
-  { name: 'voevent.raw', schema: 'org.gft.intake.RawVoevent', key: 'IVORN (sha256 of the bytes when unreadable)', partitions: 1, cleanup: 'delete', retentionMs: 365 * DAY, producer: 'voevent-intake', consumers: ['alerts'], doc: 'Every received VOEvent, byte for byte, with receipt time. The replay source of the whole chain.' },
-  { name: 'alerts.managed', schema: 'org.gft.alerts.ManagedAlert', key: 'burst id', partitions: 1, cleanup: 'compact', retentionMs: -1, producer: 'alerts', consumers: ['external'], doc: 'Each parsed alert with the manager decision and the burst state after it.' },
-  { name: 'alerts.reference', schema: 'org.gft.alerts.ReferenceFile', key: 'burst id', partitions: 1, cleanup: 'compact', retentionMs: -1, producer: 'alerts', consumers: ['gp1-detection', 'gic'], doc: 'Versioned reference file per burst (latest version per key).' },
-  { name: 'gp1.trigger', schema: 'org.gft.alerts.Gp1Trigger', key: 'burst id', partitions: 1, cleanup: 'delete', retentionMs: 30 * DAY, producer: 'alerts', consumers: ['provider', 'gp1-calibration', 'gp1-detection'], doc: 'Start, update or cancel GP1 work on a burst.' },
-  { name: 'images.raw', schema: 'org.gft.provider.RawFrame', key: 'burst id (camera for calibration frames)', partitions: 1, cleanup: 'delete', retentionMs: 30 * DAY, producer: 'provider', consumers: ['gp1-calibration'], doc: 'Raw frames available in local storage, in DATE-OBS order.' },
-  { name: 'gp1.masters', schema: 'org.gft.gp1.Master', key: 'camera/kind/filter', partitions: 1, cleanup: 'compact', retentionMs: -1, producer: 'gp1-calibration', consumers: ['gic'], doc: 'Master bias, dark rate and flats with validation verdict and provenance.' },
-  { name: 'gp1.calibrated', schema: 'org.gft.gp1.CalibratedFrame', key: 'burst id', partitions: 1, cleanup: 'delete', retentionMs: 30 * DAY, producer: 'gp1-calibration', consumers: ['gp1-detection'], doc: 'Calibrated frames (counts/s, weight, mask) in local storage.' },
-  { name: 'gp1.candidates', schema: 'org.gft.gp1.CandidateList', key: 'burst id', partitions: 1, cleanup: 'delete', retentionMs: 365 * DAY, producer: 'gp1-detection', consumers: ['gic'], doc: 'Candidate lists at T0+5, 10, 30, 60 min (event time); revisions supersede.' },
-  { name: 'gp1.basefiles', schema: 'org.gft.gp1.Gp1BaseFile', key: 'burst id', partitions: 1, cleanup: 'delete', retentionMs: 365 * DAY, producer: 'gp1-detection', consumers: ['gic'], doc: 'GP1 base files in local storage.' },
-  { name: 'gic.products', schema: 'org.gft.gic.Product', key: 'product id', partitions: 3, cleanup: 'delete', retentionMs: 365 * DAY, producer: 'gic', consumers: ['fsc', 'external'], doc: 'FITS products (data model 1.005). Public contract for outside consumers.', public: true },
-  { name: 'fsc.receipts', schema: 'org.gft.fsc.FscReceipt', key: 'product id', partitions: 1, cleanup: 'delete', retentionMs: 365 * DAY, producer: 'fsc', consumers: ['external'], doc: 'FSC verdict per product: accepted or rejected with reasons.', public: true },
+  { name: 'voevent.raw', schema: 'org.gft.intake.RawVoevent', key: 'IVORN (sha256 of the bytes when unreadable)', partitions: 1, cleanup: 'delete', retentionMs: 365 * DAY, producer: 'voevent-intake', consumers: ['alerts'], doc: 'Every received VOEvent, byte for byte, with receipt time. The replay source of the whole chain. One partition: a total order of alerts for the alert manager (its extra instances are standbys).' },
+  { name: 'alerts.managed', scaled: true, schema: 'org.gft.alerts.ManagedAlert', key: 'burst id', partitions: 1, cleanup: 'compact', retentionMs: -1, producer: 'alerts', consumers: ['external'], doc: 'Each parsed alert with the manager decision and the burst state after it.' },
+  { name: 'alerts.reference', scaled: true, schema: 'org.gft.alerts.ReferenceFile', key: 'burst id', partitions: 1, cleanup: 'compact', retentionMs: -1, producer: 'alerts', consumers: ['gp1-detection', 'gic'], doc: 'Versioned reference file per burst (latest version per key).' },
+  { name: 'gp1.trigger', scaled: true, schema: 'org.gft.alerts.Gp1Trigger', key: 'burst id', partitions: 1, cleanup: 'delete', retentionMs: 30 * DAY, producer: 'alerts', consumers: ['provider', 'gp1-calibration', 'gp1-detection'], doc: 'Start, update or cancel GP1 work on a burst.' },
+  { name: 'images.raw', scaled: true, schema: 'org.gft.provider.RawFrame', key: 'burst id (camera for calibration frames)', partitions: 1, cleanup: 'delete', retentionMs: 30 * DAY, producer: 'provider', consumers: ['gp1-calibration'], doc: 'Raw frames available in local storage, in DATE-OBS order.' },
+  { name: 'gp1.masters', scaled: true, schema: 'org.gft.gp1.Master', key: 'camera/kind/filter', partitions: 1, cleanup: 'compact', retentionMs: -1, producer: 'gp1-calibration', consumers: ['gic'], doc: 'Master bias, dark rate and flats with validation verdict and provenance.' },
+  { name: 'gp1.calibrated', scaled: true, schema: 'org.gft.gp1.CalibratedFrame', key: 'burst id', partitions: 1, cleanup: 'delete', retentionMs: 30 * DAY, producer: 'gp1-calibration', consumers: ['gp1-detection'], doc: 'Calibrated frames (counts/s, weight, mask) in local storage.' },
+  { name: 'gp1.candidates', scaled: true, schema: 'org.gft.gp1.CandidateList', key: 'burst id', partitions: 1, cleanup: 'delete', retentionMs: 365 * DAY, producer: 'gp1-detection', consumers: ['gic'], doc: 'Candidate lists at T0+5, 10, 30, 60 min (event time); revisions supersede.' },
+  { name: 'gp1.basefiles', scaled: true, schema: 'org.gft.gp1.Gp1BaseFile', key: 'burst id', partitions: 1, cleanup: 'delete', retentionMs: 365 * DAY, producer: 'gp1-detection', consumers: ['gic'], doc: 'GP1 base files in local storage.' },
+  { name: 'gic.products', scaled: true, schema: 'org.gft.gic.Product', key: 'product id', partitions: 3, cleanup: 'delete', retentionMs: 365 * DAY, producer: 'gic', consumers: ['fsc', 'external'], doc: 'FITS products (data model 1.005). Public contract for outside consumers.', public: true },
+  { name: 'fsc.receipts', scaled: true, schema: 'org.gft.fsc.FscReceipt', key: 'product id', partitions: 1, cleanup: 'delete', retentionMs: 365 * DAY, producer: 'fsc', consumers: ['external'], doc: 'FSC verdict per product: accepted or rejected with reasons.', public: true },
   { name: 'ops.telemetry', schema: 'org.gft.ops.Telemetry', key: 'source', partitions: 3, cleanup: 'delete', retentionMs: 7 * DAY, producer: 'ops-sim', consumers: ['clickhouse-sink'], doc: 'TCS, weather and host telemetry samples.' },
   { name: 'ops.logs', schema: 'org.gft.ops.LogRecord', key: 'stage', partitions: 3, cleanup: 'delete', retentionMs: 7 * DAY, producer: 'alerts', consumers: ['clickhouse-sink'], doc: 'Structured logs of every stage (each stage produces; listed under alerts for the graph).' },
   { name: 'ops.metrics', schema: 'org.gft.ops.StageMetrics', key: 'stage', partitions: 1, cleanup: 'delete', retentionMs: 7 * DAY, producer: 'alerts', consumers: ['clickhouse-sink'], doc: 'Per-stage runtime metrics (each stage produces).' },
@@ -83,12 +89,17 @@ export function renderTopologyDoc(): string {
     'Consumer group id = stage name (prefixed by the run namespace when one is set). Values are Confluent-framed Avro',
     '(magic byte 0, 4-byte schema id, Avro body); subject = `<topic>-value`, compatibility BACKWARD.',
     '',
+    'Partitions "chain" = `GFT_TOPIC_PARTITIONS` (default 6): the topics keyed by burst or product id, so that up to',
+    'that many instances of a stage share the work. Replication factor `GFT_TOPIC_REPLICATION_FACTOR` (default: min(3,',
+    'brokers of the cluster)) and `min.insync.replicas` `GFT_TOPIC_MIN_INSYNC_REPLICAS` (default: 2 when replicated 3+',
+    'times, else 1) apply to every topic, wherever it is made (`gft topics create`, `gft dc3`, `gft replay`, DLQs).',
+    '',
     '| topic | schema | key | partitions | cleanup | retention | producer | consumers | |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const t of allTopics()) {
     const ret = t.cleanup === 'compact' ? 'compacted' : `${Math.round(t.retentionMs / DAY)} d`;
-    lines.push(`| \`${t.name}\` | \`${t.schema}\` | ${t.key} | ${t.partitions} | ${t.cleanup} | ${ret} | ${t.producer} | ${t.consumers.join(', ') || '—'} | ${t.public ? '**public** ' : ''}${t.doc} |`);
+    lines.push(`| \`${t.name}\` | \`${t.schema}\` | ${t.key} | ${t.scaled ? 'chain (6)' : t.partitions} | ${t.cleanup} | ${ret} | ${t.producer} | ${t.consumers.join(', ') || '—'} | ${t.public ? '**public** ' : ''}${t.doc} |`);
   }
   return lines.join('\n') + '\n';
 }
