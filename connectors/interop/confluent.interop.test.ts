@@ -111,7 +111,7 @@ describe.skipIf(!ready)('reference Confluent clients read and write our topics',
     ], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const got = lines(r.stdout);
-    console.log(`Python example, first product line:\n${r.stdout.split('\n').find((l) => l.includes('"gic.products"') || l.includes('.gic.products"'))}`);
+    console.log(`Python example, its line for the 5 min product:\n${r.stdout.split('\n').find((l) => l.includes('_5min", "value'))}`);
     expect(got).toHaveLength(4);
     for (const p of products) {
       const line = got.find((l) => l.topic === nsName(ns, 'gic.products') && l.key === p.value.productId)!;
