@@ -1,8 +1,17 @@
 /**
  * The Avro contracts in `schemas/avro/<owner>/<Record>.avsc`: one file per record, owned by the
- * producing stage. Shared named types (org.gft.common.*) are defined once and referenced by name;
- * `loadSchemas` resolves them through one avsc registry so every record's full schema (what goes
- * to the schema registry) is self-contained.
+ * producing stage. Shared named types (org.gft.common.*) are defined once and referenced by name.
+ *
+ * What goes to the schema registry (`fullSchema`) is the file itself, as parsed JSON, with each
+ * reference to a shared type replaced by that type's own file at its first use (Avro defines a named
+ * type once per schema; later uses stay by name): every logicalType, doc, default, alias and order
+ * of the files survives. It is NOT avsc's `type.schema()` export: a type parsed without logical-type
+ * hooks exports `{"type":"long","logicalType":"timestamp-millis"}` as a bare "long" (issue 21).
+ *
+ * `type` is the avsc type our serdes encode and decode with. It is parsed without logical-type hooks
+ * on purpose: timestamp-millis values are JS numbers (ms since the epoch) inside the chain; the wire
+ * bytes are those of the long, so a logical-type-aware reader (Python's datetime, Java's Instant)
+ * reads them as timestamps through the registry's schema.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -20,7 +29,7 @@ export interface SchemaEntry {
   /** The schema as written in the file */
   source: object;
   type: avro.Type;
-  /** Self-contained canonical-ish JSON sent to the registry */
+  /** The file as written, shared types inlined at first use: the JSON text sent to the registry */
   fullSchema: string;
 }
 
@@ -50,25 +59,79 @@ export function loadSchemas(sources: Map<string, string> = readSources()): Map<s
   // common types first so records can reference them by name
   parsed.sort((a, b) => Number(!a.file.includes('common/')) - Number(!b.file.includes('common/')) || a.file.localeCompare(b.file));
   const registry: Record<string, avro.Type> = {};
+  const common = new Map<string, unknown>();
   const out = new Map<string, SchemaEntry>();
   for (const { file, json } of parsed) {
     const name = fullName(json);
     const type = avro.Type.forSchema(json as avro.Schema, { registry, wrapUnions: false });
-    // Each record must stand alone for the registry: forSchema with a fresh registry of the common
-    // types only, then let avsc inline them at first use.
-    const standalone = name.startsWith('org.gft.common.')
-      ? type
-      : avro.Type.forSchema(json as avro.Schema, { registry: commonOnly(registry), wrapUnions: false });
+    if (name.startsWith(COMMON)) common.set(name, json);
     const owner = file.split('/').slice(-2, -1)[0] ?? '';
-    out.set(name, { name, owner, file, source: json, type, fullSchema: JSON.stringify(standalone.schema({ exportAttrs: true })) });
+    out.set(name, { name, owner, file, source: json, type, fullSchema: JSON.stringify(inlineShared(json, common)) });
   }
   return out;
 }
 
-function commonOnly(registry: Record<string, avro.Type>): Record<string, avro.Type> {
-  const r: Record<string, avro.Type> = {};
-  for (const [k, v] of Object.entries(registry)) if (k.startsWith('org.gft.common.')) r[k] = v;
-  return r;
+const COMMON = 'org.gft.common.';
+const PRIMITIVES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
+
+/**
+ * A deep copy of schema `json` in which each name reference to a shared type (`shared`: full name →
+ * that type's file JSON) is replaced by the shared type's definition at its first use, in Avro's
+ * parse order (depth first, fields in order); later references stay names. Everything else is kept
+ * as written. Names follow Avro's namespace rules (a dotted name is full; otherwise the enclosing
+ * namespace applies).
+ */
+export function inlineShared(json: unknown, shared: ReadonlyMap<string, unknown>): unknown {
+  const defined = new Set<string>();
+  const named = (o: Record<string, unknown>, ns: string): { full: string; ns: string } => {
+    const n = String(o.name);
+    if (n.includes('.')) return { full: n, ns: n.slice(0, n.lastIndexOf('.')) };
+    const space = typeof o.namespace === 'string' ? o.namespace : ns;
+    return { full: space ? `${space}.${n}` : n, ns: space };
+  };
+  const walk = (s: unknown, ns: string): unknown => {
+    if (typeof s === 'string') {
+      if (PRIMITIVES.has(s)) return s;
+      const full = s.includes('.') || !ns ? s : `${ns}.${s}`;
+      if (defined.has(full) || !shared.has(full)) return s;
+      return walk(shared.get(full), ns); // defines it (its file carries its own namespace)
+    }
+    if (Array.isArray(s)) return s.map((b) => walk(b, ns));
+    if (s === null || typeof s !== 'object') return s;
+    const o = s as Record<string, unknown>;
+    const copy: Record<string, unknown> = { ...o };
+    if (o.type === 'record' || o.type === 'error' || o.type === 'enum' || o.type === 'fixed') {
+      const n = named(o, ns);
+      defined.add(n.full);
+      if (Array.isArray(o.fields)) copy.fields = o.fields.map((f: Record<string, unknown>) => ({ ...f, type: walk(f.type, n.ns) }));
+    } else if (o.type === 'array') {
+      copy.items = walk(o.items, ns);
+    } else if (o.type === 'map') {
+      copy.values = walk(o.values, ns);
+    } else if (typeof o.type === 'object' || (typeof o.type === 'string' && !PRIMITIVES.has(o.type))) {
+      copy.type = walk(o.type, ns); // {"type": <schema>} wrapper
+    }
+    return copy;
+  };
+  return structuredClone(walk(json, '')); // nothing shared with the inputs
+}
+
+/**
+ * avsc's view of `{"type":"long","logicalType":"timestamp-millis"}` as a Date, for readers that want
+ * timestamps (`avro.Type.forSchema(s, { logicalTypes: { 'timestamp-millis': TimestampMillis } })`).
+ * The chain itself does not use it: its values stay numbers (ms since the epoch), same bytes.
+ */
+export class TimestampMillis extends avro.types.LogicalType {
+  protected override _fromValue(ms: number): Date {
+    return new Date(ms);
+  }
+  protected override _toValue(d: unknown): number | undefined {
+    return d instanceof Date ? d.getTime() : undefined;
+  }
+  protected override _resolve(type: avro.Type): ((v: number) => Date) | undefined {
+    if (avro.Type.isType(type, 'long', 'logical:timestamp-millis')) return (v) => this._fromValue(v);
+    return undefined;
+  }
 }
 
 export function readSources(dir = schemaDir): Map<string, string> {

@@ -2,17 +2,22 @@
  * Confluent-framed Avro through a real schema registry (Apicurio's ccompat API locally, Confluent
  * in production). Wire format: magic byte 0, 4-byte big-endian schema id, Avro binary body.
  *
- * Registration goes through @kafkajs/confluent-schema-registry (subject `<topic>-value`,
- * compatibility BACKWARD). Encoding and decoding are ours, synchronous on the hot path: the writer
- * schema of an id is fetched once, and the avsc resolver writer→reader is built once per id
- * (`createResolver` fails at build time on an incompatible schema, not per message).
+ * Registration speaks the Confluent REST API directly (subject `<topic>-value`): it first makes the
+ * subject's compatibility what the topology says (`subjectCompatibility`: FULL_TRANSITIVE for the
+ * public topics, BACKWARD for the rest; an existing subject with another level is switched), then
+ * registers the schema exactly as its .avsc file says (`SchemaEntry.fullSchema`: logical types,
+ * docs, defaults, aliases, order). Both steps are idempotent: the registry answers the id of an
+ * identical schema already registered.
+ *
+ * Encoding and decoding are ours, synchronous on the hot path: the writer schema of an id is fetched
+ * once, and the avsc resolver writer→reader is built once per id (`createResolver` fails at build
+ * time on an incompatible schema, not per message). Values of timestamp-millis fields are JS numbers
+ * (ms since the epoch): the types are parsed without logical-type hooks (see schemas.ts).
  */
 import avro from 'avsc';
-import confluent from '@kafkajs/confluent-schema-registry';
 import { schema as schemaByName } from './schemas.ts';
 import { invalidInput, retriable } from './errors.ts';
-
-const { SchemaRegistry, SchemaType, COMPATIBILITY } = confluent as unknown as typeof import('@kafkajs/confluent-schema-registry');
+import { TOPICS } from './topology.ts';
 
 export const NOT_READY = Symbol('not-ready');
 
@@ -23,46 +28,115 @@ interface Reader {
 
 /** Registry HTTP requests time out after this (then fail as retriable `registry.unavailable`). */
 export const REGISTRY_TIMEOUT_MS = 15_000;
+/** Attempts of one registry request on a network error, a timeout or a 5xx, with backoff between. */
+const REGISTRY_ATTEMPTS = 6;
 
-type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
+export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
 
-/** A mappersmith middleware giving every request a timeout (the client has none by default). */
-function requestTimeout(ms: number): RegistryMiddleware {
-  return () => ({
-    async prepareRequest(next) {
-      const request = await next();
-      return request.timeout() ? request : request.enhance({ timeout: ms });
-    },
-  });
+/**
+ * The compatibility rule of a registry subject (`[<namespace>.]<topic>-value`): FULL_TRANSITIVE for
+ * the public topics (outside consumers lag behind the producer: every version must read, and be read
+ * by, every other version), BACKWARD for internal ones (their consumers are upgraded with the chain).
+ */
+export function subjectCompatibility(subject: string): Compatibility {
+  const pub = TOPICS.some((t) => t.public && (subject === `${t.name}-value` || subject.endsWith(`.${t.name}-value`)));
+  return pub ? 'FULL_TRANSITIVE' : 'BACKWARD';
+}
+
+const JSON_TYPE = 'application/vnd.schemaregistry.v1+json';
+
+class RegistryHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    what: string,
+  ) {
+    super(`${what}: HTTP ${status} ${body.slice(0, 500)}`);
+  }
 }
 
 export class AvroSerdes {
-  readonly registry: InstanceType<typeof SchemaRegistry>;
   private readonly url: string;
   private readonly writerTypes = new Map<number, avro.Type>();
   private readonly idsBySubject = new Map<string, number>();
   private readonly typeById = new Map<number, avro.Type>();
   private readonly readers = new Map<string, Reader>();
 
+  // A request the registry never answers (seen once in CI, under load, while another namespace
+  // registered the same subject name) must fail, so that the caller's retry can run: each request
+  // times out (15 s by default) and is tried REGISTRY_ATTEMPTS times in all.
   constructor(registryUrl: string, private readonly timeoutMs = REGISTRY_TIMEOUT_MS) {
     this.url = registryUrl.replace(/\/+$/, '');
-    // a request the registry never answers (seen once in CI, under load, while another namespace
-    // registered the same subject name) must fail, so that the caller's retry can run: 15 s timeout
-    this.registry = new SchemaRegistry({ host: this.url, retry: { retries: 5 }, middlewares: [requestTimeout(timeoutMs)] });
   }
 
-  /** Registers the schema of record `name` under `subject` (BACKWARD); returns its id. Idempotent. */
-  async register(subject: string, name: string): Promise<number> {
+  /**
+   * One registry request; retried on network errors, timeouts and 5xx. Returns the parsed JSON body,
+   * or null on 404 when `allow404`. Other 4xx throw RegistryHttpError at once.
+   */
+  private async request<T>(what: string, method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown, allow404 = false): Promise<T | null> {
+    let last: unknown;
+    for (let attempt = 0; attempt < REGISTRY_ATTEMPTS; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** (attempt - 1))));
+      let res: Response;
+      try {
+        res = await fetch(`${this.url}${path}`, {
+          method,
+          headers: { Accept: JSON_TYPE, ...(body !== undefined ? { 'Content-Type': JSON_TYPE } : {}) },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (e) {
+        last = e;
+        continue;
+      }
+      const text = await res.text().catch(() => '');
+      if (res.ok) return (text ? JSON.parse(text) : {}) as T;
+      if (res.status === 404 && allow404) return null;
+      last = new RegistryHttpError(res.status, text, what);
+      if (res.status < 500) break;
+    }
+    if (last instanceof RegistryHttpError) throw last;
+    throw retriable('registry.unavailable', `${what}: ${(last as Error)?.message ?? String(last)}`, last);
+  }
+
+  /**
+   * Sets the compatibility of `subject` to `level` unless it already is (the subject need not exist
+   * yet: the rule then applies from its first version on).
+   */
+  async ensureCompatibility(subject: string, level: Compatibility): Promise<void> {
+    const path = `/config/${encodeURIComponent(subject)}`;
+    const what = `setting compatibility ${level} on ${subject}`;
+    try {
+      const cur = await this.request<{ compatibilityLevel?: string }>(what, 'GET', path, undefined, true);
+      if (cur?.compatibilityLevel?.toUpperCase() === level) return;
+      await this.request(what, 'PUT', path, { compatibility: level });
+    } catch (e) {
+      if (e instanceof RegistryHttpError) throw retriable('registry.unavailable', e.message, e);
+      throw e;
+    }
+  }
+
+  /**
+   * Registers the schema of record `name` under `subject` as its .avsc file says, with the subject's
+   * compatibility set first (default: `subjectCompatibility(subject)`); returns the schema id.
+   * Idempotent. Throws invalid input `registry.incompatible_schema` when the registry refuses the
+   * schema under that rule, retriable `registry.unavailable` when it cannot be reached.
+   */
+  async register(subject: string, name: string, compatibility: Compatibility = subjectCompatibility(subject)): Promise<number> {
     const cached = this.idsBySubject.get(`${subject}\u0000${name}`);
     if (cached !== undefined) return cached;
     const entry = schemaByName(name);
+    await this.ensureCompatibility(subject, compatibility);
     let id: number;
     try {
-      ({ id } = await this.registry.register({ type: SchemaType.AVRO, schema: entry.fullSchema }, { subject, compatibility: COMPATIBILITY.BACKWARD }));
+      const res = await this.request<{ id: number }>(`registering ${name} as ${subject}`, 'POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema: entry.fullSchema });
+      id = res!.id;
+      if (!Number.isInteger(id)) throw retriable('registry.unavailable', `registering ${name} as ${subject}: no schema id in the answer`);
     } catch (e) {
-      const msg = (e as Error).message ?? String(e);
-      if (/incompatib/i.test(msg)) throw invalidInput('registry.incompatible_schema', `schema ${name} is not BACKWARD compatible with subject ${subject}: ${msg}`, e);
-      throw retriable('registry.unavailable', `registering ${name} as ${subject}: ${msg}`, e);
+      if (e instanceof RegistryHttpError && e.status === 409) throw invalidInput('registry.incompatible_schema', `schema ${name} is not ${compatibility} compatible with subject ${subject}: ${e.body.slice(0, 500)}`, e);
+      if (e instanceof RegistryHttpError && e.status === 422) throw invalidInput('registry.invalid_schema', `the registry refused schema ${name} for ${subject}: ${e.body.slice(0, 500)}`, e);
+      if (e instanceof RegistryHttpError) throw retriable('registry.unavailable', e.message, e);
+      throw e;
     }
     this.idsBySubject.set(`${subject}\u0000${name}`, id);
     this.typeById.set(id, entry.type);
