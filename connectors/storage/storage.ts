@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { FsBackend, NotFoundError, type StorageBackend } from './backend.ts';
 import { platformConfig } from '../../lib/config/platform.ts';
 
-export type ObjectKind = 'raw' | 'calibrated' | 'master' | 'reference' | 'basefile' | 'product' | 'catalog' | 'other';
+export type ObjectKind = 'raw' | 'calibrated' | 'master' | 'reference' | 'basefile' | 'product' | 'catalog' | 'measurement' | 'other';
 
 export interface StorageRef {
   uri: string;

@@ -14,9 +14,12 @@ export type FitsErrorCode =
 
 export class FitsError extends Error {
   readonly code: FitsErrorCode;
+  /** A bad file is bad input (dead-lettered by the stage runner); an unreadable one (IO) may come back. */
+  readonly retriable: boolean;
   constructor(code: FitsErrorCode, message: string) {
     super(message);
     this.name = 'FitsError';
     this.code = code;
+    this.retriable = code === 'IO';
   }
 }

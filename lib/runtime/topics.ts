@@ -56,7 +56,7 @@ export function topicConfig(t: TopicSpec, layout?: Pick<TopicLayout, 'minInsyncR
 }
 
 /** The create request of a declared topic under a namespace. */
-export function topicRequest(namespace: string, t: TopicSpec, layout: TopicLayout): ITopicConfig {
+export function topicRequest(namespace: string, t: TopicSpec, layout: TopicLayout): ITopicConfig & { numPartitions: number; replicationFactor: number } {
   return { topic: nsName(namespace, t.name), numPartitions: partitionsOf(t, layout), replicationFactor: layout.replicationFactor, configEntries: topicConfig(t, layout) };
 }
 

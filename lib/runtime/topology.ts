@@ -38,7 +38,7 @@ export interface TopicSpec {
   producer: StageName;
   consumers: StageName[];
   doc: string;
-  /** Public contract for outside consumers: only backward-compatible evolution, documented */
+  /** Public contract for outside consumers: subjects under FULL_TRANSITIVE compatibility (old readers read new data and new readers old data), documented */
   public?: boolean;
 }
 
@@ -66,8 +66,36 @@ export function dlqTopic(stage: string): TopicSpec {
   return { name: `${stage}.dlq`, schema: 'org.gft.runtime.DeadLetter', key: 'original key', partitions: 1, cleanup: 'delete', retentionMs: 90 * DAY, producer: stage as StageName, consumers: [], doc: `Messages ${stage} could not process, with reason and original bytes.` };
 }
 
+/**
+ * Stages with a state store, and the input stream it is partitioned like: the entry of input
+ * partition p lives in changelog partition p (lib/runtime/state.ts, tables.ts).
+ */
+export const STATEFUL_STAGES: Record<string, string> = {
+  alerts: 'voevent.raw',
+  provider: 'gp1.trigger',
+  'gp1-calibration': 'images.raw',
+  'gp1-detection': 'gp1.calibrated',
+};
+
+export function changelogTopic(stage: string): TopicSpec {
+  const input = STATEFUL_STAGES[stage];
+  const spec = input ? TOPICS.find((t) => t.name === input) : undefined;
+  return {
+    name: `${stage}.changelog`,
+    schema: 'org.gft.runtime.StateEntry',
+    key: 'state key',
+    partitions: spec?.partitions ?? 1,
+    scaled: spec?.scaled,
+    cleanup: 'compact',
+    retentionMs: -1,
+    producer: stage as StageName,
+    consumers: [stage as StageName],
+    doc: `State store of ${stage}, partitioned like ${input ?? 'its input'}; restored when a partition is assigned.`,
+  };
+}
+
 export function allTopics(): TopicSpec[] {
-  return [...TOPICS, ...DLQ_STAGES.map(dlqTopic)];
+  return [...TOPICS, ...DLQ_STAGES.map(dlqTopic), ...Object.keys(STATEFUL_STAGES).map(changelogTopic)];
 }
 
 /** Run namespace: prefixes topics (and groups) so a replay or a test never mixes with another run. */
@@ -87,7 +115,7 @@ export function renderTopologyDoc(): string {
     '',
     'Generated from `lib/runtime/topology.ts` by `npx gft topics doc` — do not edit by hand.',
     'Consumer group id = stage name (prefixed by the run namespace when one is set). Values are Confluent-framed Avro',
-    '(magic byte 0, 4-byte schema id, Avro body); subject = `<topic>-value`, compatibility BACKWARD.',
+    '(magic byte 0, 4-byte schema id, Avro body); subject = `<topic>-value`, compatibility BACKWARD (FULL_TRANSITIVE for public topics).',
     '',
     'Partitions "chain" = `GFT_TOPIC_PARTITIONS` (default 6): the topics keyed by burst or product id, so that up to',
     'that many instances of a stage share the work. Replication factor `GFT_TOPIC_REPLICATION_FACTOR` (default: min(3,',

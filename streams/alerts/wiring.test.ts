@@ -14,7 +14,9 @@ import { FsBackend } from '../../connectors/storage/backend.ts';
 import { rawRecord } from '../../connectors/voevent/intake.ts';
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { alertsStage, alertsSchema, loadStates } from './wiring.ts';
+import { alertsStage, alertsSchema } from './wiring.ts';
+import { KafkajsBroker } from '../../lib/runtime/broker/kafkajs.ts';
+import { ChangelogReplica } from '../../lib/runtime/tables.ts';
 import { emptyState } from './core/manager.ts';
 import { loadConfig } from '../../lib/config/define.ts';
 
@@ -113,22 +115,19 @@ describe.skipIf(!ready)('alerts stage on the real stack', () => {
     expect(await readTopic(ns, 'gp1.trigger', 'org.gft.alerts.Gp1Trigger', 3, 5000, true)).toHaveLength(2); // the aborted one + the committed one
   }, 180_000);
 
-  it('rebuilds the state past a log that ends with an aborted transaction, fetched alone', async () => {
+  it('restores the state past a changelog that ends with an aborted transaction, fetched alone', async () => {
     // A committed transaction (bursts a, b, c), then an aborted one (d, and a changed a) and its abort
-    // marker at the end of the log. With one record batch per fetch, the last fetches hold only aborted
-    // records and markers: kafkajs never hands them to eachBatch, yet the rebuild must see the end.
+    // marker at the end of the changelog. With one record batch per fetch, the last fetches hold only
+    // aborted records and markers: kafkajs never hands them to eachBatch, yet the restore must see the end.
     const ns = randomNamespace('als');
     await provisionNamespace(ns);
     const cfg = platformConfig();
     const serdes = new AvroSerdes(cfg.registryUrl);
-    const id = await serdes.register(`${nsName(ns, 'alerts.managed')}-value`, 'org.gft.alerts.ManagedAlert');
-    const rec = (burstId: string, reason: string) => ({
-      key: burstId,
-      value: serdes.encode(id, { ivorn: `ivo://test/${burstId}#${reason}`, burstId, packetType: null, role: 'observation', instrument: null, noticeLevel: null, t0: null, ra: null, dec: null, errorRadiusDeg: null, action: 'ignore', reason, receivedAt: 1, stateJson: JSON.stringify({ ...emptyState(burstId), mission: reason }) }),
-    });
+    const id = await serdes.register(`${nsName(ns, 'alerts.changelog')}-value`, 'org.gft.runtime.StateEntry');
+    const rec = (burstId: string, mission: string) => ({ key: `burst/${burstId}`, partition: 0, value: serdes.encode(id, { stage: 'alerts', json: JSON.stringify({ ...emptyState(burstId), mission }) }) });
     const producer = createKafka(cfg, 'als').producer({ transactionalId: `als-${ns}`, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const topic = nsName(ns, 'alerts.managed');
+    const topic = nsName(ns, 'alerts.changelog');
     const t1 = await producer.transaction();
     for (const b of ['a', 'b', 'c']) await t1.send({ topic, acks: -1, messages: [rec(b, 'committed')] });
     await t1.commit();
@@ -136,8 +135,14 @@ describe.skipIf(!ready)('alerts stage on the real stack', () => {
     for (const b of ['d', 'a']) await t2.send({ topic, acks: -1, messages: [rec(b, 'aborted')] });
     await t2.abort();
     await producer.disconnect();
-    const states = await loadStates(ns, { maxBytesPerPartition: 64, timeoutMs: 20_000 });
-    expect([...states.keys()].sort()).toEqual(['a', 'b', 'c']);
-    expect([...states.values()].map((s) => s.mission)).toEqual(['committed', 'committed', 'committed']);
+    const broker = new KafkajsBroker(cfg);
+    const replica = new ChangelogReplica(broker, serdes, { clientId: 'als-test', topic, warn: () => {}, maxBytesPerPartition: 64 });
+    try {
+      const store = await replica.restore(0, 20_000);
+      expect(store.keys()).toEqual(['burst/a', 'burst/b', 'burst/c']);
+      expect(store.keys().map((k) => store.get<{ mission: string }>(k)!.mission)).toEqual(['committed', 'committed', 'committed']);
+    } finally {
+      await replica.stop();
+    }
   }, 60_000);
 });

@@ -3,21 +3,19 @@
  * alerts.reference (a new version on trigger/update) and gp1.trigger (trigger, update, cancel).
  * Unparseable packets go to alerts.dlq with the reason (the raw bytes stay in voevent.raw).
  *
- * State: one BurstState per burst, rebuilt at start from the compacted alerts.managed topic
- * (latest state per burst), so a restart or a replay into a fresh namespace gives the same decisions.
+ * State: one BurstState per burst in the store of the voevent.raw partition (key `burst/<burst id>`),
+ * written to `alerts.changelog` in the same transaction as the decision, its outputs and the input
+ * offset, and restored from it when the partition is assigned: a restart, a standby instance taking
+ * over, or a replay into a fresh namespace gives the same decisions. voevent.raw has one partition
+ * (a total order of alerts): one instance decides, the others are standbys.
  * Event time: issuedAt = the receipt time recorded by the intake, never the wall clock.
  */
 import type { StageDefinition, Output } from '../../lib/runtime/runner.ts';
 import { invalidInput, FatalStageError } from '../../lib/runtime/errors.ts';
 import { field, loadConfig } from '../../lib/config/define.ts';
-import { platformConfig } from '../../lib/config/platform.ts';
-import { createKafka } from '../../lib/runtime/kafka.ts';
-import { readToEnd } from '../../lib/runtime/readToEnd.ts';
-import { AvroSerdes } from '../../lib/runtime/serdes.ts';
-import { nsName } from '../../lib/runtime/topology.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { parseVoevent } from './core/parse.ts';
-import { applyAlert, restoreState, DEFAULT_MANAGER_CONFIG, type BurstState } from './core/manager.ts';
+import { applyAlert, restoreState, DEFAULT_MANAGER_CONFIG } from './core/manager.ts';
 import { buildReference, checkPlan, loadCatalog, referenceJson, DC3_PLAN, DEFAULT_CATALOG, type CatalogStar } from './core/reference.ts';
 import { InvalidInput } from './core/errors.ts';
 
@@ -32,8 +30,7 @@ export const alertsSchema = {
 
 interface RawVoevent { receivedAt: number; transport: string; source: string; ivorn: string | null; payload: Buffer }
 
-export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchema>>, storage: LocalStorage, initial = new Map<string, BurstState>()): StageDefinition<RawVoevent> {
-  const states = initial;
+export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchema>>, storage: LocalStorage): StageDefinition<RawVoevent> {
   let catalog: Promise<CatalogStar[]> | undefined;
   const plan = checkPlan({ cadenceSeconds: cfg.cadenceS, durationSeconds: cfg.durationS, epochsMinutes: cfg.epochs.map(Number) });
   const catalogCfg = { ...DEFAULT_CATALOG, radiusDeg: cfg.catalogRadiusDeg };
@@ -41,11 +38,11 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
     name: 'alerts',
     inputs: ['voevent.raw'],
     outputs: ['alerts.managed', 'alerts.reference', 'gp1.trigger'],
-    // the managed alert (from which the state is rebuilt at start), the reference file and the GP1
-    // trigger of one packet commit together with its offset: a crash can never keep the decision
-    // and lose the trigger
+    // the state, the managed alert, the reference file and the GP1 trigger of one packet commit
+    // together with its offset: a crash can never keep the decision and lose the trigger
     transactional: true,
-    async handle(msg) {
+    state: true,
+    async handle(msg, ctx) {
       let alert;
       try {
         alert = parseVoevent(msg.value.payload);
@@ -53,7 +50,8 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
         if (e instanceof InvalidInput) throw invalidInput(e.code, e.message, e);
         throw e;
       }
-      const d = applyAlert(states.get(alert.burstId), alert, { maxErrorRadiusDeg: cfg.maxErrorDeg });
+      // States written by an older manager (another schema) are dropped: that burst starts afresh.
+      const d = applyAlert(restoreState(ctx.store.get(`burst/${alert.burstId}`) ?? null) ?? undefined, alert, { maxErrorRadiusDeg: cfg.maxErrorDeg });
       const at = msg.value.receivedAt;
       const outs: Output[] = [{
         topic: 'alerts.managed', key: alert.burstId,
@@ -76,46 +74,13 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
           outs.push({ topic: 'gp1.trigger', key: o.burstId, value: { burstId: o.burstId, kind: o.kind, referenceVersion: o.version, reference: o.kind === 'cancel' ? null : ref, t0: d.state.t0, reason: d.reason, issuedAt: at } });
         }
       }
-      // The state advances only once every output is built: a retried message (storage down) sees the old state.
-      states.set(alert.burstId, d.state);
+      // kept only if the handler succeeds: a retried message (storage down) sees the old state
+      ctx.store.put(`burst/${alert.burstId}`, d.state);
       return outs;
     },
   };
 }
 
-/**
- * Latest burst states from the compacted alerts.managed topic of a namespace, read-committed: the
- * decisions of aborted transactions are never seen. Read up to the last stable offset (kafkajs' admin
- * lists offsets read-committed), so an open transaction left by a killed predecessor is not waited
- * for: the restarted runner's transactional producer fences and aborts it.
- *
- * lib/runtime/readToEnd.ts recognises the end of a log that ends with markers or aborted records (a
- * crash inside a transaction, then the restart's abort marker). `maxBytesPerPartition` exists for the
- * test that forces that case.
- */
-export async function loadStates(namespace: string, opts: { maxBytesPerPartition?: number; timeoutMs?: number } = {}): Promise<Map<string, BurstState>> {
-  const cfg = platformConfig();
-  const serdes = new AvroSerdes(cfg.registryUrl);
-  const topic = nsName(namespace, 'alerts.managed');
-  const states = new Map<string, BurstState>();
-  await readToEnd(
-    createKafka(cfg, 'alerts-state'),
-    [topic],
-    async (_t, message) => {
-      const v = await serdes.decode<{ burstId: string; stateJson: string }>(message.value, 'org.gft.alerts.ManagedAlert');
-      // States written by an older manager (another schema) are dropped: that burst starts afresh.
-      const st = restoreState(v.stateJson);
-      if (st) states.set(v.burstId, st);
-      else states.delete(v.burstId);
-    },
-    { ...opts, groupPrefix: 'alerts-state' },
-  ).catch((e: Error) => {
-    throw new Error(`alerts state rebuild: ${e.message}`);
-  });
-  return states;
-}
-
 export async function createStage(): Promise<StageDefinition<RawVoevent>> {
-  const ns = platformConfig().namespace;
-  return alertsStage(loadConfig(alertsSchema), LocalStorage.fromEnv(), await loadStates(ns));
+  return alertsStage(loadConfig(alertsSchema), LocalStorage.fromEnv());
 }

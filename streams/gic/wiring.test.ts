@@ -8,6 +8,7 @@ import { makeWcs, wcsCards } from '../../lib/wcs/index.ts';
 import { Logger } from '../../lib/runtime/log.ts';
 import { classify } from '../../lib/runtime/errors.ts';
 import type { InMessage, StageContext } from '../../lib/runtime/runner.ts';
+import { stageContext } from '../../lib/runtime/memoryHarness.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { FsBackend } from '../../connectors/storage/backend.ts';
 import { validateProduct } from '../fsc/core/validate.ts';
@@ -16,7 +17,7 @@ import { sampleReference } from './core/sample.ts';
 import { sampleCandidateList } from './core/sample.ts';
 import { gicConfig, gicStage } from './wiring.ts';
 
-const ctx: StageContext = { stage: 'gic', namespace: '', log: new Logger('gic'), heartbeat: async () => {}, emit: async () => {} };
+const ctx: StageContext = stageContext({ stage: 'gic' });
 const msg = (topic: string, value: unknown): InMessage<any> => ({ topic, partition: 0, offset: '0', key: null, value, headers: {}, timestamp: 0, bytes: 0 });
 
 describe('GIC stage (handler called directly)', () => {

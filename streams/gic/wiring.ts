@@ -4,10 +4,10 @@
  *
  * Per candidate list: one per-epoch product, and when the list is of the burst's last planned epoch,
  * the final product too. Inputs besides the list:
- * - the burst reference (T0, alert position, planned epochs): the highest version seen on
- *   alerts.reference, else the highest version of the burst's reference documents in storage (the
- *   alerts stage stores a document before announcing it, and GP1 only lists candidates of a burst
- *   whose reference it has, so the document is there even when this stage has not read the topic);
+ * - the burst reference (T0, alert position, planned epochs): the alerts.reference global table (read
+ *   in full by every instance, so any instance holding a list's partition has it), else the highest
+ *   version of the burst's reference documents in storage (the alerts stage stores a document before
+ *   announcing it);
  * - provenance: the calibrated and raw files of every frame of the list with their sha256, as the
  *   list's frameRefs give them (lists without frameRefs: looked up by name in the storage metadata,
  *   streams/gic/storageIndex.ts); the masters named in the last frame's header (GP1BIAS/GP1DARK/
@@ -25,7 +25,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Output, StageDefinition } from '../../lib/runtime/runner.ts';
+import type { Output, StageContext, StageDefinition } from '../../lib/runtime/runner.ts';
 import { classify, invalidInput } from '../../lib/runtime/errors.ts';
 import { ConfigError, field, loadConfig } from '../../lib/config/define.ts';
 import { repoRoot } from '../../lib/config/platform.ts';
@@ -63,14 +63,18 @@ export const SOFTWARE_VERSION = (() => {
 /** A calibrated frame's header names its masters and the sha256 of their pixels (the master's GP1SHA). */
 const MASTER_CARDS: [string, string, 'bias' | 'dark' | 'flat'][] = [['GP1BIAS', 'GP1BSHA', 'bias'], ['GP1DARK', 'GP1DSHA', 'dark'], ['GP1FLAT', 'GP1FSHA', 'flat']];
 
-export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition<CandidateListValue | ReferenceValue> {
-  const refs = new Map<string, KnownReference>();
+export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition<CandidateListValue> {
   const index = new StorageIndex(storage);
   const software = `gft-gic ${SOFTWARE_VERSION}`;
 
-  async function reference(burstId: string): Promise<KnownReference> {
-    const known = refs.get(burstId);
-    if (known) return known;
+  async function reference(burstId: string, ctx: StageContext): Promise<KnownReference> {
+    const r = await ctx.table<ReferenceValue>('alerts.reference').lookup(burstId);
+    if (r)
+      return {
+        info: { burstId: r.burstId, t0: r.t0, ra: r.ra, dec: r.dec, errorRadiusDeg: r.errorRadiusDeg, version: r.version },
+        epochsMinutes: r.epochsMinutes,
+        document: { id: `${r.burstId}_v${r.version}.json`, sha256: r.document.sha256 },
+      };
     let docs = index.references(burstId);
     if (!docs.length) {
       await index.refresh();
@@ -86,7 +90,6 @@ export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition
       epochsMinutes: doc.plan?.epochsMinutes ?? [],
       document: { id: meta.name ?? `${burstId}_v${version}.json`, sha256: meta.sha256 },
     };
-    refs.set(burstId, k);
     return k;
   }
 
@@ -165,24 +168,13 @@ export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition
 
   return {
     name: 'gic',
-    inputs: ['gp1.candidates', 'alerts.reference'],
+    inputs: ['gp1.candidates'],
+    tables: ['alerts.reference'],
     outputs: ['gic.products'],
     async handle(msg, ctx) {
-      if (msg.topic === 'alerts.reference') {
-        const r = msg.value as ReferenceValue;
-        const prev = refs.get(r.burstId);
-        if (!prev || (prev.info.version ?? 0) < r.version) {
-          refs.set(r.burstId, {
-            info: { burstId: r.burstId, t0: r.t0, ra: r.ra, dec: r.dec, errorRadiusDeg: r.errorRadiusDeg, version: r.version },
-            epochsMinutes: r.epochsMinutes,
-            document: { id: `${r.burstId}_v${r.version}.json`, sha256: r.document.sha256 },
-          });
-        }
-        return [];
-      }
-      const list = msg.value as CandidateListValue;
+      const list = msg.value;
       if (!BURST_ID_RE.test(list.burstId)) throw invalidInput('gic.bad_burst_id', `burst id '${list.burstId}' is not a SVOM burst id (sbYYMMDDnn)`);
-      const ref = await reference(list.burstId);
+      const ref = await reference(list.burstId, ctx);
       const { provenance, cutouts } = await inputs(list, ref, (m, f) => ctx.log.warn(m, { burstId: list.burstId, ...f }));
       await ctx.heartbeat();
       const lastEpoch = ref.epochsMinutes.length ? Math.max(...ref.epochsMinutes) : undefined;
@@ -215,7 +207,7 @@ export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition
   };
 }
 
-export async function createStage(): Promise<StageDefinition<CandidateListValue | ReferenceValue>> {
+export async function createStage(): Promise<StageDefinition<CandidateListValue>> {
   const cfg = gicConfig();
   if (!(PROGRAMS as readonly string[]).includes(cfg.program)) throw new ConfigError(`GFT_GIC_PROGRAM: '${cfg.program}' is not one of ${PROGRAMS.join(', ')}`);
   return gicStage(cfg, LocalStorage.fromEnv());

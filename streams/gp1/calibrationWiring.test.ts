@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBackend } from '../../connectors/storage/backend.ts';
 import { LocalStorage, type StorageRef } from '../../connectors/storage/storage.ts';
 import { writeFits } from '../../lib/fits/index.ts';
+import { handleOnce, stageContext } from '../../lib/runtime/memoryHarness.ts';
 import type { InMessage } from '../../lib/runtime/runner.ts';
 import { calibrationStage } from './calibrationWiring.ts';
 import { run as gp1 } from './cli.ts';
@@ -52,19 +53,33 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const ctx = { log: { info() {}, warn() {}, error() {}, debug() {} } } as never;
 const cfg = (workers: number) => ({ camera: camFile, minFrames: 0, pixelScale: 0.5, workers });
 
-/** Pipes the records through a fresh stage: prepare (when defined) then handle, in order. */
-async function pipe(workers: number, recs = records) {
-  const stage = calibrationStage(cfg(workers), storage);
+/**
+ * Pipes the records through a fresh stage with one state store, as the runner would: prepare (when
+ * defined) then handle, in order; gp1.trigger records go to its global table. With `restartAfter`, the
+ * stage is replaced by a fresh one (caches lost, store kept: a restart restored from the changelog).
+ */
+async function pipe(workers: number, recs = records, restartAfter = -1) {
+  const triggers = new Map<string, unknown>();
+  const ctx = stageContext({ stage: 'gp1-calibration', tables: { 'gp1.trigger': triggers } });
+  let stage = calibrationStage(cfg(workers), storage);
   await stage.init?.(ctx);
   const outs: { topic: string; value: Record<string, unknown> }[] = [];
   try {
-    for (const r of recs) {
-      const msg: InMessage<unknown> = { topic: r.topic, partition: 0, offset: '0', key: 'k', value: r.value, headers: {}, timestamp: 0, bytes: 0 };
+    for (const [i, r] of recs.entries()) {
+      if (r.topic === 'gp1.trigger') {
+        triggers.set((r.value as { burstId: string }).burstId, r.value);
+        continue;
+      }
+      const msg: InMessage<any> = { topic: r.topic, partition: 0, offset: '0', key: 'k', value: r.value, headers: {}, timestamp: 0, bytes: 0 };
       if (stage.prepare) msg.prepared = await stage.prepare(msg as never, ctx);
-      outs.push(...((await stage.handle!(msg as never, ctx)) as typeof outs));
+      outs.push(...((await handleOnce(stage, msg, ctx)) as typeof outs));
+      if (i === restartAfter) {
+        await stage.close?.(ctx);
+        stage = calibrationStage(cfg(workers), storage);
+        await stage.init?.(ctx);
+      }
     }
   } finally {
     await stage.close?.(ctx);
@@ -113,6 +128,12 @@ describe('gp1-calibration stage (core API, no broker)', () => {
 
   it('calibrating on worker threads (GFT_GP1_CAL_WORKERS) gives the same records', async () => {
     expect(await pipe(2)).toEqual(outs);
+  }, 60_000);
+
+  it('a restart (state restored, caches lost) before or after the masters gives the same records', async () => {
+    const firstObject = records.findIndex((r) => r.value.imageType === 'object');
+    expect(await pipe(0, records, firstObject - 1)).toEqual(outs); // calibration frames only in the state
+    expect(await pipe(0, records, firstObject)).toEqual(outs); // masters in the state
   }, 60_000);
 
   it('drops the frames of a cancelled burst; an unknown frame type is invalid input', async () => {

@@ -16,6 +16,13 @@
  * other stages of a one-process chain; handle() then stores and announces them in order. Results are
  * identical either way.
  *
+ * State (store of the images.raw partition, changelog `gp1-calibration.changelog`):
+ * - `cal/<burst>/<file name>`: a calibration frame's storage reference, until the masters are built;
+ * - `masters/<burst>`: the accepted masters as stored ({ name, storage }), once built — a restart or
+ *   the next owner of the partition calibrates the burst's later frames against exactly these.
+ * Cancellations come from the gp1.trigger global table (the latest record per burst). Headers of
+ * calibration frames and calibrators are caches (rebuilt from storage when absent).
+ *
  * Idempotent: a frame id already calibrated is calibrated again to identical bytes (content-addressed);
  * frames of cancelled bursts are dropped.
  */
@@ -44,13 +51,9 @@ interface RawFrameRec {
 }
 interface Trigger { burstId: string; kind: string }
 
-interface BurstWork {
-  /** Calibration frames by file name (a redelivered frame replaces itself). */
-  cal: Map<string, FrameEntry>;
-  calibrator?: FrameCalibrator;
-  /** The accepted masters as stored, for the worker pool. */
-  masters?: Master[];
-}
+/** State entries (see the header). */
+interface CalEntry { fileName: string; storage: StorageRef }
+interface StoredMasters { masters: Array<{ name: string; storage: StorageRef }> }
 
 /** Object frames calibrated ahead of handle() (workers). */
 type Prepared = { calibration: FrameCalibration } | { error: unknown };
@@ -58,27 +61,52 @@ type Prepared = { calibration: FrameCalibration } | { error: unknown };
 /** What `gft gp1 masters` accepts as file names (the rest of a folder is not a frame). */
 const FITS_NAME = /\.fits?(\.fz)?$/i;
 
-export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibrationSchema>>, storage: LocalStorage): StageDefinition<RawFrameRec | Trigger> {
-  const bursts = new Map<string, BurstWork>();
-  const cancelled = new Set<string>();
-  const work = (burstId: string): BurstWork => {
-    let w = bursts.get(burstId);
-    if (!w) bursts.set(burstId, (w = { cal: new Map() }));
-    return w;
-  };
+export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibrationSchema>>, storage: LocalStorage): StageDefinition<RawFrameRec> {
+  /** Caches: calibrator per burst and masters digest; headers of calibration frames by sha256. */
+  const calibrators = new Map<string, FrameCalibrator>();
+  const headers = new Map<string, Omit<FrameEntry, 'load'>>();
+  const mastersKey = (burstId: string, m: StoredMasters) => `${burstId} ${m.masters.map((x) => x.storage.sha256).join(',')}`;
+  const cancelled = (ctx: StageContext, burstId: string) => ctx.table<Trigger>('gp1.trigger').get(burstId)?.kind === 'cancel';
+
+  /** The burst's calibrator, from the masters in its state (read back from storage when not cached). */
+  async function calibratorOf(burstId: string, m: StoredMasters): Promise<FrameCalibrator> {
+    const k = mastersKey(burstId, m);
+    let c = calibrators.get(k);
+    if (!c) {
+      const built: Master[] = [];
+      for (const x of m.masters) built.push(readMasterBytes(await storage.get(x.storage), `${x.name}.fits`));
+      c = FrameCalibrator.fromMasters(built.map((master) => ({ master, accepted: true })), cfg.camera);
+      calibrators.set(k, c);
+    }
+    return c;
+  }
+
+  /** A calibration frame for buildNightMasters: its header (cached at arrival, else read again) and a loader. */
+  async function frameEntry(e: CalEntry): Promise<FrameEntry> {
+    const load = async () => rawFrameFromBytes(await storage.get(e.storage), e.fileName, e.storage.sha256);
+    let h = headers.get(e.storage.sha256);
+    if (!h) {
+      try {
+        h = { name: e.fileName, ...rawFrameHeader(await storage.get(e.storage)) };
+      } catch (err) {
+        if ((err as { retriable?: boolean }).retriable) throw err;
+        h = { name: e.fileName, unreadable: (err as Error).message };
+      }
+    }
+    return { ...h, name: e.fileName, load };
+  }
   let cameraSpec: { camera: CameraConfig | null; cameras: CameraConfig[] } | null = null;
   const camera = () => (cameraSpec ??= cameraFromSpec(cfg.camera));
   const workers = cfg.workers;
   let pool: CalibrationPool | null = null;
 
   /** A master's gp1.masters record (the fields `gft gp1 masters` reports), storing the accepted ones. */
-  async function announce(r: MasterResult, burstId: string, f: RawFrameRec, built: Master[]): Promise<Output> {
+  async function announce(r: MasterResult, burstId: string, f: RawFrameRec, built: StoredMasters['masters']): Promise<Output> {
     const m = r.master;
     let ref: StorageRef | null = null;
     if (m && r.accepted) {
-      const bytes = masterBytes(r);
-      ref = await storage.put(bytes, { kind: 'master', burstId, source: 'gp1-calibration', name: `${m.name}.fits`, created: f.dateObs });
-      built.push(readMasterBytes(bytes, `${m.name}.fits`));
+      ref = await storage.put(masterBytes(r), { kind: 'master', burstId, source: 'gp1-calibration', name: `${m.name}.fits`, created: f.dateObs });
+      built.push({ name: m.name, storage: ref });
     }
     const filter = m ? (/master-flat-([^-]+)-/.exec(m.name)?.[1] ?? null) : null;
     const fin = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x : 0);
@@ -111,14 +139,17 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
     };
   }
 
-  /** Builds, validates, stores and announces the burst's masters; prepares its calibrator. */
-  async function buildMasters(w: BurstWork, burstId: string, f: RawFrameRec, ctx: StageContext): Promise<Output[]> {
+  /** Builds, validates, stores and announces the burst's masters; records them in the state. */
+  async function buildMasters(burstId: string, f: RawFrameRec, ctx: StageContext): Promise<{ outs: Output[]; masters: StoredMasters }> {
     const { camera: cam, cameras } = camera();
     const outs: Output[] = [];
-    const built: Master[] = [];
+    const built: StoredMasters['masters'] = [];
     const m = cfg.minFrames;
+    const calKeys = ctx.store.keys(`cal/${burstId}/`);
+    const entries: FrameEntry[] = [];
+    for (const k of calKeys) entries.push(await frameEntry(ctx.store.get<CalEntry>(k)!));
     try {
-      await buildNightMasters([...w.cal.values()], {
+      await buildNightMasters(entries, {
         camera: cam,
         cameras,
         ...(m ? { minFrames: { bias: m, dark: m, flat: m } } : {}),
@@ -130,11 +161,11 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
       if (e instanceof NightMastersError) throw invalidInput('gp1.masters_failed', `building masters failed for burst ${burstId}: ${e.message}`);
       throw e;
     }
-    w.masters = built;
-    w.calibrator = FrameCalibrator.fromMasters(built.map((master) => ({ master, accepted: true })), cfg.camera);
-    w.cal.clear(); // the masters are built once per burst; the frames stay in storage
+    const masters: StoredMasters = { masters: built };
+    ctx.store.put(`masters/${burstId}`, masters);
+    for (const k of calKeys) ctx.store.delete(k); // the masters are built once per burst; the frames stay in storage
     ctx.log.info('masters built', { burstId, masters: outs.length, accepted: built.length });
-    return outs;
+    return { outs, masters };
   }
 
   function calibrated(f: RawFrameRec, burstId: string, fr: FrameCalibration, ref: StorageRef): Output {
@@ -155,8 +186,13 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
 
   return {
     name: 'gp1-calibration',
-    inputs: ['images.raw', 'gp1.trigger'],
+    inputs: ['images.raw'],
+    tables: ['gp1.trigger'],
+    state: true,
     outputs: ['gp1.masters', 'gp1.calibrated'],
+    revoked() {
+      calibrators.clear();
+    },
     ...(workers > 0
       ? {
           prepareConcurrency: workers,
@@ -168,14 +204,15 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
             pool = null;
           },
           // object frames of bursts whose masters exist: decoded here, calibrated on a worker, FITS bytes made here
-          async prepare(msg): Promise<Prepared | undefined> {
-            if (msg.topic !== 'images.raw' || !pool) return undefined;
-            const f = msg.value as RawFrameRec;
-            const w = bursts.get(f.burstId ?? 'no-burst');
-            if (f.imageType !== 'object' || !w?.calibrator || cancelled.has(f.burstId ?? 'no-burst')) return undefined;
+          async prepare(msg, ctx): Promise<Prepared | undefined> {
+            const f = msg.value;
+            const burstId = f.burstId ?? 'no-burst';
+            const m = ctx.store.get<StoredMasters>(`masters/${burstId}`);
+            if (f.imageType !== 'object' || !pool || !m || cancelled(ctx, burstId)) return undefined;
             try {
+              const calibrator = await calibratorOf(burstId, m);
               const bytes = await storage.get(f.storage);
-              return { calibration: await w.calibrator.calibrateOn(pool, rawFrameFromBytes(bytes, f.fileName, f.storage.sha256)) };
+              return { calibration: await calibrator.calibrateOn(pool, rawFrameFromBytes(bytes, f.fileName, f.storage.sha256)) };
             } catch (error) {
               return { error };
             }
@@ -183,38 +220,30 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
         }
       : {}),
     async handle(msg, ctx) {
-      if (msg.topic === 'gp1.trigger') {
-        const t = msg.value as Trigger;
-        if (t.kind === 'cancel') cancelled.add(t.burstId);
-        return [];
-      }
-      const f = msg.value as RawFrameRec;
+      const f = msg.value;
       const burstId = f.burstId ?? 'no-burst';
-      if (cancelled.has(burstId)) return [];
-      const w = work(burstId);
+      if (cancelled(ctx, burstId)) return [];
+      const built = ctx.store.get<StoredMasters>(`masters/${burstId}`);
       if (f.imageType === 'bias' || f.imageType === 'dark' || f.imageType === 'flat') {
-        if (!FITS_NAME.test(f.fileName)) return [];
+        if (!FITS_NAME.test(f.fileName) || built) return []; // masters are built once per burst
         const bytes = await storage.get(f.storage); // integrity checked
-        const ref = f.storage;
-        const load = async () => rawFrameFromBytes(await storage.get(ref), f.fileName, ref.sha256);
-        let entry: FrameEntry;
         try {
-          entry = { name: f.fileName, ...rawFrameHeader(bytes), load };
+          headers.set(f.storage.sha256, { name: f.fileName, ...rawFrameHeader(bytes) });
         } catch (e) {
-          entry = { name: f.fileName, unreadable: (e as Error).message, load };
+          headers.set(f.storage.sha256, { name: f.fileName, unreadable: (e as Error).message });
         }
-        w.cal.set(f.fileName, entry);
+        ctx.store.put(`cal/${burstId}/${f.fileName}`, { fileName: f.fileName, storage: f.storage } satisfies CalEntry); // a redelivered frame replaces itself
         return [];
       }
       if (f.imageType !== 'object') throw invalidInput('gp1.unknown_frame_type', `frame ${f.frameId} has type ${f.imageType}`);
-      const outs: Output[] = w.calibrator ? [] : await buildMasters(w, burstId, f, ctx);
+      const { outs, masters } = built ? { outs: [] as Output[], masters: built } : await buildMasters(burstId, f, ctx);
       const prepared = msg.prepared as Prepared | undefined;
       let fr: FrameCalibration;
       if (prepared && 'calibration' in prepared) fr = prepared.calibration;
       else if (prepared) fr = failed(f, prepared.error);
       else {
         try {
-          fr = w.calibrator!.calibrate(await storage.get(f.storage), f.fileName, f.storage.sha256);
+          fr = (await calibratorOf(burstId, masters)).calibrate(await storage.get(f.storage), f.fileName, f.storage.sha256);
         } catch (e) {
           fr = failed(f, e);
         }
@@ -226,7 +255,7 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
   };
 }
 
-export async function createStage(): Promise<StageDefinition<RawFrameRec | Trigger>> {
+export async function createStage(): Promise<StageDefinition<RawFrameRec>> {
   const cfg = loadConfig(calibrationSchema);
   return calibrationStage(cfg, LocalStorage.fromEnv());
 }

@@ -7,9 +7,20 @@
  * a frame with DATE-OBS after T0+E arrives, or the last frame of the sequence; its list uses every
  * frame with DATE-OBS ≤ T0+E. A frame that arrives after its epoch was closed revises that epoch and
  * the later closed ones (a new CandidateList with revision + 1); an unchanged frame set emits nothing.
- * Frames that arrive before their burst's reference file wait for it.
+ *
+ * The reference file is a global table (alerts.reference, read in full by every instance): the frames
+ * of a burst join with it whichever instance holds their partition. A frame whose burst has no
+ * reference once the table is read to its end is bad input (gp1.no_reference).
+ *
+ * State (store of the gp1.calibrated partition, changelog `gp1-detection.changelog`):
+ * - `frame/<burst>/<frameId>`: a measured frame — its DATE-OBS, end-of-sequence flag, stored files and
+ *   its measurement (the FrameResult as exact JSON in storage, kind 'measurement': a claim check,
+ *   not megabytes in the changelog);
+ * - `emitted/<burst>`: per epoch (minutes), the digest and revision of the last list sent.
+ * The epochs are recomputed from these, so a restart or the next owner of the partition goes on with
+ * the same lists and revisions. Measurements loaded back from storage are cached by checksum.
  */
-import type { StageDefinition, Output } from '../../lib/runtime/runner.ts';
+import type { StageContext, StageDefinition, Output } from '../../lib/runtime/runner.ts';
 import { invalidInput } from '../../lib/runtime/errors.ts';
 import { writeFits, type TableInput } from '../../lib/fits/index.ts';
 import { field, loadConfig } from '../../lib/config/define.ts';
@@ -19,6 +30,7 @@ import type { FrameResult } from './core/detection/frame.ts';
 import { buildCandidates, type EpochCandidates, type ReferenceCatalog } from './core/detection/candidates.ts';
 import { measureFrame, type MeasureRequest } from './detectionTask.ts';
 import { flagBits } from './candidateFlags.ts';
+import { parseExact, stringifyExact } from '../../lib/runtime/exactJson.ts';
 
 export const detectionSchema = {
   workers: field<number>({ env: 'GFT_GP1_DETECT_WORKERS', type: 'int', doc: 'Worker threads measuring frames in parallel (0 = in the stage thread)', default: 2, min: 0, max: 64 }),
@@ -28,17 +40,9 @@ export const detectionSchema = {
 interface Calibrated { frameId: string; burstId: string | null; dateObs: string; exptime: number; storage: StorageRef; raw?: StorageRef | null; lastOfSequence: boolean }
 interface Reference { burstId: string; version: number; t0: string; ra: number; dec: number; errorRadiusDeg: number | null; epochsMinutes: number[]; document: StorageRef }
 
-interface Burst {
-  ref?: Reference;
-  catalog?: ReferenceCatalog;
-  pending: Calibrated[];
-  results: Map<string, FrameResult>;
-  maxDateObs: string;
-  ended: boolean;
-  emitted: Map<number, { digest: string; revision: number }>;
-  /** Stored files of each measured frame (calibrated, raw), for the lists' frameRefs. */
-  files: Map<string, { calibrated: StorageRef; raw: StorageRef | null }>;
-}
+/** State entries (see the header). */
+interface MeasuredFrame { frameId: string; dateObs: string; lastOfSequence: boolean; calibrated: StorageRef; raw: StorageRef | null; refVersion: number; result: StorageRef }
+type Emitted = Record<string, { digest: string; revision: number }>;
 
 
 /** GP1 base file: candidate table + light curves + per-frame summary, as a FITS file with BINTABLEs. */
@@ -94,20 +98,36 @@ const finite = (x: number) => (Number.isFinite(x) ? x : null);
 /** A frame measured ahead of handle() (runner prepare phase), tagged with the reference it used. */
 interface Prepared { refVersion: number; result: FrameResult }
 
-export function detectionStage(storage: LocalStorage, opts: { workers?: number; pixelScale?: number } = {}): StageDefinition<Calibrated | Reference> {
-  const bursts = new Map<string, Burst>();
-  const burst = (id: string) => {
-    let b = bursts.get(id);
-    if (!b) bursts.set(id, (b = { pending: [], results: new Map(), maxDateObs: '', ended: false, emitted: new Map(), files: new Map() }));
-    return b;
-  };
+export function detectionStage(storage: LocalStorage, opts: { workers?: number; pixelScale?: number } = {}): StageDefinition<Calibrated> {
   const workers = opts.workers ?? 0;
   let pool: TaskPool | null = null;
+  /** Caches (never state): catalogs by reference document checksum, measurements by checksum. */
+  const catalogs = new Map<string, ReferenceCatalog>();
+  const results = new Map<string, FrameResult>();
+
+  async function catalogOf(r: Reference, log: (m: string, f: Record<string, unknown>) => void): Promise<ReferenceCatalog> {
+    let c = catalogs.get(r.document.sha256);
+    if (!c) {
+      type Star = { ra: number; dec: number; mag: number };
+      const doc = JSON.parse((await storage.get(r.document)).toString('utf8')) as { catalog: Star[] | { stars: Star[] } };
+      const stars = Array.isArray(doc.catalog) ? doc.catalog : doc.catalog.stars;
+      c = { ra: Float64Array.from(stars, (s) => s.ra), dec: Float64Array.from(stars, (s) => s.dec), mag: Float64Array.from(stars, (s) => s.mag) };
+      if (!c.ra.length) log('reference catalog is empty: astrometry will fail', { burstId: r.burstId });
+      catalogs.set(r.document.sha256, c);
+    }
+    return c;
+  }
+
+  async function reference(ctx: StageContext, burstId: string): Promise<Reference> {
+    const r = await ctx.table<Reference>('alerts.reference').lookup(burstId);
+    if (!r) throw invalidInput('gp1.no_reference', `no reference file for burst ${burstId} on alerts.reference: GP1 cannot measure its frames`);
+    return r;
+  }
 
   /** Detection + astrometry + photometry of one frame: on the worker pool when there is one. */
-  async function compute(b: Burst, f: Calibrated): Promise<FrameResult> {
+  async function compute(r: Reference, catalog: ReferenceCatalog, f: Calibrated): Promise<FrameResult> {
     const bytes = await storage.get(f.storage);
-    const req: MeasureRequest = { frameId: f.frameId, bytes, hint: { ra: b.ref!.ra, dec: b.ref!.dec, scaleArcsec: opts.pixelScale ?? 0.34 }, catalog: b.catalog! };
+    const req: MeasureRequest = { frameId: f.frameId, bytes, hint: { ra: r.ra, dec: r.dec, scaleArcsec: opts.pixelScale ?? 0.34 }, catalog };
     if (!pool) return measureFrame(req);
     // move the bytes to the worker (copy first when the Buffer is a view on a shared pool slab)
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.prototype.slice.call(bytes);
@@ -115,37 +135,45 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
     return pool.run<FrameResult>('measureFrame', [req], [own.buffer as ArrayBuffer]);
   }
 
-  function record(b: Burst, f: Calibrated, result: FrameResult): void {
-    b.results.set(f.frameId, result);
-    b.files.set(f.frameId, { calibrated: f.storage, raw: f.raw ?? null });
-    if (f.dateObs > b.maxDateObs) b.maxDateObs = f.dateObs;
-    if (f.lastOfSequence) b.ended = true;
+  async function measurement(ref: StorageRef): Promise<FrameResult> {
+    let r = results.get(ref.sha256);
+    if (!r) results.set(ref.sha256, (r = parseExact<FrameResult>((await storage.get(ref)).toString('utf8'))));
+    return r;
   }
 
   interface Closed { e: EpochCandidates; minutes: number; revision: number; used: FrameResult[]; last: FrameResult | undefined }
-  function epochsToEmit(b: Burst): Closed[] {
-    const ref = b.ref!;
+  /** The epochs whose list changed, from the burst's measured frames in the store. */
+  async function epochsToEmit(ctx: StageContext, ref: Reference, catalog: ReferenceCatalog): Promise<Closed[]> {
+    const burstId = ref.burstId;
+    const frames = ctx.store.keys(`frame/${burstId}/`).map((k) => ctx.store.get<MeasuredFrame>(k)!);
+    const maxDateObs = frames.reduce((m, f) => (f.dateObs > m ? f.dateObs : m), '');
+    const ended = frames.some((f) => f.lastOfSequence);
     const t0 = Date.parse(ref.t0);
-    const results = [...b.results.values()].sort((x, y) => x.dateObs.localeCompare(y.dateObs) || x.frameId.localeCompare(y.frameId));
-    const closed = ref.epochsMinutes.filter((m) => b.ended || Date.parse(b.maxDateObs) > t0 + m * 60_000);
+    const closed = ref.epochsMinutes.filter((m) => ended || Date.parse(maxDateObs) > t0 + m * 60_000);
     if (!closed.length) return [];
-    const lists = buildCandidates(closed.map((m) => m * 60), results, b.catalog!, { t0: ref.t0, ra: ref.ra, dec: ref.dec, errorRadiusDeg: ref.errorRadiusDeg });
+    const measured = await Promise.all(frames.map((f) => measurement(f.result)));
+    const sorted = measured.sort((x, y) => x.dateObs.localeCompare(y.dateObs) || x.frameId.localeCompare(y.frameId));
+    const lists = buildCandidates(closed.map((m) => m * 60), sorted, catalog, { t0: ref.t0, ra: ref.ra, dec: ref.dec, errorRadiusDeg: ref.errorRadiusDeg });
+    const emitted = ctx.store.get<Emitted>(`emitted/${burstId}`) ?? {};
     const outs: Closed[] = [];
     lists.forEach((e, i) => {
       const minutes = closed[i];
-      const prev = b.emitted.get(minutes);
+      const prev = emitted[String(minutes)];
       if (prev?.digest === e.revision) return;
       const revision = prev ? prev.revision + 1 : 0;
-      b.emitted.set(minutes, { digest: e.revision, revision });
-      const used = results.filter((r) => e.frameIds.includes(r.frameId));
+      emitted[String(minutes)] = { digest: e.revision, revision };
+      const used = sorted.filter((r) => e.frameIds.includes(r.frameId));
       outs.push({ e, minutes, revision, used, last: used[used.length - 1] });
     });
+    if (outs.length) ctx.store.put(`emitted/${burstId}`, emitted);
     return outs;
   }
 
   return {
     name: 'gp1-detection',
-    inputs: ['gp1.calibrated', 'alerts.reference'],
+    inputs: ['gp1.calibrated'],
+    tables: ['alerts.reference'],
+    state: true,
     outputs: ['gp1.candidates', 'gp1.basefiles'],
     prepareConcurrency: Math.max(1, workers),
     async init() {
@@ -155,48 +183,37 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
       await pool?.close();
       pool = null;
     },
+    revoked() {
+      results.clear();
+    },
     // Frames of a chunk are measured in parallel on the pool; handle() then folds them in order.
-    async prepare(msg): Promise<Prepared | undefined> {
-      if (msg.topic !== 'gp1.calibrated') return undefined;
-      const f = msg.value as Calibrated;
-      const b = f.burstId ? bursts.get(f.burstId) : undefined;
-      if (!b?.ref || !b.catalog) return undefined; // handled (and measured) once the reference is there
-      return { refVersion: b.ref.version, result: await compute(b, f) };
+    async prepare(msg, ctx): Promise<Prepared | undefined> {
+      const f = msg.value;
+      if (!f.burstId) return undefined;
+      const r = ctx.table<Reference>('alerts.reference').get(f.burstId);
+      if (!r) return undefined; // handled (and measured) once the reference is there
+      return { refVersion: r.version, result: await compute(r, await catalogOf(r, (m, x) => ctx.log.warn(m, x)), f) };
     },
     async handle(msg, ctx) {
-      let burstId: string;
-      if (msg.topic === 'alerts.reference') {
-        const r = msg.value as Reference;
-        burstId = r.burstId;
-        const b = burst(burstId);
-        if (b.ref && b.ref.version >= r.version) return [];
-        type Star = { ra: number; dec: number; mag: number };
-        const doc = JSON.parse((await storage.get(r.document)).toString('utf8')) as { catalog: Star[] | { stars: Star[] } };
-        const stars = Array.isArray(doc.catalog) ? doc.catalog : doc.catalog.stars;
-        b.ref = r;
-        b.catalog = { ra: Float64Array.from(stars, (s) => s.ra), dec: Float64Array.from(stars, (s) => s.dec), mag: Float64Array.from(stars, (s) => s.mag) };
-        if (!b.catalog.ra.length) ctx.log.warn('reference catalog is empty: astrometry will fail', { burstId });
-        const waiting = b.pending.splice(0);
-        const results = await Promise.all(waiting.map((f) => compute(b, f)));
-        waiting.forEach((f, i) => record(b, f, results[i]));
-      } else {
-        const f = msg.value as Calibrated;
-        if (!f.burstId) throw invalidInput('gp1.no_burst', `calibrated frame ${f.frameId} has no burst id`);
-        burstId = f.burstId;
-        const b = burst(burstId);
-        if (!b.ref) {
-          b.pending.push(f);
-          return [];
-        }
+      const f = msg.value;
+      if (!f.burstId) throw invalidInput('gp1.no_burst', `calibrated frame ${f.frameId} has no burst id`);
+      const burstId = f.burstId;
+      const ref = await reference(ctx, burstId);
+      const catalog = await catalogOf(ref, (m, x) => ctx.log.warn(m, x));
+      const key = `frame/${burstId}/${f.frameId}`;
+      const known = ctx.store.get<MeasuredFrame>(key);
+      if (!known || known.refVersion !== ref.version || known.calibrated.sha256 !== f.storage.sha256) {
         const p = msg.prepared as Prepared | undefined;
-        record(b, f, p && p.refVersion === b.ref.version ? p.result : await compute(b, f));
+        const result = p && p.refVersion === ref.version ? p.result : await compute(ref, catalog, f);
+        const json = Buffer.from(stringifyExact(result));
+        const stored = await storage.put(json, { kind: 'measurement', burstId, source: 'gp1-detection', name: `${f.frameId}-gp1.json`, created: f.dateObs });
+        results.set(stored.sha256, result);
+        ctx.store.put(key, { frameId: f.frameId, dateObs: f.dateObs, lastOfSequence: f.lastOfSequence, calibrated: f.storage, raw: f.raw ?? null, refVersion: ref.version, result: stored } satisfies MeasuredFrame);
       }
-      const b = burst(burstId);
-      if (!b.ref) return [];
       const outs: Output[] = [];
-      for (const { e, minutes, revision, used, last } of epochsToEmit(b)) {
-        const ref = await storage.put(baseFile(burstId, e, used), { kind: 'basefile', burstId, source: 'gp1-detection', name: `${burstId}_T0+${minutes}min_r${revision}.fits`, created: e.epoch });
-        outs.push({ topic: 'gp1.basefiles', key: burstId, value: { burstId, epochMinutes: minutes, revision, frames: e.frameIds, storage: ref } });
+      for (const { e, minutes, revision, used, last } of await epochsToEmit(ctx, ref, catalog)) {
+        const stored = await storage.put(baseFile(burstId, e, used), { kind: 'basefile', burstId, source: 'gp1-detection', name: `${burstId}_T0+${minutes}min_r${revision}.fits`, created: e.epoch });
+        outs.push({ topic: 'gp1.basefiles', key: burstId, value: { burstId, epochMinutes: minutes, revision, frames: e.frameIds, storage: stored } });
         outs.push({
           topic: 'gp1.candidates', key: burstId,
           value: {
@@ -207,9 +224,9 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
               fadingIndex: c.fading ? c.fading.alpha : null, flags: flagBits(c.flags), score: c.score,
               lightCurve: c.lightCurve.filter((p) => !p.upperLimit).map((p) => ({ frameId: p.frameId, tSinceT0: p.t, mag: p.mag, magErr: p.magErr, saturated: p.saturated })),
             })),
-            baseFile: ref,
+            baseFile: stored,
             frameRefs: e.frameIds.flatMap((id) => {
-              const fr = b.files.get(id);
+              const fr = ctx.store.get<MeasuredFrame>(`frame/${burstId}/${id}`);
               return fr ? [{ frameId: id, calibrated: fr.calibrated, raw: fr.raw }] : [];
             }),
           },
@@ -221,7 +238,7 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
   };
 }
 
-export async function createStage(): Promise<StageDefinition<Calibrated | Reference>> {
+export async function createStage(): Promise<StageDefinition<Calibrated>> {
   const cfg = loadConfig(detectionSchema);
   return detectionStage(LocalStorage.fromEnv(), { workers: cfg.workers, pixelScale: cfg.pixelScale });
 }

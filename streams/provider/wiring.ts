@@ -7,14 +7,18 @@
  * Bad files go to `provider.dlq` with the reason (their bytes kept in storage, kind 'other'); the
  * provider goes on. What frames must look like: README.md.
  *
- * Outputs are emitted as they are released (ctx.emit); the trigger is committed after the last
- * one. A crash mid-sequence re-runs the trigger: frames are re-announced with the same ids and
- * checksums, which GP1 deduplicates by frame id. A cancellation for a burst still being injected
- * takes effect at the burst's next trigger; GP1 drops frames of cancelled bursts.
- * Long work (reading every frame's pixels, waiting for a frame's time) heartbeats between steps.
+ * State (store of the gp1.trigger partition, changelog `provider.changelog`):
+ * - `plan/<burst>`: the frames to release, in order, each with its release offset (ms after the
+ *   start); deleted once every frame is out;
+ * - `burst/<burst>`: { startedAt (wall clock, ms), next (frames released), total, done }.
+ * The trigger only makes the plan (and dead-letters bad files) and is committed at once; frames are
+ * released by the stage's punctuation (Kafka Streams' wall-clock punctuator) as they fall due. A
+ * restart or a rebalance resumes from the restored `next` on the original timeline: at most the
+ * frames of the last punctuation before a kill are announced twice, with the same ids and checksums
+ * (GP1 deduplicates by frame id). A burst already planned is never injected again.
  */
 import { readFileSync } from 'node:fs';
-import type { StageDefinition, StageContext } from '../../lib/runtime/runner.ts';
+import type { StageDefinition, Output } from '../../lib/runtime/runner.ts';
 import { invalidInput } from '../../lib/runtime/errors.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { providerConfig, type ProviderConfig } from './config.ts';
@@ -22,7 +26,12 @@ import { dateObsOffsetsMs, frameBytes, inspectFrame, listFrameFiles, orderFrames
 
 interface Trigger { burstId: string; kind: 'trigger' | 'update' | 'cancel'; referenceVersion: number; t0: string | null; reason: string; issuedAt: number }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A frame of a burst's plan: the file, its record fields, when it is due (ms after the start). */
+interface Planned { f: FrameFile; dueMs: number; last: boolean }
+interface Progress { startedAt: number; next: number; total: number; done: boolean }
+
+/** Frames released per punctuation at most (keeps each written unit small when many are due). */
+const RELEASE_BATCH = 8;
 
 export function rawFrameRecord(f: FrameFile, seq: number, burstId: string | null, storage: { uri: string; sha256: string; size: number; kind: string }, lastOfSequence = false) {
   return {
@@ -38,15 +47,15 @@ export function objectSchedule(objects: FrameFile[], cfg: Pick<ProviderConfig, '
 }
 
 export function providerStage(cfg: ProviderConfig, storage: LocalStorage): StageDefinition<Trigger> {
-  const done = new Set<string>();
   return {
     name: 'provider',
     inputs: ['gp1.trigger'],
     outputs: ['images.raw', 'provider.dlq'],
-    async handle(msg, ctx: StageContext) {
+    state: true,
+    async handle(msg, ctx) {
       const t = msg.value;
       if (t.kind !== 'trigger') return []; // updates move the pointing, not the frames; cancels handled by GP1
-      if (done.has(t.burstId)) return [];
+      if (ctx.store.has(`burst/${t.burstId}`)) return []; // planned (or injected) already
       if (!cfg.images) throw invalidInput('provider.no_images', 'no image directory configured (GFT_PROVIDER_IMAGES)');
       const { candidates, ignored } = listFrameFiles(cfg.images);
       const inspected: Array<FrameFile | Rejected> = [];
@@ -59,10 +68,10 @@ export function providerStage(cfg: ProviderConfig, storage: LocalStorage): Stage
         burstId: t.burstId, frames: frames.length, rejected: rejected.length, ignored: ignored.length, dir: cfg.images, speed: cfg.speed || 'max', pacing: cfg.pacing,
         ...(ignored.length ? { ignoredFiles: ignored.slice(0, 20).map((i) => `${i.path.split('/').pop()}: ${i.reason}`) } : {}),
       });
+      const outs: Output[] = [];
       for (const r of rejected) {
-        const bytes = readFileSync(r.path);
-        const ref = await storage.put(bytes, { kind: 'other', burstId: t.burstId, source: r.path, name: r.path.split('/').pop() });
-        await ctx.emit({
+        const ref = await storage.put(readFileSync(r.path), { kind: 'other', burstId: t.burstId, source: r.path, name: r.path.split('/').pop() });
+        outs.push({
           topic: 'provider.dlq',
           key: r.path,
           value: { stage: 'provider', errorCode: r.code, errorMessage: r.reason, sourceTopic: `file:${r.path}`, partition: -1, offset: '-1', failedAt: t.issuedAt, key: Buffer.from(r.path), value: Buffer.from(ref.uri) },
@@ -72,26 +81,46 @@ export function providerStage(cfg: ProviderConfig, storage: LocalStorage): Stage
       // Calibration frames first, at once (GP1 builds its masters at the first object frame, so evening
       // and morning calibrations alike must be there by then); then object frames on the schedule.
       const objects = frames.filter((f) => f.imageType === 'object');
-      const ordered = [...frames.filter((f) => f.imageType !== 'object'), ...objects];
       const offsets = objectSchedule(objects, cfg);
-      let start = 0;
-      let seq = 0;
-      let oi = 0;
-      for (const f of ordered) {
-        if (f.imageType === 'object') {
-          if (oi === 0) start = Date.now(); // the first object frame goes at once
-          const due = start + offsets[oi++];
-          while (Date.now() < due) {
-            await sleep(Math.min(1000, due - Date.now()));
-            await ctx.heartbeat();
+      const plan: Planned[] = [
+        ...frames.filter((f) => f.imageType !== 'object').map((f) => ({ f, dueMs: 0, last: false })),
+        ...objects.map((f, i) => ({ f, dueMs: offsets[i], last: i === objects.length - 1 })),
+      ];
+      ctx.store.put(`plan/${t.burstId}`, plan);
+      ctx.store.put(`burst/${t.burstId}`, { startedAt: ctx.clock.now(), next: 0, total: plan.length, done: plan.length === 0 } satisfies Progress);
+      return outs;
+    },
+    punctuate: {
+      everyMs: 200,
+      // releases the frames that fell due, a few at a time, and records how far each burst got
+      async run(ctx) {
+        const outputs: Output[] = [];
+        let more = false;
+        for (const key of ctx.store.keys('burst/')) {
+          const p = ctx.store.get<Progress>(key)!;
+          if (p.done) continue;
+          const burstId = key.slice('burst/'.length);
+          const plan = ctx.store.get<Planned[]>(`plan/${burstId}`) ?? [];
+          const now = ctx.clock.now();
+          while (p.next < plan.length && outputs.length < RELEASE_BATCH && now >= p.startedAt + plan[p.next].dueMs) {
+            const { f, last } = plan[p.next];
+            const ref = await storage.put(frameBytes(f.path, f.gzip), { kind: 'raw', burstId, source: f.path, name: f.storedName });
+            outputs.push({ topic: 'images.raw', key: burstId, value: rawFrameRecord(f, p.next, burstId, ref, last) });
+            p.next++;
+          }
+          if (p.next >= plan.length) {
+            p.done = true;
+            ctx.store.delete(`plan/${burstId}`);
+            ctx.log.info('injection finished', { burstId, frames: p.next });
+          } else if (now >= p.startedAt + plan[p.next].dueMs) more = true;
+          ctx.store.put(key, p);
+          if (outputs.length >= RELEASE_BATCH) {
+            more = true;
+            break;
           }
         }
-        const ref = await storage.put(frameBytes(f.path, f.gzip), { kind: 'raw', burstId: t.burstId, source: f.path, name: f.storedName });
-        await ctx.emit({ topic: 'images.raw', key: t.burstId, value: rawFrameRecord(f, seq++, t.burstId, ref, f === objects[objects.length - 1]) });
-      }
-      done.add(t.burstId);
-      ctx.log.info('injection finished', { burstId: t.burstId, frames: seq });
-      return [];
+        return { outputs, more };
+      },
     },
   };
 }
