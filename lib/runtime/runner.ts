@@ -132,7 +132,7 @@ export class StageRunner<T = any> {
   private readonly loops = new AbortController();
   private lock: Promise<unknown> = Promise.resolve();
   private lastMetricsAt = 0;
-  private lastCounters = { in: 0, out: 0, dlq: 0, retries: 0 };
+  private lastCounters = { in: 0, out: 0, dlq: 0, retries: 0, busyMs: 0 };
   private unitsSent = 0;
   private readonly faults: ((unit: number) => void) | undefined;
   private sinkBuffer: InMessage<T>[] = [];
@@ -560,9 +560,11 @@ export class StageRunner<T = any> {
       lag: c.lag,
       processingMsP50: percentile(times, 0.5),
       processingMsP99: percentile(times, 0.99),
+      busyMs: c.busyMs - this.lastCounters.busyMs,
+      stoppedPartitions: [...this.tasks.values()].filter((t) => t.stopped).length,
     };
     this.lastMetricsAt = now;
-    this.lastCounters = { in: c.in, out: c.out, dlq: c.dlq, retries: c.retries };
+    this.lastCounters = { in: c.in, out: c.out, dlq: c.dlq, retries: c.retries, busyMs: c.busyMs };
     const logs = this.logQueue.splice(0, this.logQueue.length);
     const records = [{ topic: this.physical('ops.metrics'), records: [{ key: this.stage.name, value: this.serdes.encode(this.schemaIds.get('ops.metrics')!, value) }] }];
     if (logs.length) records.push({ topic: this.physical('ops.logs'), records: logs.map((l) => ({ key: this.stage.name, value: this.serdes.encode(this.schemaIds.get('ops.logs')!, l) })) });

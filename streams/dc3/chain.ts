@@ -1,8 +1,13 @@
 /**
- * The DC3 chain in one process: each stage runs as its own StageRunner (its own consumer group, in
- * one run namespace), exactly as `gft stage run <name>` would run it in its own process, plus a
- * monitor that follows the chain's outputs (reference files, candidate lists, products, receipts)
- * and decides when the run is complete. Used by `gft dc3`, `gft replay` and `npm run bench -- dc3`.
+ * The DC3 chain: every stage in its own consumer group, in one run namespace, plus a monitor that
+ * follows the chain's topics (reference files, frames, candidate lists, products, receipts, dead
+ * letters, metrics) and decides when the run is complete. Two ways to run the stages:
+ * - in this process, each as its own StageRunner (what `gft stage run <name>` runs) — the default;
+ * - as separate OS processes, N instances per stage (`instances`), sharing the partitions of their
+ *   inputs as a real deployment does (lib/runtime/supervisor.ts); `gft chaos` kills and restarts them.
+ * Progress is read from the topics (distinct frames, lists, products, dead letters) in both ways, so
+ * duplicates from redelivery after a crash never count twice.
+ * Used by `gft dc3`, `gft replay`, `gft chaos` and `npm run bench -- dc3`.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +16,9 @@ import { platformConfig, repoRoot } from '../../lib/config/platform.ts';
 import { createKafka } from '../../lib/runtime/kafka.ts';
 import { StageRunner } from '../../lib/runtime/runner.ts';
 import { AvroSerdes } from '../../lib/runtime/serdes.ts';
-import { nsName, topicSpec } from '../../lib/runtime/topology.ts';
+import { DLQ_STAGES, TOPICS, dlqTopic, nsName, topicSpec } from '../../lib/runtime/topology.ts';
 import { STAGE_WIRING, loadStage } from '../../lib/runtime/stageCli.ts';
+import { Supervisor } from '../../lib/runtime/supervisor.ts';
 
 export const CHAIN = ['alerts', 'provider', 'gp1-calibration', 'gp1-detection', 'gic', 'fsc', 'clickhouse-sink'] as const;
 
@@ -29,16 +35,36 @@ export interface ChainOutputs {
   decisions: Array<{ burstId: string | null; action: string; reason: string; seenAt: number }>;
 }
 
-export type ChainOutcome = 'complete' | 'timeout' | 'idle' | 'not-triggered';
+export type ChainOutcome = 'complete' | 'timeout' | 'idle' | 'not-triggered' | 'stage-stopped';
 
 export interface ChainProgress {
+  /** distinct frames announced on images.raw */
   framesIn: number;
+  /** distinct masters and calibrated frames announced */
   calibrated: number;
   epochsDone: number;
   epochsExpected: number;
   productsAccepted: number;
   productsRejected: number;
+  /** records on the stages' dead-letter topics */
   dlq: number;
+}
+
+export interface ChainOptions {
+  /** Instances per stage, each a separate OS process (0: every stage in this process). */
+  instances?: number;
+  /** Folder for the stage processes' logs. */
+  logDir?: string;
+  /** Session timeout of the in-process runners (ms). */
+  sessionTimeoutMs?: number;
+}
+
+/** A dead letter seen on a stage's DLQ topic. */
+export interface DeadLetterSeen {
+  stage: string;
+  code: string;
+  message: string;
+  source: string;
 }
 
 export interface StageTiming {
@@ -51,21 +77,31 @@ export interface StageTiming {
   firstOutputSeconds: number | null;
 }
 
-const WATCHED = ['alerts.managed', 'alerts.reference', 'images.raw', 'gp1.candidates', 'gic.products', 'fsc.receipts'];
+const WATCHED = ['alerts.managed', 'alerts.reference', 'images.raw', 'gp1.masters', 'gp1.calibrated', 'gp1.candidates', 'gic.products', 'fsc.receipts', 'ops.metrics', ...DLQ_STAGES.map((s) => dlqTopic(s).name)];
 
 export class Chain {
   readonly runners: StageRunner[] = [];
+  readonly supervisor: Supervisor | null;
   readonly outputs: ChainOutputs = { references: new Map(), lists: [], products: [], receipts: [], objectFrames: [], decisions: [] };
+  readonly deadLetters: DeadLetterSeen[] = [];
+  private readonly frames = new Set<string>();
+  private readonly calibrated = new Set<string>();
+  /** stage → summed ops.metrics of its instances */
+  private readonly metrics = new Map<string, { in: number; out: number; dlq: number; busyMs: number; stoppedPartitions: number }>();
   private consumer: Consumer | null = null;
   private readonly firstOutput = new Map<string, number>();
   private lastChange = Date.now();
+  private seen = 0;
   startedAt = Date.now();
 
   constructor(
     readonly namespace: string,
     readonly stages: readonly string[],
     private readonly log: (s: string) => void = () => {},
-  ) {}
+    private readonly opts: ChainOptions = {},
+  ) {
+    this.supervisor = opts.instances ? new Supervisor({ log }) : null;
+  }
 
   by(name: string): StageRunner | undefined {
     return this.runners.find((r) => r.stage.name === name);
@@ -80,30 +116,72 @@ export class Chain {
     await this.consumer.connect();
     for (const t of WATCHED) await this.consumer.subscribe({ topic: nsName(this.namespace, t), fromBeginning: true });
     const o = this.outputs;
+    const producerOf = new Map(TOPICS.map((t) => [t.name, t.producer as string]));
     await this.consumer.run({
       eachMessage: async ({ topic, message }) => {
         const logical = WATCHED.find((t) => topic === nsName(this.namespace, t))!;
-        const v = (await serdes.decode(message.value!, topicSpec(logical).schema)) as Record<string, any>;
+        const spec = logical.endsWith('.dlq') ? dlqTopic(logical.slice(0, -4)) : topicSpec(logical);
+        const v = (await serdes.decode(message.value!, spec.schema)) as Record<string, any>;
+        if (logical === 'ops.metrics') {
+          const m = this.metrics.get(v.stage) ?? { in: 0, out: 0, dlq: 0, busyMs: 0, stoppedPartitions: 0 };
+          this.metrics.set(v.stage, { in: m.in + v.messagesIn, out: m.out + v.messagesOut, dlq: m.dlq + v.messagesDlq, busyMs: m.busyMs + (v.busyMs ?? 0), stoppedPartitions: Math.max(m.stoppedPartitions, v.stoppedPartitions ?? 0) });
+          return;
+        }
         this.lastChange = Date.now();
+        this.seen++;
+        const producer = producerOf.get(logical);
+        if (producer && !this.firstOutput.has(producer)) this.firstOutput.set(producer, Date.now() - this.startedAt);
         if (logical === 'alerts.managed') o.decisions.push({ burstId: v.burstId ?? null, action: v.action, reason: v.reason, seenAt: Date.now() });
         else if (logical === 'alerts.reference') o.references.set(v.burstId, v.epochsMinutes);
         else if (logical === 'images.raw') {
+          if (this.frames.has(v.frameId)) return; // announced again after a restart
+          this.frames.add(v.frameId);
           if (v.imageType === 'object') o.objectFrames.push(Date.parse(v.dateObs));
-        }
+        } else if (logical === 'gp1.masters') this.calibrated.add(`master ${v.masterId}`);
+        else if (logical === 'gp1.calibrated') this.calibrated.add(`frame ${v.frameId}`);
         else if (logical === 'gp1.candidates') o.lists.push(v);
         else if (logical === 'gic.products') o.products.push(v);
-        else o.receipts.push(v);
+        else if (logical === 'fsc.receipts') o.receipts.push(v);
+        else this.deadLetters.push({ stage: v.stage, code: v.errorCode, message: v.errorMessage, source: String(v.sourceTopic).startsWith('file:') ? String(v.sourceTopic).slice(5) : `${v.sourceTopic}/${v.partition}/${v.offset}` });
       },
     });
     this.startedAt = Date.now();
-    for (const name of [...this.stages].reverse()) {
-      if (!existsSync(join(repoRoot, STAGE_WIRING[name]))) {
-        this.log(`stage ${name}: not available in this build, skipped`);
-        continue;
-      }
-      const r = new StageRunner(await loadStage(name), { namespace: this.namespace, sessionTimeoutMs: 60_000, metricsIntervalMs: 2000 });
+    const available = [...this.stages].filter((name) => {
+      if (existsSync(join(repoRoot, STAGE_WIRING[name]))) return true;
+      this.log(`stage ${name}: not available in this build, skipped`);
+      return false;
+    });
+    if (this.supervisor) {
+      // downstream first, so that nothing waits on a rebalance; then wait for every group to be whole
+      for (const name of [...available].reverse()) for (let i = 1; i <= this.opts.instances!; i++) this.supervisor.add({ stage: name, index: i, namespace: this.namespace, logDir: this.opts.logDir }).start();
+      this.log(`${available.length} stages x ${this.opts.instances} instances started as processes${this.opts.logDir ? ` (logs in ${this.opts.logDir})` : ''}`);
+      await this.groupsReady(available, this.opts.instances!);
+      return;
+    }
+    for (const name of [...available].reverse()) {
+      const r = new StageRunner(await loadStage(name), { namespace: this.namespace, sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 60_000, metricsIntervalMs: 2000 });
       await r.start();
       this.runners.unshift(r);
+    }
+  }
+
+  /** Waits until each stage's consumer group is stable with `n` members (processes started and joined). */
+  async groupsReady(stages: string[], n: number, timeoutMs = 180_000): Promise<void> {
+    const admin = createKafka(platformConfig(), 'gft-chain-groups').admin();
+    await admin.connect();
+    try {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { groups } = await admin.describeGroups(stages.map((s) => nsName(this.namespace, s)));
+        const waiting = groups.filter((g) => g.state !== 'Stable' || g.members.length < n).map((g) => `${g.groupId} (${g.state}, ${g.members.length}/${n})`);
+        if (!waiting.length) return;
+        const dead = this.supervisor?.failures() ?? [];
+        if (dead.length) throw new Error(`stage processes exited while starting: ${dead.map((d) => `${d.stage}-${d.index} (code ${d.code})`).join(', ')}${this.opts.logDir ? ` — see ${this.opts.logDir}` : ''}`);
+        if (Date.now() > deadline) throw new Error(`stage groups not ready within ${timeoutMs / 1000} s: ${waiting.join(', ')}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      await admin.disconnect();
     }
   }
 
@@ -117,16 +195,24 @@ export class Chain {
   }
 
   progress(): ChainProgress {
-    const r = this.outputs.receipts;
+    // the latest verdict per product (a redelivered announcement gets the same receipt again)
+    const verdicts = new Map(this.outputs.receipts.map((x) => [`${x.productId}\u0000${x.sha256}`, x.status as string]));
     return {
-      framesIn: this.by('provider')?.counters.out ?? 0,
-      calibrated: this.by('gp1-calibration')?.counters.out ?? 0,
+      framesIn: this.frames.size,
+      calibrated: this.calibrated.size,
       epochsDone: this.epochsDone(),
       epochsExpected: this.epochsExpected(),
-      productsAccepted: r.filter((x) => x.status === 'accepted').length,
-      productsRejected: r.filter((x) => x.status !== 'accepted').length,
-      dlq: this.runners.reduce((s, x) => s + x.counters.dlq, 0),
+      productsAccepted: [...verdicts.values()].filter((s) => s === 'accepted').length,
+      productsRejected: [...verdicts.values()].filter((s) => s !== 'accepted').length,
+      dlq: this.deadLetters.length,
     };
+  }
+
+  /** Partitions stopped by a stage (a bug, or the dead-letter limit): the run cannot complete. */
+  stoppedPartitions(): Array<{ stage: string; partitions: number }> {
+    const fromRunners = this.runners.filter((r) => r.counters.stoppedPartitions > 0).map((r) => ({ stage: r.stage.name, partitions: r.counters.stoppedPartitions }));
+    const fromMetrics = [...this.metrics].filter(([, m]) => m.stoppedPartitions > 0).map(([stage, m]) => ({ stage, partitions: m.stoppedPartitions }));
+    return this.runners.length ? fromRunners : fromMetrics;
   }
 
   /**
@@ -137,10 +223,14 @@ export class Chain {
     const o = this.outputs;
     const expected = this.epochsExpected();
     if (!expected || this.epochsDone() < expected) return false;
-    if (this.by('gic') && o.products.length < o.lists.length) return false;
-    if (this.by('fsc')) {
-      const receipted = new Set(o.receipts.map((r) => `${r.productId}\u0000${r.revision ?? 0}`));
-      if (!o.products.every((p) => receipted.has(`${p.productId}\u0000${p.revision ?? 0}`))) return false;
+    const has = (stage: string) => this.stages.includes(stage) && existsSync(join(repoRoot, STAGE_WIRING[stage]));
+    // distinct: a list or product announced again after a restart counts once
+    const lists = new Set(o.lists.map((l) => `${l.burstId}\u0000${l.epochMinutes}\u0000${l.revision}`));
+    const products = new Map(o.products.map((p) => [`${p.productId}\u0000${p.revision}`, p.storage?.sha256 as string]));
+    if (has('gic') && products.size < lists.size) return false;
+    if (has('fsc')) {
+      const receipted = new Set(o.receipts.map((r) => `${r.productId}\u0000${r.sha256}`));
+      if (![...products].every(([k, sha]) => receipted.has(`${k.split('\u0000')[0]}\u0000${sha}`))) return false;
     }
     return true;
   }
@@ -155,12 +245,11 @@ export class Chain {
   }
 
   /** Waits until complete(), an alert that triggers nothing, the timeout, or (idleS > 0) no stage consumed or produced anything for idleS seconds. */
-  async wait(o: { timeoutS: number; idleS?: number; onProgress?: (p: ChainProgress) => void }): Promise<ChainOutcome> {
+  async wait(o: { timeoutS: number; idleS?: number; onProgress?: (p: ChainProgress) => void; tolerateStops?: boolean }): Promise<ChainOutcome> {
     const deadline = Date.now() + o.timeoutS * 1000;
     let last = '';
     let lastActivity = '';
     for (;;) {
-      for (const r of this.runners) if (!this.firstOutput.has(r.stage.name) && r.counters.out > 0) this.firstOutput.set(r.stage.name, Date.now() - this.startedAt);
       const p = this.progress();
       const line = JSON.stringify(p);
       if (line !== last) o.onProgress?.(p);
@@ -168,37 +257,43 @@ export class Chain {
       // activity: any stage consumed or produced something (a long step keeps `busyMs` unchanged
       // until it ends, so idleS must exceed the longest single step, e.g. building masters)
       // (the ClickHouse sink is left out: it keeps consuming the stages' own metrics and logs)
-      const activity = this.runners.filter((r) => !r.stage.inputs.every((t) => t.startsWith('ops.'))).map((r) => `${r.counters.in}/${r.counters.out}/${r.counters.dlq}`).join(',') + line;
+      const activity = this.runners.filter((r) => !r.stage.inputs.every((t) => t.startsWith('ops.'))).map((r) => `${r.counters.in}/${r.counters.out}/${r.counters.dlq}`).join(',') + line + this.seen;
       if (activity !== lastActivity) this.lastChange = Math.max(this.lastChange, Date.now());
       lastActivity = activity;
       if (this.complete()) return 'complete';
       if (this.notTriggered()) return 'not-triggered';
+      if (this.stoppedPartitions().length && !o.tolerateStops) return 'stage-stopped';
       if (Date.now() > deadline) return 'timeout';
       if (o.idleS && Date.now() - this.lastChange > o.idleS * 1000) return 'idle';
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
+  /** Per stage: messages in/out, dead letters, busy time (in-process: the runners' counters; processes: ops.metrics of all instances). */
   timings(): StageTiming[] {
-    return this.runners.map((r) => ({
-      stage: r.stage.name,
-      in: r.counters.in,
-      out: r.counters.out,
-      dlq: r.counters.dlq,
-      busySeconds: Math.round(r.counters.busyMs) / 1000,
-      firstOutputSeconds: this.firstOutput.has(r.stage.name) ? this.firstOutput.get(r.stage.name)! / 1000 : null,
-    }));
+    const first = (stage: string) => (this.firstOutput.has(stage) ? this.firstOutput.get(stage)! / 1000 : null);
+    if (this.runners.length)
+      return this.runners.map((r) => ({ stage: r.stage.name, in: r.counters.in, out: r.counters.out, dlq: r.counters.dlq, busySeconds: Math.round(r.counters.busyMs) / 1000, firstOutputSeconds: first(r.stage.name) }));
+    return this.stages.map((stage) => {
+      const m = this.metrics.get(stage) ?? { in: 0, out: 0, dlq: 0, busyMs: 0 };
+      return { stage, in: m.in, out: m.out, dlq: m.dlq, busySeconds: Math.round(m.busyMs) / 1000, firstOutputSeconds: first(stage) };
+    });
   }
 
-  /** Stops the stages (in parallel) and the monitor. */
+  /** Stops the stages (in parallel, cleanly: their last metrics are published) and the monitor. */
   async stop(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.stop().catch(() => {})));
+    if (this.supervisor) {
+      await this.supervisor.stopAll();
+      await new Promise((r) => setTimeout(r, 500)); // the instances' last metrics reach the monitor
+    }
     await this.consumer?.disconnect().catch(() => {});
     this.consumer = null;
   }
 }
 
 export function progressLine(p: ChainProgress): string {
+  // (distinct counts: frames announced again after a restart count once)
   return `frames in ${p.framesIn} | calibrated ${p.calibrated} | epochs ${p.epochsDone}/${p.epochsExpected || '?'} | products accepted ${p.productsAccepted}${p.productsRejected ? ` rejected ${p.productsRejected}` : ''} | DLQ ${p.dlq}`;
 }
 

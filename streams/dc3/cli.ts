@@ -1,14 +1,16 @@
 /** `npx gft dc3`: the DC3 data challenge end to end on the local stack (installs and starts it). */
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs, formatHelp, type CommandSpec } from '../../lib/cli/args.ts';
+import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
 import { repoRoot } from '../../lib/config/platform.ts';
 import { runDc3, type Dc3Summary } from './run.ts';
 
 export const summary = 'run the DC3 data challenge end to end (VOEvent → … → SDB) on the local stack';
 
 const spec: CommandSpec = {
-  usage: 'gft dc3 [--images DIR --alert FILE.xml --catalog FILE.csv] [--out DIR] [--speed N | --realtime] [--seed N]',
-  description: 'Without --images, generates a synthetic COATLI night (deterministic by --seed). Writes summary.json and the files produced into --out.',
+  usage: 'gft dc3 [--images DIR --alert FILE.xml --catalog FILE.csv] [--out DIR] [--speed N | --realtime] [--seed N] [--instances N]',
+  description:
+    'Without --images, generates a synthetic COATLI night (deterministic by --seed). Writes summary.json and the files produced into --out.\n' +
+    'By default every stage runs in this process; --instances N runs N instances of every stage as separate processes (logs in <out>/logs).',
   options: {
     images: { type: 'string', description: 'directory of raw FITS frames (calibrations + object frames)' },
     alert: { type: 'string', description: 'the burst VOEvent (XML)' },
@@ -23,6 +25,7 @@ const spec: CommandSpec = {
     width: { type: 'number', description: 'synthetic frame width (default COATLI 2184)' },
     height: { type: 'number', description: 'synthetic frame height (default 1472)' },
     timeout: { type: 'number', description: 'give up after N seconds', default: 1800 },
+    instances: { type: 'number', description: 'instances of every stage, each a separate process (0: all stages in this process)', default: 0 },
     json: { type: 'boolean', description: 'print the summary as JSON instead of text', default: false },
   },
 };
@@ -40,11 +43,19 @@ export async function run(args: string[]): Promise<number> {
     out, namespace: ns, images: a.options.images as string | undefined, alert: a.options.alert as string | undefined, catalog: a.options.catalog as string | undefined,
     camera: String(a.options.camera), speed: a.options.realtime ? 1 : Number(a.options.speed), seed: Number(a.options.seed), frames: Number(a.options.frames),
     width: a.options.width as number | undefined, height: a.options.height as number | undefined, timeoutS: Number(a.options.timeout),
+    instances: instancesOption(a.options.instances),
     log: (l) => console.error(`[dc3] ${l}`),
   });
   if (a.options.json) console.log(JSON.stringify(s, null, 1));
   else console.log(formatSummary(s, join(out, 'summary.json')));
   return dc3Succeeded(s) ? 0 : 1;
+}
+
+/** --instances: a whole number ≥ 0 (0 = every stage in this process). */
+export function instancesOption(v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 16) throw new UsageError(`--instances: a whole number from 0 to 16, got ${String(v)}`);
+  return n;
 }
 
 /**
@@ -93,6 +104,7 @@ export function formatSummary(s: Dc3Summary, file: string): string {
   out.push('  stages     stage             busy s  share');
   for (const t of x.stages) out.push(`             ${t.stage.padEnd(16)}  ${f(t.busySeconds, 1).padStart(6)}  ${(100 * t.shareOfBusy).toFixed(1).padStart(4)} %`);
   for (const w of s.warnings) out.push(`  WARNING    ${w}`);
+  for (const d of (x.deadLetters ?? []).slice(0, 10)) out.push(`  DLQ        ${d.stage}: ${d.code}: ${d.source}: ${String(d.message).slice(0, 160)}`);
   out.push('', 'Next:', `  summary   ${file}`, `  files     ${x.next.files}`, `  dashboard ${x.next.dashboard}`, `  SDB       ${x.next.sdb}`, `  replay    npx gft replay --source ${s.namespace}${replayRunDir(s.namespace, file)} --compare`);
   return out.join('\n');
 }

@@ -2,7 +2,9 @@
  * DC3 end to end on the real stack with a short synthetic night (full COATLI frame size, 10 object
  * frames): the afterglow must come out as a candidate at every epoch, at its true position; a replay
  * of the recorded topics into a new namespace gives identical candidate lists and product data; and
- * the same night injected at --speed 60 gives identical results to the as-fast-as-possible run.
+ * the same night injected at --speed 60 gives identical results to the as-fast-as-possible run; and
+ * with 2 and 3 instances of every stage as separate processes (`gft dc3 --instances N`) the candidate
+ * lists and products are identical to the single-process run.
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -97,4 +99,19 @@ describe.skipIf(!ready)('DC3 end to end', () => {
     expect(c.differences).toEqual([]);
     expect(c.lists.compared).toBe(4);
   }, 300_000);
+
+  it.each([2, 3])('gives identical candidate lists and products with %i instances of every stage as separate processes', async (n) => {
+    expect(first).toBeDefined();
+    const ns = randomNamespace(`i${n}`);
+    const s = (await runDc3({ out: join(out, `instances${n}`), images: first.config.images, alert: join(out, 'night', 'voevent.xml'), catalog: first.config.catalog, namespace: ns, camera: 'coatli', speed: 0, seed: 7, frames: 10, timeoutS: 300, instances: n, log: () => {} })) as any;
+    expect(s.outcome).toBe('complete');
+    expect(s.instances).toBe(n);
+    expect(s.deadLetters).toEqual([]);
+    const cfg = platformConfig();
+    const kafka = createKafka(cfg, 'dc3-test');
+    const c = await compareRuns(await readRun(kafka, nsA, cfg.registryUrl), await readRun(kafka, ns, cfg.registryUrl), LocalStorage.fromEnv());
+    expect(c.differences).toEqual([]);
+    expect(c.lists.compared).toBe(4);
+    expect(c.products.compared).toBe(first.products.length);
+  }, 400_000);
 });

@@ -28,6 +28,8 @@ export interface Dc3Options {
   height?: number;
   frames: number;
   timeoutS: number;
+  /** instances per stage as separate processes (0: every stage in this process) */
+  instances?: number;
   log: (s: string) => void;
 }
 
@@ -127,8 +129,13 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   const runConfig: RunConfig = { images: resolve(images), catalog: resolve(catalog), camera: o.camera, speed: o.speed };
   configureChain(o.namespace, runConfig);
 
-  const chain = new Chain(o.namespace, CHAIN, o.log);
-  await chain.start();
+  const chain = new Chain(o.namespace, CHAIN, o.log, { instances: o.instances ?? 0, logDir: join(o.out, 'logs') });
+  try {
+    await chain.start();
+  } catch (e) {
+    await chain.stop();
+    throw e;
+  }
   const readyAt = Date.now();
 
   // the alert
@@ -143,9 +150,9 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   const chainSeconds = (Date.now() - tAlert) / 1000;
   if (outcome === 'not-triggered') o.log('the alert manager decided on the alert and did not trigger GP1: nothing to wait for');
   else if (outcome !== 'complete') o.log(`stopped waiting: ${outcome} after ${o.timeoutS} s`);
+  await chain.stop(); // process instances publish their last metrics as they stop
   const timings = chain.timings();
   const progress = chain.progress();
-  await chain.stop();
 
   const lists = latestLists(chain.outputs.lists);
   const receipts = chain.outputs.receipts;
@@ -185,7 +192,13 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   if (outcome === 'not-triggered') {
     for (const d of chain.outputs.decisions) warnings.push(`the alert did not trigger GP1: ${d.action}${d.burstId ? ` (${d.burstId})` : ''}: ${d.reason}`);
   } else if (outcome !== 'complete') warnings.push(`the run did not complete (${outcome}): ${progress.epochsDone}/${progress.epochsExpected} epochs`);
-  for (const t of timings) if (t.dlq) warnings.push(`${t.stage}: ${t.dlq} message(s) on ${t.stage}.dlq (reasons in the topic's headers)`);
+  // dead letters as the DLQ topics hold them (the provider's rejected files included)
+  const dlqByStage = new Map<string, number>();
+  for (const d of chain.deadLetters) dlqByStage.set(d.stage, (dlqByStage.get(d.stage) ?? 0) + 1);
+  for (const [stage, n] of dlqByStage) warnings.push(`${stage}: ${n} message(s) on ${stage}.dlq (reasons below and in the topic's headers)`);
+  if (outcome === 'stage-stopped') for (const s of chain.stoppedPartitions()) warnings.push(`${s.stage} stopped ${s.partitions} partition(s): a bug or its dead-letter limit (see its log); the run cannot complete`);
+  const failed = chain.supervisor?.failures() ?? [];
+  for (const e of failed) warnings.push(`stage process ${e.stage}-${e.index} exited on its own (code ${e.code}${e.signal ? `, ${e.signal}` : ''}); its log: ${join(o.out, 'logs', `${e.stage}-${e.index}.log`)}`);
   if (progress.productsRejected) warnings.push(`${progress.productsRejected} product(s) rejected by the FSC (reasons in fsc.receipts)`);
   const summary: Dc3Summary = {
     warnings,
@@ -205,7 +218,9 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
     bestCandidate: best && { id: best.id, ra: best.ra, dec: best.dec, mag: best.mag, fadingIndex: best.fadingIndex, distanceArcsec: best.distanceArcsec, lightCurve: best.lightCurve },
     products: receipts.map((r) => ({ productId: r.productId, status: r.status, reasons: r.reasons })),
     stages: timings.map((t) => ({ ...t, shareOfBusy: busy ? Math.round((1000 * t.busySeconds) / busy) / 1000 : 0 })),
-    dlq: Object.fromEntries(timings.map((t) => [t.stage, t.dlq])),
+    dlq: Object.fromEntries(timings.map((t) => [t.stage, dlqByStage.get(t.stage) ?? 0])),
+    deadLetters: chain.deadLetters,
+    instances: o.instances ?? 0,
     truth: truth?.afterglow ? { afterglow: { ra: truth.afterglow.ra, dec: truth.afterglow.dec } } : undefined,
     next: {
       dashboard: 'npx gft web  →  http://127.0.0.1:8080 (products page)',
