@@ -60,6 +60,13 @@ export async function copyTopic(kafka: Kafka, source: string, target: string, ra
   await consumer.subscribe({ topic: source, fromBeginning: true });
   const remaining = new Map([...bounds.entries()].filter(([, b]) => b.end > b.start));
   await new Promise<void>((resolve, reject) => {
+    // the end of a partition is seen from end-of-batch events: a transactional topic ends with a
+    // commit marker that is never handed to eachBatch (lib/runtime/readToEnd.ts)
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const b = bounds.get(payload.partition);
+      if (b && BigInt(payload.lastOffset) + 1n >= b.end) remaining.delete(payload.partition);
+      if (!remaining.size) resolve();
+    });
     consumer
       .run({
         autoCommit: false,

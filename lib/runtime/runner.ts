@@ -347,7 +347,7 @@ export class StageRunner<T = any> {
     return {
       stage: this.stage,
       log: this.log,
-      maxInFlight: this.opts.maxInFlight,
+      maxInFlight: Math.min(this.opts.maxInFlight, this.stage.maxChunk ?? Infinity),
       maxInFlightBytes: this.opts.maxInFlightBytes,
       maxConsecutiveDeadLetters: this.opts.maxConsecutiveDeadLetters,
       counters: this.counters,

@@ -97,6 +97,11 @@ export interface StageDefinition<T = any> {
    */
   prepare?(msg: InMessage<T>, ctx: StageContext): Promise<unknown>;
   prepareConcurrency?: number;
+  /**
+   * At most this many messages per chunk (outputs and commit per chunk): small for slow messages
+   * (a frame takes a second), so that outputs of early messages do not wait for a whole fetched batch.
+   */
+  maxChunk?: number;
   punctuate?: Punctuator;
   /**
    * Exactly-once across output topics: each chunk's outputs (all topics, DLQ and changelog included)

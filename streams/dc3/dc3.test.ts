@@ -19,6 +19,13 @@ import { sql, ident } from '../../connectors/clickhouse/sql.ts';
 import { runDc3, type RunConfig } from './run.ts';
 import { replay } from './replayCli.ts';
 import { compareRuns, readRun } from './compare.ts';
+import kafkajs from 'kafkajs';
+import { createTopics } from '../../lib/runtime/topics.ts';
+import { copyTopic } from '../../lib/runtime/replay.ts';
+import { nsName } from '../../lib/runtime/topology.ts';
+import { Supervisor } from '../../lib/runtime/supervisor.ts';
+
+const { AssignerProtocol } = kafkajs;
 
 const ready = await stackReady();
 
@@ -114,4 +121,58 @@ describe.skipIf(!ready)('DC3 end to end', () => {
     expect(c.lists.compared).toBe(4);
     expect(c.products.compared).toBe(first.products.length);
   }, 400_000);
+
+  it('3 instances of gp1-detection: killing the one that holds the burst mid-way gives identical candidate lists', async () => {
+    expect(first).toBeDefined();
+    const cfg = platformConfig();
+    const kafka = createKafka(cfg, 'dc3-k3');
+    const ns = randomNamespace('k3');
+    const admin = kafka.admin();
+    await admin.connect();
+    await createTopics(admin, ns);
+    for (const t of ['alerts.reference', 'gp1.calibrated']) await copyTopic(kafka, nsName(nsA, t), nsName(ns, t));
+    // one thread per instance: slow enough for the kill to land while the burst's frames are measured
+    const sup = new Supervisor();
+    for (let i = 1; i <= 3; i++) sup.add({ stage: 'gp1-detection', index: i, namespace: ns, logDir: join(out, 'k3-logs'), env: { GFT_SESSION_TIMEOUT_MS: '6000', GFT_GP1_DETECT_WORKERS: '0' } });
+    sup.startAll();
+    try {
+      const changelog = nsName(ns, 'gp1-detection.changelog');
+      const entries = async () => (await admin.fetchTopicOffsets(changelog)).reduce((n, o) => n + Number(o.high), 0);
+      let atKill = 0;
+      for (let i = 0; i < 1200 && atKill === 0; i++) {
+        const n = await entries();
+        if (n >= 3) atKill = n;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(atKill).toBeGreaterThanOrEqual(3);
+      // the owner of the burst's partition, from the group's assignment
+      const owner = async () => {
+        const { groups } = await admin.describeGroups([nsName(ns, 'gp1-detection')]);
+        const p = (await admin.fetchTopicOffsets(nsName(ns, 'gp1.calibrated'))).find((o) => Number(o.high) > 0)!.partition;
+        for (const m of groups[0].members) {
+          const a = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+          if (a?.assignment[nsName(ns, 'gp1.calibrated')]?.includes(p)) return Number(/gp1-detection-(\d+)/.exec(m.clientId)![1]);
+        }
+        return 0;
+      };
+      const holder = await owner();
+      expect(holder).toBeGreaterThan(0);
+      await sup.of('gp1-detection')[holder - 1].kill();
+      expect(atKill).toBeLessThan(10 + 4); // 10 frames and 4 epochs: the kill came before the burst was done
+      const done = async () => new Set((await readRun(kafka, ns, cfg.registryUrl)).lists.map((l) => l.epochMinutes)).size === 4;
+      for (let i = 0; i < 120 && !(await done()); i++) await new Promise((r) => setTimeout(r, 1000));
+      const next = await owner();
+      expect(next).not.toBe(holder);
+      // the new owner restored what the killed one had measured (from gp1-detection.changelog) instead of starting over
+      const restored = readFileSync(join(out, 'k3-logs', `gp1-detection-${next}.log`), 'utf8').split('\n').filter((l) => l.includes('"msg":"state restored"')).map((l) => JSON.parse(l) as { keys: number });
+      expect(Math.max(...restored.map((r) => r.keys))).toBeGreaterThan(0);
+      const [a, b] = [await readRun(kafka, nsA, cfg.registryUrl), await readRun(kafka, ns, cfg.registryUrl)];
+      const c = await compareRuns({ ...a, products: [] }, { ...b, products: [] }, LocalStorage.fromEnv());
+      expect(c.differences).toEqual([]);
+      expect(c.lists.compared).toBe(4);
+    } finally {
+      await admin.disconnect();
+      await sup.stopAll();
+    }
+  }, 300_000);
 });

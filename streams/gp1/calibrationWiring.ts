@@ -186,6 +186,8 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
 
   return {
     name: 'gp1-calibration',
+    // a frame takes ~0.1-0.3 s: calibrated frames go out a few at a time, not after a whole fetched batch
+    maxChunk: Math.max(4, 2 * workers),
     inputs: ['images.raw'],
     tables: ['gp1.trigger'],
     state: true,

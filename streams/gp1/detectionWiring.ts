@@ -176,6 +176,8 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
     state: true,
     outputs: ['gp1.candidates', 'gp1.basefiles'],
     prepareConcurrency: Math.max(1, workers),
+    // a frame takes ~0.3-1 s: its list goes out with its own chunk, not after a whole fetched batch
+    maxChunk: Math.max(2, 2 * workers),
     async init() {
       if (workers > 0) pool = new TaskPool(new URL('./detectionTask.ts', import.meta.url), workers);
     },
