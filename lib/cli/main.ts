@@ -25,6 +25,7 @@ const commands: Record<string, string> = {
   bench: 'bench/cli.ts',
   dc3: 'streams/dc3/cli.ts',
   replay: 'streams/dc3/replayCli.ts',
+  chaos: 'streams/dc3/chaosCli.ts',
   voevent: 'streams/alerts/cli.ts',
   fits: 'lib/fits/cli.ts',
   simulate: 'streams/provider/simulateCli.ts',

@@ -57,6 +57,8 @@ export interface ChainOptions {
   logDir?: string;
   /** Session timeout of the in-process runners (ms). */
   sessionTimeoutMs?: number;
+  /** Environment of the stage processes. */
+  env?: Record<string, string>;
 }
 
 /** A dead letter seen on a stage's DLQ topic. */
@@ -85,6 +87,7 @@ export class Chain {
   readonly outputs: ChainOutputs = { references: new Map(), lists: [], products: [], receipts: [], objectFrames: [], decisions: [] };
   readonly deadLetters: DeadLetterSeen[] = [];
   private readonly frames = new Set<string>();
+  private readonly seenDlq = new Set<string>();
   private readonly calibrated = new Set<string>();
   /** stage → summed ops.metrics of its instances */
   private readonly metrics = new Map<string, { in: number; out: number; dlq: number; busyMs: number; stoppedPartitions: number }>();
@@ -107,17 +110,42 @@ export class Chain {
     return this.runners.find((r) => r.stage.name === name);
   }
 
-  /** Starts the monitor, then the stages (downstream first, so nothing waits on a rebalance). */
-  async start(): Promise<void> {
+  private stopped = false;
+
+  /**
+   * The monitor: a consumer of the watched topics. When kafkajs gives up on it (the brokers away for
+   * a while: `gft chaos` restarts them) it is rebuilt in the same group, so it goes on from its
+   * committed offsets (what it may see twice is counted once: distinct sets).
+   */
+  private async startMonitor(groupId: string): Promise<void> {
     const cfg = platformConfig();
     const kafka = createKafka(cfg, 'gft-chain-monitor');
     const serdes = new AvroSerdes(cfg.registryUrl);
-    this.consumer = kafka.consumer({ groupId: nsName(this.namespace, `chain-monitor-${process.pid}-${Date.now()}`), maxWaitTimeInMs: 200 });
-    await this.consumer.connect();
-    for (const t of WATCHED) await this.consumer.subscribe({ topic: nsName(this.namespace, t), fromBeginning: true });
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (this.stopped || (e.payload as { restart: boolean }).restart) return;
+      setTimeout(() => {
+        if (this.stopped) return;
+        void consumer.disconnect().catch(() => {});
+        this.startMonitor(groupId).catch((err: Error) => this.log(`monitor: reconnect failed: ${err.message}`));
+      }, 2000);
+    });
+    await consumer.connect();
+    for (const t of WATCHED) await consumer.subscribe({ topic: nsName(this.namespace, t), fromBeginning: true });
+    await this.runMonitor(consumer, serdes);
+  }
+
+  /** Starts the monitor, then the stages (downstream first, so nothing waits on a rebalance). */
+  async start(): Promise<void> {
+    await this.startMonitor(nsName(this.namespace, `chain-monitor-${process.pid}-${Date.now()}`));
+    await this.startStages();
+  }
+
+  private async runMonitor(consumer: Consumer, serdes: AvroSerdes): Promise<void> {
     const o = this.outputs;
     const producerOf = new Map(TOPICS.map((t) => [t.name, t.producer as string]));
-    await this.consumer.run({
+    await consumer.run({
       eachMessage: async ({ topic, message }) => {
         const logical = WATCHED.find((t) => topic === nsName(this.namespace, t))!;
         const spec = logical.endsWith('.dlq') ? dlqTopic(logical.slice(0, -4)) : topicSpec(logical);
@@ -142,9 +170,13 @@ export class Chain {
         else if (logical === 'gp1.candidates') o.lists.push(v);
         else if (logical === 'gic.products') o.products.push(v);
         else if (logical === 'fsc.receipts') o.receipts.push(v);
-        else this.deadLetters.push({ stage: v.stage, code: v.errorCode, message: v.errorMessage, source: String(v.sourceTopic).startsWith('file:') ? String(v.sourceTopic).slice(5) : `${v.sourceTopic}/${v.partition}/${v.offset}` });
+        else if (!this.seenDlq.has(`${topic}/${v.sourceTopic}/${v.partition}/${v.offset}`) && this.seenDlq.add(`${topic}/${v.sourceTopic}/${v.partition}/${v.offset}`))
+          this.deadLetters.push({ stage: v.stage, code: v.errorCode, message: v.errorMessage, source: String(v.sourceTopic).startsWith('file:') ? String(v.sourceTopic).slice(5) : `${v.sourceTopic}/${v.partition}/${v.offset}` });
       },
     });
+  }
+
+  private async startStages(): Promise<void> {
     this.startedAt = Date.now();
     const available = [...this.stages].filter((name) => {
       if (existsSync(join(repoRoot, STAGE_WIRING[name]))) return true;
@@ -153,7 +185,7 @@ export class Chain {
     });
     if (this.supervisor) {
       // downstream first, so that nothing waits on a rebalance; then wait for every group to be whole
-      for (const name of [...available].reverse()) for (let i = 1; i <= this.opts.instances!; i++) this.supervisor.add({ stage: name, index: i, namespace: this.namespace, logDir: this.opts.logDir }).start();
+      for (const name of [...available].reverse()) for (let i = 1; i <= this.opts.instances!; i++) this.supervisor.add({ stage: name, index: i, namespace: this.namespace, logDir: this.opts.logDir, env: this.opts.env }).start();
       this.log(`${available.length} stages x ${this.opts.instances} instances started as processes${this.opts.logDir ? ` (logs in ${this.opts.logDir})` : ''}`);
       await this.groupsReady(available, this.opts.instances!);
       return;
@@ -287,6 +319,7 @@ export class Chain {
       await this.supervisor.stopAll();
       await new Promise((r) => setTimeout(r, 500)); // the instances' last metrics reach the monitor
     }
+    this.stopped = true;
     await this.consumer?.disconnect().catch(() => {});
     this.consumer = null;
   }

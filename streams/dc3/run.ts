@@ -10,7 +10,7 @@ import { platformConfig } from '../../lib/config/platform.ts';
 import { createKafka } from '../../lib/runtime/kafka.ts';
 import { createTopics } from '../../lib/runtime/topics.ts';
 import { TopicProducer } from '../../lib/runtime/producer.ts';
-import { Chain, CHAIN, latestLists, progressLine, type ChainOutcome } from './chain.ts';
+import { Chain, CHAIN, latestLists, progressLine, type ChainOutcome, type ChainProgress } from './chain.ts';
 import { rawRecord } from '../../connectors/voevent/intake.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { quoteString } from '../../connectors/clickhouse/sql.ts';
@@ -30,6 +30,13 @@ export interface Dc3Options {
   timeoutS: number;
   /** instances per stage as separate processes (0: every stage in this process) */
   instances?: number;
+  /** environment of the stage processes (with instances) */
+  stageEnv?: Record<string, string>;
+  /** SDB database of the run (default GFT_SDB_DATABASE or sdb) */
+  sdbDatabase?: string;
+  /** called once the alert is sent, with the running chain (gft chaos disturbs it from there) */
+  onAlertSent?: (chain: Chain, alertFile: string) => void;
+  onProgress?: (p: ChainProgress) => void;
   log: (s: string) => void;
 }
 
@@ -126,10 +133,10 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
     truth = JSON.parse(readFileSync(join(nightDir, 'truth.json'), 'utf8'));
   }
   if (!alert || !catalog) throw new Error('--images needs --alert FILE.xml and --catalog FILE.csv');
-  const runConfig: RunConfig = { images: resolve(images), catalog: resolve(catalog), camera: o.camera, speed: o.speed };
+  const runConfig: RunConfig = { images: resolve(images), catalog: resolve(catalog), camera: o.camera, speed: o.speed, ...(o.sdbDatabase ? { sdbDatabase: o.sdbDatabase } : {}) };
   configureChain(o.namespace, runConfig);
 
-  const chain = new Chain(o.namespace, CHAIN, o.log, { instances: o.instances ?? 0, logDir: join(o.out, 'logs') });
+  const chain = new Chain(o.namespace, CHAIN, o.log, { instances: o.instances ?? 0, logDir: join(o.out, 'logs'), env: o.stageEnv });
   try {
     await chain.start();
   } catch (e) {
@@ -144,9 +151,16 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   await p.send('voevent.raw', [rawRecord(readFileSync(alert), 'file', alert, tAlert)]);
   await p.disconnect();
   o.log(`alert sent: ${alert}`);
+  o.onAlertSent?.(chain, alert);
 
   chain.startedAt = tAlert; // per-stage first outputs count from the alert
-  const outcome = await chain.wait({ timeoutS: o.timeoutS, onProgress: (pr) => o.log(progressLine(pr)) });
+  const outcome = await chain.wait({
+    timeoutS: o.timeoutS,
+    onProgress: (pr) => {
+      o.onProgress?.(pr);
+      o.log(progressLine(pr));
+    },
+  });
   const chainSeconds = (Date.now() - tAlert) / 1000;
   if (outcome === 'not-triggered') o.log('the alert manager decided on the alert and did not trigger GP1: nothing to wait for');
   else if (outcome !== 'complete') o.log(`stopped waiting: ${outcome} after ${o.timeoutS} s`);
