@@ -5,21 +5,22 @@
 import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../lib/cli/args.ts';
 import { tail } from './lib/proc.ts';
 
-export const summary = 'start/stop/inspect the local Kafka (1 or 3 brokers), schema registry and ClickHouse';
+export const summary = 'start/stop/inspect the local Kafka (1 or 3 brokers), schema registry, ClickHouse and S3 store';
 
 const spec: CommandSpec = {
   usage: 'gft stack up|down|status|restart <service>|logs <service>|kill-broker <N>|start-broker <N> [options]',
   description: [
     'up            install what is missing, start what is not running, wait until healthy',
-    '              (--brokers 3: a 3-node KRaft cluster; the layout is kept for later `up` calls)',
+    '              (--brokers 3: a 3-node KRaft cluster; --s3: an S3 store, MinIO; the layout is kept for later `up` calls)',
     'down          stop the processes started by up (data is kept in GFT_HOME)',
     'status        services, then each broker and the partitions it leads (exit 1 unless all are healthy)',
-    'restart       stop and start one service (kafka, kafka-N, registry, clickhouse)',
+    'restart       stop and start one service (kafka, kafka-N, registry, clickhouse, s3)',
     'logs          print the end of a service\'s logs',
     'kill-broker   kill -9 Kafka node N (failover tests); start-broker N starts it again',
   ].join('\n'),
   options: {
     install: { type: 'boolean', description: 'up: run deploy/install-debian.sh first (--no-install: skip)', default: true },
+    s3: { type: 'boolean', description: 'up: also run the S3-compatible store (MinIO, built once with `go install`; --no-s3: stop it); default: the layout of the last up' },
     brokers: { type: 'number', description: 'up: Kafka nodes, 1 (default) or 3 (each broker + controller; RF 3, min ISR 2 for internal topics); default: the layout of the last up' },
     json: { type: 'boolean', description: 'status: print JSON', default: false },
     topics: { type: 'boolean', description: 'status: partitions led by each broker, per topic', default: false },
@@ -49,8 +50,11 @@ export async function run(args: string[]): Promise<number> {
   const log = (s: string) => console.log(s);
   switch (cmd) {
     case 'up':
-      await stack.up({ log, install: a.options.install as boolean, brokers });
-      console.log(stack.formatStatus(await stack.status()));
+      await stack.up({ log, install: a.options.install as boolean, brokers, s3: a.options.s3 as boolean | undefined });
+      const rows = await stack.status();
+      console.log(stack.formatStatus(rows));
+      if (rows.some((r) => r.service === 's3') && !process.env.GFT_STORAGE_URL)
+        console.log('\nstorage: the stages still use the filesystem; for the S3 store: export GFT_STORAGE_URL=s3://gft/<prefix> (endpoint and keys come from GFT_HOME/s3/credentials.json)');
       return 0;
     case 'down':
       await stack.down({ log });

@@ -20,6 +20,7 @@ import { fileSize, livePid, pidAlive, portOpen, sleep, startDetached, stopPid, t
 import { clickhouseService } from './services/clickhouse.ts';
 import { kafkaNodes, kafkaService } from './services/kafka.ts';
 import { registryService } from './services/registry.ts';
+import { ensureBucket, s3Service } from './services/s3.ts';
 import { paths, type Ctx, type Service } from './services/types.ts';
 import { readState, writeState, type StackState } from './state.ts';
 
@@ -45,7 +46,7 @@ export interface UpOptions extends Partial<Layout> {
   /** run deploy/install-debian.sh first (default true; GFT_SKIP_INSTALL=1 also skips it) */
   install?: boolean;
   /** start only these services (e.g. a Kafka cluster of its own in a test); default all */
-  only?: ('kafka' | 'registry' | 'clickhouse')[];
+  only?: ('kafka' | 'registry' | 'clickhouse' | 's3')[];
 }
 
 const LOCK_WAIT_MS = 15 * 60_000;
@@ -66,14 +67,16 @@ export interface Services {
   kafka: Service[];
   registry: Service;
   clickhouse: Service;
+  /** the S3-compatible store (MinIO), when the layout has it */
+  s3?: Service;
 }
 
 export function services(cfg: PlatformConfig = platformConfig(), l: Layout = layout(resolve(cfg.home))): Services {
   const kafka = kafkaNodes(cfg, l.brokers).map((n) => kafkaService(cfg, { node: n.id, brokers: l.brokers }));
-  return { kafka, registry: registryService(cfg), clickhouse: clickhouseService(cfg) };
+  return { kafka, registry: registryService(cfg), clickhouse: clickhouseService(cfg), ...(l.s3 ? { s3: s3Service() } : {}) };
 }
 
-const list = (s: Services): Service[] => [...s.kafka, s.registry, s.clickhouse];
+const list = (s: Services): Service[] => [...s.kafka, s.registry, s.clickhouse, ...(s.s3 ? [s.s3] : [])];
 
 /**
  * Kafka services of every layout (the single node, cluster nodes 1…9): what `down` and a layout
@@ -216,12 +219,20 @@ export async function up(opts: UpOptions = {}): Promise<void> {
       await stopKafka(others, ctx);
     }
     writeState(ctx.home, { kafka: { brokers: l.brokers, bootstrap: s.kafka.map((k) => k.address) }, s3: l.s3 });
-    const want = (x: 'kafka' | 'registry' | 'clickhouse') => !opts.only || opts.only.includes(x);
+    const want = (x: 'kafka' | 'registry' | 'clickhouse' | 's3') => !opts.only || opts.only.includes(x);
+    // Not in the layout any more (`up --no-s3`): stop it.
+    if (!s.s3) await stopOne(s3Service(), ctx);
     if (opts.install !== false && !opts.only) await install(ctx);
     // The registry download runs while Kafka and ClickHouse start; the registry itself needs Kafka.
     const registryReady = want('registry') ? s.registry.prepare(ctx) : Promise.resolve();
     registryReady.catch(() => {});
-    const results = await Promise.allSettled([...(want('kafka') ? s.kafka.map((k) => ensure(k, ctx)) : []), ...(want('clickhouse') ? [ensure(s.clickhouse, ctx)] : []), registryReady]);
+    const s3 = s.s3 && want('s3') ? s.s3 : undefined;
+    const results = await Promise.allSettled([
+      ...(want('kafka') ? s.kafka.map((k) => ensure(k, ctx)) : []),
+      ...(want('clickhouse') ? [ensure(s.clickhouse, ctx)] : []),
+      ...(s3 ? [ensure(s3, ctx).then(() => ensureBucket(ctx))] : []),
+      registryReady,
+    ]);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
     if (failed.length === 1) throw failed[0];
     if (failed.length > 1) throw new Error(failed.map((e) => e.message).join('\n\n'));
@@ -240,7 +251,7 @@ export async function down(opts: { log?: (line: string) => void } = {}): Promise
     const extra = existsSync(runDir) ? readdirSync(runDir).filter((f) => /^registry-.+\.pid$/.test(f)).map((f) => f.slice(0, -4)) : [];
     await Promise.all([s.registry, ...extra.map((name) => ({ ...s.registry, name }))].map((svc) => stopOne(svc, ctx)));
     const kafka = new Map([...anyKafka(ctx.cfg), ...s.kafka].map((k) => [k.name, k]));
-    await Promise.all([stopKafka([...kafka.values()], ctx), stopOne(s.clickhouse, ctx)]);
+    await Promise.all([stopKafka([...kafka.values()], ctx), stopOne(s.clickhouse, ctx), stopOne(s.s3 ?? s3Service(), ctx)]);
   });
 }
 
