@@ -70,11 +70,20 @@ export async function applyRetention(ch: ClickHouse, days: number, now = new Dat
   const cutoffId = Number(`${cutoff.getUTCFullYear()}${String(cutoff.getUTCMonth() + 1).padStart(2, '0')}${String(cutoff.getUTCDate()).padStart(2, '0')}`);
   const dropped: string[] = [];
   for (const table of RETAINED_TABLES) {
-    // On a cluster the rows live in `<table>_local` on every replica of every shard.
+    // On a cluster the rows live in `<table>_local` on every replica of every shard: the parts of
+    // all of them (clusterAllReplicas, ClickHouse ≥ 20.x; older servers: this server's parts).
     const local = localTable(table, cluster);
-    const parts = await ch.query<{ partition: string }>(
-      sql`SELECT DISTINCT partition FROM ${cluster ? raw(`clusterAllReplicas(${ident(cluster.cluster)}, system.parts)`) : raw('system.parts')} WHERE database = ${ch.database} AND table = ${local} AND active`,
-    );
+    const list = (from: string) => ch.query<{ partition: string }>(sql`SELECT DISTINCT partition FROM ${raw(from)} WHERE database = ${ch.database} AND table = ${local} AND active`);
+    let parts: { partition: string }[];
+    if (!cluster) parts = await list('system.parts');
+    else {
+      try {
+        parts = await list(`clusterAllReplicas(${ident(cluster.cluster)}, system.parts)`);
+      } catch (e) {
+        if (!/clusterAllReplicas/i.test((e as Error).message)) throw e;
+        parts = await list('system.parts');
+      }
+    }
     for (const { partition } of parts) {
       const id = Number(String(partition).replace(/'/g, ''));
       if (Number.isFinite(id) && id < cutoffId) {
