@@ -83,16 +83,14 @@ const list = (s: Services): Service[] => [...s.kafka, s.registry, s.clickhouse, 
  * switch may have to stop. A cluster node's name, pid file and marker do not depend on the cluster size.
  */
 function anyKafka(cfg: PlatformConfig): Service[] {
-  let max = 9;
-  for (; max > 2; max--) {
+  for (let max = 9; max >= 2; max--) {
     try {
-      kafkaNodes(cfg, max);
-      break;
+      return [kafkaService(cfg), ...kafkaNodes(cfg, max).map((n) => kafkaService(cfg, { node: n.id, brokers: max }))];
     } catch {
-      /* ports beyond 65535: fewer nodes */
+      /* ports overlapping or beyond 65535 with that many nodes: fewer */
     }
   }
-  return [kafkaService(cfg), ...Array.from({ length: max }, (_, i) => kafkaService(cfg, { node: i + 1, brokers: max }))];
+  return [kafkaService(cfg)];
 }
 
 const lockFile = (ctx: Ctx) => join(paths.run(ctx.home), 'stack.lock');
