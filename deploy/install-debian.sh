@@ -16,6 +16,7 @@ PACKAGES=(
   fitsverify
   source-extractor
   chromium                 # web page tests (playwright-core drives it)
+  zookeeper                # a throw-away ClickHouse cluster in tests (connectors/clickhouse/testCluster.ts)
 )
 
 missing=()

@@ -3,7 +3,8 @@
  * groups, idempotent + transactional producer), Apicurio through @kafkajs/confluent-schema-registry
  * (ids survive a registry restart), ClickHouse through @clickhouse/client.
  *
- * beforeAll calls up() (idempotent: starts only what is not running). The registry restart uses a
+ * beforeAll calls up() (idempotent: starts only what is not running; one broker or the recorded
+ * cluster layout). Topics take the brokers' default replication factor (1 or 3). The registry restart uses a
  * second instance on a free port sharing the same KafkaSQL journal, so the shared registry stays up for
  * the test files running in parallel; `restart('registry')` goes through the same start/stop code.
  */
@@ -19,7 +20,7 @@ import confluent from '@kafkajs/confluent-schema-registry';
 import { createClient } from '@clickhouse/client';
 import { platformConfig } from '../lib/config/platform.ts';
 import { createAndAwaitTopics } from '../lib/runtime/topics.ts';
-import { formatStatus, startService, status, stopService, up, type Service } from './stack.ts';
+import { brokers, formatStatus, services, startService, status, stopService, up, type Service } from './stack.ts';
 import { registryService } from './services/registry.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -59,14 +60,15 @@ let kafka: KafkaT;
 
 beforeAll(async () => {
   await up({ log });
-  kafka = new Kafka({ clientId: 'gft-stack-test', brokers: [`127.0.0.1:${cfg.kafkaPort}`], logLevel: logLevel.WARN });
+  kafka = new Kafka({ clientId: 'gft-stack-test', brokers: platformConfig().kafkaBrokers, logLevel: logLevel.WARN });
 }, 600_000);
 
 describe('stack', () => {
   it('reports every service healthy; a second up() is a quick no-op', async () => {
     const rows = await status();
     console.log(formatStatus(rows));
-    expect(rows.map((r) => r.service).sort()).toEqual(['clickhouse', 'kafka', 'registry']);
+    const kafkaNames = brokers().length === 1 ? ['kafka'] : brokers().map((b) => `kafka-${b.id}`);
+    expect(rows.map((r) => r.service).sort()).toEqual(['clickhouse', ...kafkaNames, 'registry'].sort());
     for (const r of rows) expect(r, r.service).toMatchObject({ healthy: true, pid: expect.any(Number) });
     const t0 = Date.now();
     await up({ log: () => {} });
@@ -96,7 +98,8 @@ describe('stack', () => {
   });
 
   it('listens on 127.0.0.1 only', () => {
-    for (const port of [cfg.kafkaPort, cfg.kafkaControllerPort, cfg.registryPort, cfg.clickhouseHttpPort, cfg.clickhouseTcpPort]) {
+    const s = services();
+    for (const port of [...s.kafka, s.registry, s.clickhouse].flatMap((x) => x.ports)) {
       const addrs = listeners(port);
       expect(addrs.length, `port ${port}`).toBeGreaterThan(0);
       for (const a of addrs) expect(LOOPBACK.has(a), `port ${port} bound to ${a}`).toBe(true);
@@ -111,7 +114,7 @@ describe('kafkajs 2.2.4 against Kafka 4.1', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await createAndAwaitTopics(admin, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
+      await createAndAwaitTopics(admin, [{ topic, numPartitions: 3 }]);
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
       expect(meta.topics[0].partitions).toHaveLength(3);
 
@@ -162,14 +165,14 @@ describe('kafkajs 2.2.4 against Kafka 4.1', () => {
   });
 
   it('topic creation waits for leaders and accepts a concurrent creation of the same topics', async () => {
-    const topics = [0, 1, 2].map((i) => ({ topic: `gft-stack-create-${rnd()}-${i}`, numPartitions: 2, replicationFactor: 1 }));
+    const topics = [0, 1, 2].map((i) => ({ topic: `gft-stack-create-${rnd()}-${i}`, numPartitions: 2 }));
     const admins = [kafka.admin(), kafka.admin()];
     await Promise.all(admins.map((a) => a.connect()));
     try {
       await Promise.all(admins.map((a) => createAndAwaitTopics(a, topics)));
       const { topics: md } = await admins[0].fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
       expect(md.map((t) => t.partitions.filter((p) => p.leader >= 0).length)).toEqual([2, 2, 2]);
-      await expect(createAndAwaitTopics(admins[0], [{ topic: 'bad name!', numPartitions: 1, replicationFactor: 1 }])).rejects.toThrow();
+      await expect(createAndAwaitTopics(admins[0], [{ topic: 'bad name!', numPartitions: 1 }])).rejects.toThrow();
     } finally {
       await Promise.all(admins.map((a) => a.disconnect()));
     }
@@ -180,7 +183,7 @@ describe('kafkajs 2.2.4 against Kafka 4.1', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await createAndAwaitTopics(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
+      await createAndAwaitTopics(admin, [{ topic, numPartitions: 1 }]);
       const producer = kafka.producer({ transactionalId: `gft-stack-tx-${rnd()}`, idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       for (const [value, outcome] of [

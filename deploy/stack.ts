@@ -1,24 +1,30 @@
 /**
- * The local platform: Kafka (KRaft), Apicurio Registry (KafkaSQL storage) and ClickHouse, on
+ * The local platform: Kafka (KRaft: one node, or `brokers: 3` nodes in one quorum), Apicurio Registry
+ * (KafkaSQL storage), ClickHouse and, with `s3: true`, an S3-compatible object store (MinIO), on
  * 127.0.0.1, with data, logs and pid files under GFT_HOME (default .gft/, gitignored).
  *
  * - `up()` installs what is missing, starts what is not running and healthy, waits for health.
  *   Idempotent and safe to call concurrently (a lock file serialises callers across processes).
+ *   The layout (brokers, s3) is recorded in GFT_HOME/stack.json (deploy/state.ts); a later `up()`
+ *   without options keeps it.
  * - `down()` stops only processes whose pid files we wrote (SIGTERM, then SIGKILL).
- * - `status()` probes each service.
+ * - `status()` probes each service; `kafkaOverview()` says which broker leads what.
  * A failed start throws an Error whose message carries the last lines of that service's logs.
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { platformConfig, repoRoot, type PlatformConfig } from '../lib/config/platform.ts';
+import { UsageError } from '../lib/cli/args.ts';
 import { exec } from './lib/exec.ts';
 import { fileSize, livePid, pidAlive, portOpen, sleep, startDetached, stopPid, tail, withLock } from './lib/proc.ts';
 import { clickhouseService } from './services/clickhouse.ts';
-import { kafkaService } from './services/kafka.ts';
+import { kafkaNodes, kafkaService } from './services/kafka.ts';
 import { registryService } from './services/registry.ts';
-import { paths, type Ctx, type Service, type ServiceName } from './services/types.ts';
+import { ensureBucket, s3Service } from './services/s3.ts';
+import { paths, type Ctx, type Service } from './services/types.ts';
+import { readState, writeState, type StackState } from './state.ts';
 
-export type { Service, ServiceName };
+export type { Service, StackState };
 
 export interface ServiceStatus {
   service: string;
@@ -28,10 +34,19 @@ export interface ServiceStatus {
   healthy: boolean;
 }
 
-export interface UpOptions {
+export interface Layout {
+  /** Kafka nodes (each broker + controller); 1 is the default */
+  brokers: number;
+  /** run the S3-compatible object store too */
+  s3: boolean;
+}
+
+export interface UpOptions extends Partial<Layout> {
   log?: (line: string) => void;
   /** run deploy/install-debian.sh first (default true; GFT_SKIP_INSTALL=1 also skips it) */
   install?: boolean;
+  /** start only these services (e.g. a Kafka cluster of its own in a test); default all */
+  only?: ('kafka' | 'registry' | 'clickhouse' | 's3')[];
 }
 
 const LOCK_WAIT_MS = 15 * 60_000;
@@ -41,8 +56,41 @@ function context(log?: (s: string) => void, cfg: PlatformConfig = platformConfig
   return { cfg, home: resolve(cfg.home), log: log ?? defaultLog };
 }
 
-export function services(cfg: PlatformConfig = platformConfig()): Record<ServiceName, Service> {
-  return { kafka: kafkaService(cfg), registry: registryService(cfg), clickhouse: clickhouseService(cfg) };
+/** The layout recorded by the last `up` (GFT_HOME/stack.json), overridden by `opts`; default one broker, no S3. */
+export function layout(home: string, opts: Partial<Layout> = {}): Layout {
+  const st = readState(home);
+  return { brokers: opts.brokers ?? st?.kafka.brokers ?? 1, s3: opts.s3 ?? st?.s3 ?? false };
+}
+
+export interface Services {
+  /** one service per Kafka node: `kafka`, or `kafka-1`…`kafka-N` */
+  kafka: Service[];
+  registry: Service;
+  clickhouse: Service;
+  /** the S3-compatible store (MinIO), when the layout has it */
+  s3?: Service;
+}
+
+export function services(cfg: PlatformConfig = platformConfig(), l: Layout = layout(resolve(cfg.home))): Services {
+  const kafka = kafkaNodes(cfg, l.brokers).map((n) => kafkaService(cfg, { node: n.id, brokers: l.brokers }));
+  return { kafka, registry: registryService(cfg), clickhouse: clickhouseService(cfg), ...(l.s3 ? { s3: s3Service() } : {}) };
+}
+
+const list = (s: Services): Service[] => [...s.kafka, s.registry, s.clickhouse, ...(s.s3 ? [s.s3] : [])];
+
+/**
+ * Kafka services of every layout (the single node, cluster nodes 1…9): what `down` and a layout
+ * switch may have to stop. A cluster node's name, pid file and marker do not depend on the cluster size.
+ */
+function anyKafka(cfg: PlatformConfig): Service[] {
+  for (let max = 9; max >= 2; max--) {
+    try {
+      return [kafkaService(cfg), ...kafkaNodes(cfg, max).map((n) => kafkaService(cfg, { node: n.id, brokers: max }))];
+    } catch {
+      /* ports overlapping or beyond 65535 with that many nodes: fewer */
+    }
+  }
+  return [kafkaService(cfg)];
 }
 
 const lockFile = (ctx: Ctx) => join(paths.run(ctx.home), 'stack.lock');
@@ -120,46 +168,78 @@ async function ensure(svc: Service, ctx: Ctx): Promise<void> {
   throw failure(svc, ctx, r === 'exited' ? 'exited during start' : `not healthy after ${svc.startTimeoutMs / 1000}s (stopped it)`);
 }
 
-async function stopOne(svc: Pick<Service, 'name' | 'marker' | 'stopTimeoutMs'>, ctx: Ctx): Promise<void> {
+async function stopOne(svc: Pick<Service, 'name' | 'marker' | 'stopTimeoutMs'>, ctx: Ctx, timeoutMs = svc.stopTimeoutMs): Promise<void> {
   const pidFile = paths.pidFile(ctx.home, svc.name);
   const pid = livePid(pidFile, svc.marker);
   if (pid) {
-    const how = await stopPid(pid, svc.stopTimeoutMs);
-    ctx.log(`${svc.name}: stopped pid ${pid}${how === 'kill' ? ` (SIGKILL after ${svc.stopTimeoutMs / 1000}s)` : ''}`);
+    const how = await stopPid(pid, timeoutMs);
+    ctx.log(`${svc.name}: stopped pid ${pid}${how === 'kill' ? ` (SIGKILL after ${timeoutMs / 1000}s)` : ''}`);
   }
   rmSync(pidFile, { force: true });
 }
 
+/**
+ * Stops Kafka nodes together. A broker's controlled shutdown needs a controller quorum: when the
+ * whole cluster stops, the node(s) left last wait for one (Kafka waits up to 5 minutes), so after a
+ * short grace they get SIGKILL; their logs are recovered at the next start. One node alone (the
+ * default stack, `restart kafka-2`) keeps the normal timeout.
+ */
+async function stopKafka(nodes: Service[], ctx: Ctx): Promise<void> {
+  const live = nodes.filter((k) => livePid(paths.pidFile(ctx.home, k.name), k.marker));
+  await Promise.all(nodes.map((k) => stopOne(k, ctx, live.length > 1 ? 10_000 : k.stopTimeoutMs)));
+}
+
 /** Client settings that point away from the local stack (production or a shared cluster). */
-function elsewhere(cfg: PlatformConfig): string[] {
+function elsewhere(cfg: PlatformConfig, brokers: number): string[] {
   const out: string[] = [];
   const local = (u: string, port: number) => new RegExp(`^(https?://)?(127\\.0\\.0\\.1|localhost):${port}(/|$)`).test(u);
-  if (!cfg.kafkaBrokers.every((b) => local(b, cfg.kafkaPort))) out.push(`GFT_KAFKA_BROKERS=${cfg.kafkaBrokers.join(',')}: clients use those brokers, not the local Kafka`);
+  const ours = new Set(kafkaNodes(cfg, brokers).map((n) => n.port));
+  if (process.env.GFT_KAFKA_BROKERS && !cfg.kafkaBrokers.every((b) => [...ours].some((p) => local(b, p)))) out.push(`GFT_KAFKA_BROKERS=${cfg.kafkaBrokers.join(',')}: clients use those brokers, not the local Kafka`);
   if (!local(cfg.registryUrl, cfg.registryPort)) out.push(`GFT_REGISTRY_URL=${cfg.registryUrl}: clients use that registry, not the local one`);
   if (!local(cfg.clickhouseUrl, cfg.clickhouseHttpPort)) out.push(`GFT_CLICKHOUSE_URL=${cfg.clickhouseUrl}: clients use that ClickHouse, not the local one`);
   return out;
 }
 
-/** Installs what is missing and starts every service that is not already running and healthy. */
+/** Installs what is missing and starts every service of the layout that is not already running and healthy. */
 export async function up(opts: UpOptions = {}): Promise<void> {
   const ctx = context(opts.log);
-  const s = services(ctx.cfg);
   await locked(ctx, async () => {
     const t0 = Date.now();
-    for (const n of elsewhere(ctx.cfg)) ctx.log(`note: ${n}`);
-    if (opts.install !== false) await install(ctx);
+    const l = layout(ctx.home, opts);
+    const s = services(ctx.cfg, l);
+    for (const n of elsewhere(ctx.cfg, l.brokers)) ctx.log(`note: ${n}`);
+    // Another Kafka layout still running (e.g. one node, now --brokers 3): it holds node 1's ports.
+    const names = new Set(s.kafka.map((k) => k.name));
+    const others = anyKafka(ctx.cfg).filter((k) => !names.has(k.name) && livePid(paths.pidFile(ctx.home, k.name), k.marker));
+    if (others.length) {
+      ctx.log(`kafka: switching to ${l.brokers} broker(s); stopping ${others.map((k) => k.name).join(', ')} (their data stays)`);
+      await stopOne(s.registry, ctx); // a Kafka client of the old layout
+      await stopKafka(others, ctx);
+    }
+    writeState(ctx.home, { kafka: { brokers: l.brokers, bootstrap: s.kafka.map((k) => k.address) }, s3: l.s3 });
+    const want = (x: 'kafka' | 'registry' | 'clickhouse' | 's3') => !opts.only || opts.only.includes(x);
+    // Not in the layout any more (`up --no-s3`): stop it.
+    if (!s.s3) await stopOne(s3Service(), ctx);
+    if (opts.install !== false && !opts.only) await install(ctx);
     // The registry download runs while Kafka and ClickHouse start; the registry itself needs Kafka.
-    const registryReady = s.registry.prepare(ctx);
+    const registryReady = want('registry') ? s.registry.prepare(ctx) : Promise.resolve();
     registryReady.catch(() => {});
-    const results = await Promise.allSettled([ensure(s.kafka, ctx), ensure(s.clickhouse, ctx), registryReady]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    await ensure(s.registry, ctx);
+    const s3 = s.s3 && want('s3') ? s.s3 : undefined;
+    const results = await Promise.allSettled([
+      ...(want('kafka') ? s.kafka.map((k) => ensure(k, ctx)) : []),
+      ...(want('clickhouse') ? [ensure(s.clickhouse, ctx)] : []),
+      ...(s3 ? [ensure(s3, ctx).then(() => ensureBucket(ctx))] : []),
+      registryReady,
+    ]);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
+    if (failed.length === 1) throw failed[0];
+    if (failed.length > 1) throw new Error(failed.map((e) => e.message).join('\n\n'));
+    if (want('registry')) await ensure(s.registry, ctx);
     ctx.log(`stack: up (${((Date.now() - t0) / 1000).toFixed(1)}s); data and logs in ${ctx.home}`);
   });
 }
 
-/** Stops our processes (registry first: it is a Kafka client). Leaves data in place. */
+/** Stops our processes (registry first: it is a Kafka client). Leaves data and the recorded layout in place. */
 export async function down(opts: { log?: (line: string) => void } = {}): Promise<void> {
   const ctx = context(opts.log);
   const s = services(ctx.cfg);
@@ -168,14 +248,15 @@ export async function down(opts: { log?: (line: string) => void } = {}): Promise
     const runDir = paths.run(ctx.home);
     const extra = existsSync(runDir) ? readdirSync(runDir).filter((f) => /^registry-.+\.pid$/.test(f)).map((f) => f.slice(0, -4)) : [];
     await Promise.all([s.registry, ...extra.map((name) => ({ ...s.registry, name }))].map((svc) => stopOne(svc, ctx)));
-    await Promise.all([stopOne(s.kafka, ctx), stopOne(s.clickhouse, ctx)]);
+    const kafka = new Map([...anyKafka(ctx.cfg), ...s.kafka].map((k) => [k.name, k]));
+    await Promise.all([stopKafka([...kafka.values()], ctx), stopOne(s.clickhouse, ctx), stopOne(s.s3 ?? s3Service(), ctx)]);
   });
 }
 
 export async function status(): Promise<ServiceStatus[]> {
   const ctx = context(() => {});
   return Promise.all(
-    Object.values(services(ctx.cfg)).map(async (svc) => ({
+    list(services(ctx.cfg)).map(async (svc) => ({
       service: svc.name,
       pid: livePid(paths.pidFile(ctx.home, svc.name), svc.marker),
       address: svc.address,
@@ -190,14 +271,51 @@ export function formatStatus(rows: ServiceStatus[]): string {
   return table.map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-/** Stops then starts one service (e.g. to show that the registry keeps its schema ids). */
-export async function restart(name: ServiceName, opts: { log?: (line: string) => void } = {}): Promise<void> {
+/** A service of the current layout by name: kafka (every node), kafka-N, registry, clickhouse. */
+function named(ctx: Ctx, name: string): Service[] {
+  const s = services(ctx.cfg);
+  const found = name === 'kafka' ? s.kafka : list(s).filter((x) => x.name === name);
+  if (!found.length) throw new UsageError(`no service '${name}' in this stack (${list(s).map((x) => x.name).join(', ')})`);
+  return found;
+}
+
+/** Stops then starts one service (e.g. to show that the registry keeps its schema ids); `kafka` restarts every node. */
+export async function restart(name: string, opts: { log?: (line: string) => void } = {}): Promise<void> {
   const ctx = context(opts.log);
-  const svc = services(ctx.cfg)[name];
+  const svcs = named(ctx, name);
   await locked(ctx, async () => {
-    await stopOne(svc, ctx);
-    await ensure(svc, ctx);
+    if (svcs.length > 1) await stopKafka(svcs, ctx);
+    else await stopOne(svcs[0], ctx);
+    await Promise.all(svcs.map((svc) => ensure(svc, ctx)));
   });
+}
+
+function brokerService(ctx: Ctx, node: number): Service {
+  const s = services(ctx.cfg);
+  const svc = s.kafka[node - 1];
+  if (!Number.isInteger(node) || !svc) throw new UsageError(`no broker ${node}: the stack runs ${s.kafka.length} (gft stack up --brokers 3 for a cluster)`);
+  return svc;
+}
+
+/** kill -9 of Kafka node `node` (1-based): a crash, for failover tests. Resolves once the process is gone. Returns its pid. */
+export async function killBroker(node: number, opts: { log?: (line: string) => void } = {}): Promise<number> {
+  const ctx = context(opts.log);
+  const svc = brokerService(ctx, node);
+  return locked(ctx, async () => {
+    const pid = livePid(paths.pidFile(ctx.home, svc.name), svc.marker);
+    if (!pid) throw new Error(`${svc.name} is not running`);
+    process.kill(pid, 'SIGKILL');
+    while (pidAlive(pid)) await sleep(50);
+    ctx.log(`${svc.name}: killed pid ${pid} (SIGKILL)`);
+    return pid;
+  });
+}
+
+/** Starts Kafka node `node` again (no-op when it runs) and waits until the cluster lists it. */
+export async function startBroker(node: number, opts: { log?: (line: string) => void } = {}): Promise<void> {
+  const ctx = context(opts.log);
+  const svc = brokerService(ctx, node);
+  await locked(ctx, () => ensure(svc, ctx));
 }
 
 /** Starts (or finds healthy) any service description, e.g. a second registry instance in a test. */
@@ -214,8 +332,14 @@ export async function stopService(svc: Service, opts: { log?: (line: string) => 
   await locked(ctx, () => stopOne(svc, ctx));
 }
 
-/** Log files of a service, most useful first. */
-export function logFiles(name: ServiceName): string[] {
+/** Log files of a service (or of every Kafka node for `kafka`), most useful first. */
+export function logFiles(name: string): string[] {
   const ctx = context(() => {});
-  return services(ctx.cfg)[name].logFiles(ctx);
+  return named(ctx, name).flatMap((svc) => svc.logFiles(ctx));
+}
+
+/** The Kafka nodes of the current layout: id and client address. */
+export function brokers(): { id: number; address: string }[] {
+  const ctx = context(() => {});
+  return kafkaNodes(ctx.cfg, layout(ctx.home).brokers).map((n) => ({ id: n.id, address: `127.0.0.1:${n.port}` }));
 }

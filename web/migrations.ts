@@ -6,9 +6,12 @@
  * Mutable records (users, sessions, shifts, shifters) are ReplacingMergeTree rows with a `version`
  * (ms × 1000 + counter): an update is an insert of a higher version, a deletion an insert with
  * `deleted`/`revoked` = 1; reads use FINAL (these tables are small). Nothing is ever updated in place.
+ * On a ClickHouse cluster (GFT_CLICKHOUSE_CLUSTER) the statements take their cluster form
+ * (connectors/clickhouse/cluster.ts). The telemetry rollup (rollup.ts) is not cluster-aware yet.
  */
 import { ident, raw, sql, type Sql } from '../connectors/clickhouse/sql.ts';
 import type { ClickHouse } from '../connectors/clickhouse/client.ts';
+import { clusterDdl, clusterizeAll, type ClusterDdl } from '../connectors/clickhouse/cluster.ts';
 
 interface WebMigration {
   id: number;
@@ -43,15 +46,21 @@ export const WEB_MIGRATIONS: WebMigration[] = [
   },
 ];
 
-export async function migrateWeb(ch: ClickHouse, log: (s: string) => void = () => {}): Promise<number[]> {
+const setupSql = (db: string) => [raw(`CREATE DATABASE IF NOT EXISTS ${ident(db)}`), raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'web_schema_migrations')} (id UInt32, name String, applied DateTime) ENGINE = MergeTree() ORDER BY id`)];
+
+/** Every statement `migrateWeb` may run, in order. */
+export function webMigrationSql(db: string, cluster: ClusterDdl | null = clusterDdl()): Sql[] {
+  return clusterizeAll([...setupSql(db), ...WEB_MIGRATIONS.flatMap((m) => m.up(db))], cluster);
+}
+
+export async function migrateWeb(ch: ClickHouse, log: (s: string) => void = () => {}, cluster: ClusterDdl | null = clusterDdl()): Promise<number[]> {
   const db = ch.database;
-  await ch.exec(raw(`CREATE DATABASE IF NOT EXISTS ${ident(db)}`));
-  await ch.exec(raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'web_schema_migrations')} (id UInt32, name String, applied DateTime) ENGINE = MergeTree() ORDER BY id`));
+  for (const stmt of clusterizeAll(setupSql(db), cluster)) await ch.exec(stmt);
   const done = new Set((await ch.query<{ id: number }>(sql`SELECT id FROM ${t(db, 'web_schema_migrations')}`)).map((r) => Number(r.id)));
   const applied: number[] = [];
   for (const m of WEB_MIGRATIONS) {
     if (done.has(m.id)) continue;
-    for (const stmt of m.up(db)) await ch.exec(stmt);
+    for (const stmt of clusterizeAll(m.up(db), cluster)) await ch.exec(stmt);
     await ch.insert('web_schema_migrations', [{ id: m.id, name: m.name, applied: Math.floor(Date.now() / 1000) }]);
     log(`applied web migration ${m.id}: ${m.name}`);
     applied.push(m.id);

@@ -1,14 +1,24 @@
 import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
 import { platformConfig } from '../../lib/config/platform.ts';
 import { ClickHouse } from './client.ts';
-import { migrate, applyRetention } from './migrations.ts';
+import { migrate, applyRetention, migrationSql } from './migrations.ts';
+import { sdbMigrationSql } from '../sdb/migrations.ts';
+import { sdbConfig } from '../sdb/sdb.ts';
+import { webMigrationSql } from '../../web/migrations.ts';
+import { clusterDdl } from './cluster.ts';
 
 export const summary = 'ClickHouse tables: db migrate | db retention --days N';
 
 const spec: CommandSpec = {
-  usage: 'gft db migrate | gft db retention --days N',
-  description: 'migrate: creates the database and applies pending migrations (idempotent). retention: drops daily partitions older than N days.',
-  options: { days: { type: 'number', description: 'retention in days', default: 30 } },
+  usage: 'gft db migrate [--print] | gft db retention --days N',
+  description: [
+    'migrate: creates the database and applies pending migrations (idempotent). retention: drops daily partitions older than N days.',
+    'GFT_CLICKHOUSE_CLUSTER=<cluster>: ReplicatedMergeTree local tables + Distributed tables, ON CLUSTER (connectors/clickhouse/cluster.ts).',
+  ].join('\n'),
+  options: {
+    days: { type: 'number', description: 'retention in days', default: 30 },
+    print: { type: 'boolean', description: 'migrate: print every statement of the project, SDB and web migrations (for the configured cluster, if any) instead of running them', default: false },
+  },
 };
 
 export async function run(args: string[]): Promise<number> {
@@ -17,6 +27,12 @@ export async function run(args: string[]): Promise<number> {
   if (a.help || !sub) {
     console.log(formatHelp(spec));
     return a.help ? 0 : 2;
+  }
+  if (sub === 'migrate' && a.options.print) {
+    const c = clusterDdl();
+    const db = platformConfig().clickhouseDatabase;
+    for (const q of [...migrationSql(db, c), ...sdbMigrationSql(sdbConfig().database, c), ...webMigrationSql(db, c)]) console.log(`${q.text};\n`);
+    return 0;
   }
   const ch = new ClickHouse(platformConfig());
   try {

@@ -14,9 +14,13 @@
  * partition (ReplacingMergeTree only collapses rows within one partition).
  * A revision supersedes: queries take, per product id, the highest accepted revision (queries.ts).
  * Rejected products keep their products row (status 'rejected', reasons) and no candidate rows.
+ * On a ClickHouse cluster (GFT_CLICKHOUSE_CLUSTER) the statements take their cluster form
+ * (../clickhouse/cluster.ts): rows sharded by product_id, so a product and its candidates and points
+ * share a shard.
  */
 import { ident, raw, sql, type Sql } from '../clickhouse/sql.ts';
 import type { ClickHouse } from '../clickhouse/client.ts';
+import { clusterDdl, clusterizeAll, type ClusterDdl } from '../clickhouse/cluster.ts';
 
 export interface SdbMigration {
   id: number;
@@ -54,16 +58,22 @@ export const SDB_MIGRATIONS: SdbMigration[] = [
 
 export const SDB_TABLES = ['products', 'candidates', 'lightcurve_points'];
 
+const setupSql = (db: string) => [raw(`CREATE DATABASE IF NOT EXISTS ${ident(db)}`), raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'schema_migrations')} (id UInt32, name String, applied DateTime) ENGINE = MergeTree() ORDER BY id`)];
+
+/** Every statement `migrateSdb` may run, in order. */
+export function sdbMigrationSql(db: string, cluster: ClusterDdl | null = clusterDdl()): Sql[] {
+  return clusterizeAll([...setupSql(db), ...SDB_MIGRATIONS.flatMap((m) => m.up(db))], cluster);
+}
+
 /** Creates the database and applies the migrations it has not seen. Safe to run concurrently (IF NOT EXISTS). */
-export async function migrateSdb(ch: ClickHouse, log: (s: string) => void = () => {}): Promise<number[]> {
+export async function migrateSdb(ch: ClickHouse, log: (s: string) => void = () => {}, cluster: ClusterDdl | null = clusterDdl()): Promise<number[]> {
   const db = ch.database;
-  await ch.exec(raw(`CREATE DATABASE IF NOT EXISTS ${ident(db)}`));
-  await ch.exec(raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'schema_migrations')} (id UInt32, name String, applied DateTime) ENGINE = MergeTree() ORDER BY id`));
+  for (const stmt of clusterizeAll(setupSql(db), cluster)) await ch.exec(stmt);
   const done = new Set((await ch.query<{ id: number }>(sql`SELECT id FROM ${t(db, 'schema_migrations')}`)).map((r) => Number(r.id)));
   const applied: number[] = [];
   for (const m of SDB_MIGRATIONS) {
     if (done.has(m.id)) continue;
-    for (const stmt of m.up(db)) await ch.exec(stmt);
+    for (const stmt of clusterizeAll(m.up(db), cluster)) await ch.exec(stmt);
     await ch.insert('schema_migrations', [{ id: m.id, name: m.name, applied: Math.floor(Date.now() / 1000) }]);
     log(`sdb: applied migration ${m.id}: ${m.name}`);
     applied.push(m.id);

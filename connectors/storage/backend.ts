@@ -1,6 +1,6 @@
 /**
  * Storage backends: where the bytes live. The filesystem is the default; an S3-compatible object
- * store plugs in by implementing this interface (see README.md in this folder). Contract: `put` is
+ * store (s3.ts) is chosen by GFT_STORAGE_URL=s3://bucket/prefix (see README.md in this folder). Contract: `put` is
  * atomic (a reader never sees a partial object) and idempotent for the same key and bytes.
  */
 import { mkdir, open, rename, readFile, stat, unlink, readdir } from 'node:fs/promises';
@@ -24,9 +24,33 @@ export interface StorageBackend {
   localPath?(key: string): string;
 }
 
-export class NotFoundError extends Error {
-  readonly code = 'storage.not_found';
-  readonly retriable = false;
+/**
+ * A storage failure for the runner (lib/runtime/errors.ts `classify`): a stable dotted `code` and
+ * whether retrying can help. Storage being unreachable, denied, missing an object or holding a corrupt
+ * one are retriable (the message is fine; the stage retries, then stops and says why); only a bad
+ * reference in the message is not.
+ */
+export class StorageError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retriable: boolean,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+    this.name = 'StorageError';
+  }
+}
+
+/**
+ * The object is not there (yet): written by a stage that has not finished, lost, or removed by
+ * retention. Retriable: a reader never drops the message for it; it waits, then stops loudly.
+ */
+export class NotFoundError extends StorageError {
+  constructor(message: string) {
+    super('storage.not_found', message, true);
+    this.name = 'NotFoundError';
+  }
 }
 
 /** Filesystem backend: write to a temp file in the same folder, fsync, rename, fsync the folder. */
@@ -64,7 +88,7 @@ export class FsBackend implements StorageBackend {
     try {
       return await readFile(this.localPath(key));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no object '${key}' in ${this.root}`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no object '${key}' in ${this.root}: not written yet, or deleted by retention`);
       throw e;
     }
   }

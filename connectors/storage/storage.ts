@@ -6,9 +6,9 @@
  * Messages carry a `StorageRef` (URI, sha256, size, kind), never pixels.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { FsBackend, NotFoundError, type StorageBackend } from './backend.ts';
-import { platformConfig } from '../../lib/config/platform.ts';
+import { FsBackend, NotFoundError, StorageError, type StorageBackend } from './backend.ts';
+import { storageTarget } from './config.ts';
+import { S3Backend } from './s3.ts';
 
 export type ObjectKind = 'raw' | 'calibrated' | 'master' | 'reference' | 'basefile' | 'product' | 'catalog' | 'measurement' | 'other';
 
@@ -29,9 +29,24 @@ export interface ObjectMeta {
   created: string; // ISO
 }
 
-export class IntegrityError extends Error {
-  readonly code = 'storage.integrity';
-  readonly retriable = false;
+/**
+ * A stored object whose bytes do not hash to its name: corrupted at rest or in transit. Retriable
+ * (the message that names it is fine; a re-put of the same content repairs the object): the stage
+ * retries, then stops with this message instead of dropping a product.
+ */
+export class IntegrityError extends StorageError {
+  constructor(message: string) {
+    super('storage.integrity', message, true);
+    this.name = 'IntegrityError';
+  }
+}
+
+/** The reference itself is wrong (not a storage URI, digest or size contradicting it): invalid input, never retried. */
+export class BadReferenceError extends StorageError {
+  constructor(message: string) {
+    super('storage.bad_reference', message, false);
+    this.name = 'BadReferenceError';
+  }
 }
 
 export const URI_PREFIX = 'gft-store://sha256/';
@@ -41,9 +56,9 @@ export function sha256(data: Buffer | Uint8Array): string {
 }
 
 export function parseUri(uri: string): string {
-  if (!uri.startsWith(URI_PREFIX)) throw new IntegrityError(`not a storage URI: '${uri}'`);
+  if (!uri.startsWith(URI_PREFIX)) throw new BadReferenceError(`not a storage URI: '${uri}'`);
   const h = uri.slice(URI_PREFIX.length);
-  if (!/^[0-9a-f]{64}$/.test(h)) throw new IntegrityError(`bad digest in storage URI '${uri}'`);
+  if (!/^[0-9a-f]{64}$/.test(h)) throw new BadReferenceError(`bad digest in storage URI '${uri}'`);
   return h;
 }
 
@@ -53,10 +68,19 @@ const metaKey = (h: string) => `meta/${h.slice(0, 2)}/${h}.json`;
 export class LocalStorage {
   constructor(readonly backend: StorageBackend) {}
 
-  /** Default: the filesystem under GFT_STORAGE_DIR or <GFT_HOME>/storage. */
+  /**
+   * The backend chosen by configuration (connectors/storage/config.ts): GFT_STORAGE_URL=s3://bucket/prefix
+   * for an S3-compatible store, else the filesystem under GFT_STORAGE_DIR or <GFT_HOME>/storage.
+   */
   static fromEnv(env: Record<string, string | undefined> = process.env): LocalStorage {
-    const dir = env.GFT_STORAGE_DIR || join(platformConfig(env).home, 'storage');
-    return new LocalStorage(new FsBackend(dir));
+    const t = storageTarget(env);
+    return new LocalStorage(t.kind === 's3' ? new S3Backend(t) : new FsBackend(t.dir));
+  }
+
+  /** Where the objects are, for messages: a folder or s3://bucket/prefix at an endpoint. */
+  get where(): string {
+    const b = this.backend as { root?: string; where?: string };
+    return b.where ?? b.root ?? this.backend.scheme;
   }
 
   /**
@@ -77,11 +101,11 @@ export class LocalStorage {
   async get(ref: StorageRef | string): Promise<Buffer> {
     const uri = typeof ref === 'string' ? ref : ref.uri;
     const h = parseUri(uri);
-    if (typeof ref !== 'string' && ref.sha256 !== h) throw new IntegrityError(`reference digest ${ref.sha256} does not match its URI ${uri}`);
+    if (typeof ref !== 'string' && ref.sha256 !== h) throw new BadReferenceError(`reference digest ${ref.sha256} does not match its URI ${uri}`);
     const data = await this.backend.get(objectKey(h));
     const actual = sha256(data);
-    if (actual !== h) throw new IntegrityError(`object ${h} is corrupt: content hashes to ${actual}`);
-    if (typeof ref !== 'string' && ref.size !== data.length) throw new IntegrityError(`object ${h} has ${data.length} bytes, reference says ${ref.size}`);
+    if (actual !== h) throw new IntegrityError(`object ${h} in ${this.where} is corrupt: its ${data.length} bytes hash to ${actual}; put the original bytes again to repair it`);
+    if (typeof ref !== 'string' && ref.size !== data.length) throw new BadReferenceError(`object ${h} has ${data.length} bytes, reference says ${ref.size}`);
     return data;
   }
 
@@ -116,4 +140,4 @@ export class LocalStorage {
   }
 }
 
-export { NotFoundError };
+export { NotFoundError, StorageError };

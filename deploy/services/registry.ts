@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { repoRoot, type PlatformConfig } from '../../lib/config/platform.ts';
+import { repoRoot, stackBrokers, type PlatformConfig } from '../../lib/config/platform.ts';
 import { execOk } from '../lib/exec.ts';
 import { findJava } from '../lib/java.ts';
 import { listeningPorts, livePid } from '../lib/proc.ts';
@@ -106,7 +106,8 @@ export function registryService(cfg: PlatformConfig, opts: { name?: string; port
         // The embedded Kafka clients log every config dump and rebalance at INFO.
         'quarkus.log.category."org.apache.kafka".level': 'WARN',
         'apicurio.storage.kind': 'kafkasql',
-        'apicurio.kafkasql.bootstrap.servers': `127.0.0.1:${ctx.cfg.kafkaPort}`,
+        // Every broker of the local stack (stack.json), so the registry survives one broker down.
+        'apicurio.kafkasql.bootstrap.servers': (stackBrokers(ctx.home) ?? [`127.0.0.1:${ctx.cfg.kafkaPort}`]).join(','),
         'apicurio.kafkasql.topic': registryTopics.journal,
         'apicurio.kafkasql.snapshots.topic': registryTopics.snapshots,
         'apicurio.kafkasql.consumer.group-prefix': `gft-${name}-`,

@@ -19,6 +19,7 @@ export interface CommandModule {
 /** Command name → module path relative to the repository root. */
 const commands: Record<string, string> = {
   stack: 'deploy/cli.ts',
+  deploy: 'deploy/deployCli.ts',
   topics: 'lib/runtime/topicsCli.ts',
   db: 'connectors/clickhouse/cli.ts',
   test: 'lib/cli/testCommand.ts',

@@ -43,10 +43,14 @@ export async function run(args: string[]): Promise<number> {
   }
   const env = { ...process.env };
   if (a.options.stack) {
-    const { up } = (await import('../../deploy/stack.ts')) as { up(o?: { log?: (s: string) => void }): Promise<void> };
+    const { up, layout } = await import('../../deploy/stack.ts');
+    const { platformConfig } = await import('../config/platform.ts');
     await up({ log: (s) => console.log(`[stack] ${s}`) });
     env.GFT_REQUIRE_STACK = '1';
     await installInteropPeers(env);
+    // The S3 store is part of the stack only after `gft stack up --s3` (building MinIO takes minutes):
+    // then its tests must run; otherwise they skip and say why.
+    if (layout(platformConfig().home).s3) env.GFT_REQUIRE_S3 = '1';
   }
   const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
   const report = join(tmpdir(), `gft-vitest-${process.pid}.json`);

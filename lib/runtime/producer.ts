@@ -6,6 +6,7 @@ import type { Producer } from 'kafkajs';
 import { platformConfig, type PlatformConfig } from '../config/platform.ts';
 import { createKafka } from './kafka.ts';
 import { AvroSerdes } from './serdes.ts';
+import { SendGuard } from './sendGuard.ts';
 import { nsName, topicSpec } from './topology.ts';
 
 export interface Record_ {
@@ -17,6 +18,8 @@ export interface Record_ {
 
 export class TopicProducer {
   private readonly producer: Producer;
+  /** resends what kafkajs 2.2.4 drops when a leader moves mid-send (sendGuard.ts) */
+  readonly guard = new SendGuard();
   readonly serdes: AvroSerdes;
   private readonly ids = new Map<string, number>();
   private connected = false;
@@ -26,7 +29,7 @@ export class TopicProducer {
     readonly cfg: PlatformConfig = platformConfig(),
     clientId = 'gft-producer',
   ) {
-    this.producer = createKafka(cfg, clientId).producer({ idempotent: true, allowAutoTopicCreation: false });
+    this.producer = createKafka(cfg, clientId).producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: this.guard.createPartitioner });
     this.serdes = new AvroSerdes(cfg.registryUrl);
   }
 
@@ -48,11 +51,8 @@ export class TopicProducer {
   async send(topic: string, records: Record_[]): Promise<void> {
     await this.connect();
     const id = await this.id(topic);
-    await this.producer.send({
-      topic: nsName(this.namespace, topic),
-      acks: -1,
-      messages: records.map((r) => ({ key: r.key, value: this.serdes.encode(id, r.value), headers: r.headers, timestamp: r.timestamp !== undefined ? String(r.timestamp) : undefined })),
-    });
+    const messages = records.map((r) => ({ key: r.key, value: this.serdes.encode(id, r.value), headers: r.headers, timestamp: r.timestamp !== undefined ? String(r.timestamp) : undefined }));
+    await this.guard.sendBatch((b) => this.producer.sendBatch(b), { acks: -1, topicMessages: [{ topic: nsName(this.namespace, topic), messages }] });
   }
 
   async disconnect(): Promise<void> {
