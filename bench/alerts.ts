@@ -21,7 +21,7 @@ import { createKafka } from '../lib/runtime/kafka.ts';
 import { StageRunner } from '../lib/runtime/runner.ts';
 import { TopicProducer } from '../lib/runtime/producer.ts';
 import { nsName } from '../lib/runtime/topology.ts';
-import { createAndAwaitTopics } from '../lib/runtime/topics.ts';
+import { clusterLayout, createAndAwaitTopics } from '../lib/runtime/topics.ts';
 import { randomNamespace, provisionNamespace } from '../lib/runtime/testing.ts';
 import { loadConfig } from '../lib/config/define.ts';
 import { AvroSerdes } from '../lib/runtime/serdes.ts';
@@ -144,7 +144,7 @@ export async function run(args: string[]): Promise<number> {
   const refTopic = `${ns}-ref`;
   const admin = kafka.admin();
   await admin.connect();
-  await createAndAwaitTopics(admin, [{ topic: refTopic, numPartitions: 1, replicationFactor: 1 }]);
+  await createAndAwaitTopics(admin, [{ topic: refTopic, numPartitions: 1, replicationFactor: (await clusterLayout(admin)).replicationFactor }]);
   await admin.disconnect();
   const refLat: number[] = [];
   const rc = kafka.consumer({ groupId: `${ns}-ref`, maxWaitTimeInMs: 50 });

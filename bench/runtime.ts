@@ -16,7 +16,7 @@ import { createKafka } from '../lib/runtime/kafka.ts';
 import { AvroSerdes } from '../lib/runtime/serdes.ts';
 import { StageRunner } from '../lib/runtime/runner.ts';
 import { schema } from '../lib/runtime/schemas.ts';
-import { createAndAwaitTopics, createTopics } from '../lib/runtime/topics.ts';
+import { clusterLayout, createAndAwaitTopics, createTopics } from '../lib/runtime/topics.ts';
 import { randomNamespace } from '../lib/runtime/testing.ts';
 import type { TopicSpec } from '../lib/runtime/topology.ts';
 import { parseArgs } from '../lib/cli/args.ts';
@@ -70,7 +70,8 @@ export async function run(args: string[]): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   await createTopics(admin, ns);
-  await createAndAwaitTopics(admin, extra.map((t) => ({ topic: `${ns}.${t.name}`, numPartitions: 1, replicationFactor: 1 })));
+  const layout = await clusterLayout(admin);
+  await createAndAwaitTopics(admin, extra.map((t) => ({ topic: `${ns}.${t.name}`, numPartitions: 1, replicationFactor: layout.replicationFactor })));
   await admin.disconnect();
 
   // Input, encoded once.

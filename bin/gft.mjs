@@ -37,3 +37,6 @@ const { register } = await import(pathToFileURL(join(root, 'node_modules', 'tsx'
 register();
 const { main } = await import(pathToFileURL(join(root, 'lib', 'cli', 'main.ts')).href);
 process.exitCode = await main(process.argv.slice(2));
+// A command that returned is done: leave at most 3 s after, even if a client library keeps a timer
+// or a socket alive (kafkajs after a broker restart did: `gft dc3` then sat 10 minutes after its summary).
+setTimeout(() => process.exit(), 3000).unref();

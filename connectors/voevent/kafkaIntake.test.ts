@@ -14,7 +14,7 @@ import { AvroSerdes } from '../../lib/runtime/serdes.ts';
 import { StageRunner } from '../../lib/runtime/runner.ts';
 import { TopicProducer } from '../../lib/runtime/producer.ts';
 import { nsName } from '../../lib/runtime/topology.ts';
-import { createAndAwaitTopics } from '../../lib/runtime/topics.ts';
+import { clusterLayout, createAndAwaitTopics } from '../../lib/runtime/topics.ts';
 import { randomNamespace, provisionNamespace, stackReady } from '../../lib/runtime/testing.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { FsBackend } from '../../connectors/storage/backend.ts';
@@ -122,7 +122,7 @@ describe.skipIf(!ready)('Kafka VOEvent intake on the real broker', () => {
     for (let i = 0; ; i++) {
       // a just-started broker can answer the leader wait with "does not host this topic-partition": retry
       try {
-        await createAndAwaitTopics(admin, [{ topic: external, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(10 << 20) }] }]);
+        await createAndAwaitTopics(admin, [{ topic: external, numPartitions: 1, replicationFactor: (await clusterLayout(admin)).replicationFactor, configEntries: [{ name: 'max.message.bytes', value: String(10 << 20) }] }]);
         break;
       } catch (e) {
         if (i === 5) throw e;

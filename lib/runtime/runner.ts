@@ -35,6 +35,7 @@ import { ChangelogReplica, TableSet } from './tables.ts';
 import type { InMessage, Output, StageContext, StageDefinition } from './stage.ts';
 import type { StateStore } from './state.ts';
 import { NO_STORE } from './state.ts';
+import { startHealthServer } from './health.ts';
 
 export type { InMessage, Output, StageContext, StageDefinition, SinkSpec, Punctuator } from './stage.ts';
 
@@ -281,6 +282,21 @@ export class StageRunner<T = any> {
   wait(): Promise<void> {
     if (!this.done) throw new Error('not started');
     return this.done;
+  }
+
+  /** For health probes: false once the stage failed for good. */
+  get live(): boolean {
+    return !this.fatal;
+  }
+
+  /** For health probes: null while the stage consumes; else why not. */
+  notReady(): string | null {
+    if (this.fatal) return `failed: ${this.fatal.message}`;
+    if (this.stopping) return 'stopping';
+    if (!this.consumer) return 'starting';
+    const stopped = [...this.tasks.values()].filter((t) => t.stopped);
+    if (stopped.length) return `${stopped.length} partition(s) stopped: ${stopped[0].stopped}`;
+    return null;
   }
 
   /** Partitions currently assigned to this instance (logical topic names). */
@@ -581,6 +597,8 @@ export async function runStageProcess<T>(stage: StageDefinition<T>, options: Run
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // GET /health/live and /health/ready on GFT_HEALTH_PORT (unset: no server), for process supervisors
+  const health = await startHealthServer({ live: () => runner.live, notReady: () => runner.notReady() }, { stage: stage.name, instance: runner.instance });
   try {
     await runner.start();
     await runner.wait();
@@ -591,5 +609,6 @@ export async function runStageProcess<T>(stage: StageDefinition<T>, options: Run
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await health?.close();
   }
 }

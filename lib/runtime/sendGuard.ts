@@ -45,7 +45,7 @@ export class SendGuard {
     for (const tm of batch.topicMessages ?? []) {
       const lost: Message[] = [];
       for (const m of tm.messages) {
-        const p = this.assigned.get(m);
+        const p = m.partition ?? this.assigned.get(m); // pinned records (changelogs) are checked too
         if (p !== undefined && !answered.has(`${tm.topic}\0${p}`)) lost.push({ ...m, partition: p });
       }
       if (lost.length) out.push({ topic: tm.topic, messages: lost });

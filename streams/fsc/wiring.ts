@@ -9,7 +9,8 @@
  *
  * - Rejected products are kept: a products row with status 'rejected' and the reasons; their bytes
  *   stay in storage (the FSC never deletes). A file missing from storage or not matching its digest
- *   is a rejection too (`storage.not_found`, `storage.integrity`).
+ *   is not the product's fault: a retriable error (`storage.not_found`, `storage.integrity`), retried
+ *   until the storage has it (a replica catching up, a store back online), never a silent rejection.
  * - Redelivery and replays never duplicate rows: the SDB tables are keyed by product id, revision
  *   and content (ReplacingMergeTree, read with FINAL), and the validator is deterministic.
  * - ClickHouse unavailable → retriable (the runner retries in place; nothing is committed past it).
@@ -70,12 +71,8 @@ export function fscStage(ch: ClickHouse, storage: LocalStorage): StageDefinition
         size = bytes.length;
         v = validateProduct(bytes, { productId: p.productId, burstId: p.burstId, obsId: p.obsId, revision: p.revision, epochMinutes: p.epochMinutes });
       } catch (e) {
-        const code = (e as { code?: string }).code;
-        if (code !== 'storage.integrity' && code !== 'storage.not_found') {
-          if ((e as NodeJS.ErrnoException).syscall) throw retriable('storage.unavailable', `reading ${p.storage.uri}: ${(e as Error).message}`, e);
-          throw e;
-        }
-        v = { ok: false, reasons: [`${code}: ${(e as Error).message}`], summary: { nCutouts: 0, hdus: [], candidates: [], points: [], provenance: [] } };
+        if ((e as NodeJS.ErrnoException).syscall) throw retriable('storage.unavailable', `reading ${p.storage.uri}: ${(e as Error).message}`, e);
+        throw e; // storage errors say whether they are retriable (a missing or corrupt object is)
       }
       const reasons = [...pre, ...v.reasons];
       const status = reasons.length ? 'rejected' : 'accepted';

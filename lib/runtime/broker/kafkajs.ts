@@ -18,6 +18,7 @@ import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, Producer } fro
 import type { PlatformConfig } from '../../config/platform.ts';
 import { createKafka, CompressionTypes } from '../kafka.ts';
 import { createAndAwaitTopics } from '../topics.ts';
+import { SendGuard } from '../sendGuard.ts';
 import {
   RebalanceError,
   isRebalance,
@@ -185,13 +186,16 @@ class KafkajsConsumer implements GroupConsumer {
 class KafkajsProducer implements BrokerProducer {
   private readonly producer: Producer;
   private connected = false;
+  /** kafkajs can drop the records of a partition whose leader moved during a send: resent (sendGuard.ts). */
+  private readonly guard = new SendGuard();
 
   constructor(kafka: Kafka, private readonly transactional: boolean, transactionalId?: string) {
+    const createPartitioner = this.guard.createPartitioner;
     this.producer = transactional
       ? // short first retry: a transaction begun right after the previous commit is refused with
         // CONCURRENT_TRANSACTIONS until the broker has written the markers (a few ms)
-        kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 15_000, retry: { initialRetryTime: 10, retries: 12 } })
-      : kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+        kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 15_000, createPartitioner, retry: { initialRetryTime: 10, retries: 12 } })
+      : kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false, createPartitioner });
   }
 
   async connect(): Promise<void> {
@@ -201,7 +205,7 @@ class KafkajsProducer implements BrokerProducer {
 
   async send(batches: TopicRecords[]): Promise<void> {
     const topicMessages = toTopicMessages(batches, (t) => t);
-    if (topicMessages.length) await this.producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+    if (topicMessages.length) await this.guard.sendBatch((b) => this.producer.sendBatch(b), { topicMessages, acks: -1, compression: CompressionTypes.None });
   }
 
   async sendInTransaction(batches: TopicRecords[], offsets: GroupOffsets | null, hooks?: { afterSend?: () => void }): Promise<void> {
@@ -209,7 +213,7 @@ class KafkajsProducer implements BrokerProducer {
     const txn = await this.producer.transaction();
     try {
       const topicMessages = toTopicMessages(batches, (t) => t);
-      if (topicMessages.length) await txn.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+      if (topicMessages.length) await this.guard.sendBatch((b) => txn.sendBatch(b), { topicMessages, acks: -1, compression: CompressionTypes.None });
       hooks?.afterSend?.();
       if (offsets?.offsets.length) {
         const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
