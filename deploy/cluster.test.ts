@@ -44,7 +44,8 @@ function portFree(port: number): Promise<boolean> {
 /** Six consecutive free ports: node i uses base + 2(i-1) (broker) and base + 1 + 2(i-1) (controller). */
 async function freeBase(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 30000 + 2 * Math.floor(Math.random() * 10000);
+    // below Linux's ephemeral range (32768+): a client connection cannot take the port between the check and the bind
+    const base = 20000 + 2 * Math.floor(Math.random() * 6000);
     const ok = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => portFree(base + i)));
     if (ok.every(Boolean)) return base;
   }

@@ -59,7 +59,10 @@ export class StageInstance {
       mkdirSync(s.logDir, { recursive: true });
       this.log = createWriteStream(join(s.logDir, `${this.id}.log`), { flags: 'a' });
     }
-    const env = { ...process.env, ...(s.env ?? {}), GFT_NAMESPACE: s.namespace, GFT_INSTANCE_ID: this.id };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...(s.env ?? {}), GFT_NAMESPACE: s.namespace, GFT_INSTANCE_ID: this.id };
+    // bin/gft.mjs runs itself again under this glibc tunable when it is missing: give it at once, so that
+    // the process we start (and kill -9) is the stage itself, not a wrapper that would leave it orphaned
+    if (env.GFT_NO_HUGEPAGES !== '1' && !/(^|:)glibc\.malloc\.hugetlb=1(:|$)/.test(env.GLIBC_TUNABLES ?? '')) env.GLIBC_TUNABLES = [env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':');
     const p = spawn(process.execPath, [join(repoRoot, 'bin', 'gft.mjs'), 'stage', 'run', s.stage, '--namespace', s.namespace], {
       cwd: repoRoot,
       env,

@@ -130,38 +130,44 @@ describe.skipIf(!ready)('DC3 end to end', () => {
     const admin = kafka.admin();
     await admin.connect();
     await createTopics(admin, ns);
-    for (const t of ['alerts.reference', 'gp1.calibrated']) await copyTopic(kafka, nsName(nsA, t), nsName(ns, t));
+    await copyTopic(kafka, nsName(nsA, 'alerts.reference'), nsName(ns, 'alerts.reference'));
     // one thread per instance: slow enough for the kill to land while the burst's frames are measured
     const sup = new Supervisor();
     for (let i = 1; i <= 3; i++) sup.add({ stage: 'gp1-detection', index: i, namespace: ns, logDir: join(out, 'k3-logs'), env: { GFT_SESSION_TIMEOUT_MS: '6000', GFT_GP1_DETECT_WORKERS: '0' } });
     sup.startAll();
     try {
-      const changelog = nsName(ns, 'gp1-detection.changelog');
-      const entries = async () => (await admin.fetchTopicOffsets(changelog)).reduce((n, o) => n + Number(o.high), 0);
-      let atKill = 0;
-      for (let i = 0; i < 1200 && atKill === 0; i++) {
-        const n = await entries();
-        if (n >= 3) atKill = n;
-        else await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(atKill).toBeGreaterThanOrEqual(3);
-      // the owner of the burst's partition, from the group's assignment
-      const owner = async () => {
+      // the burst's partition (same key, same partition count as the recorded run) and the instance that holds it
+      const partition = (await admin.fetchTopicOffsets(nsName(nsA, 'gp1.calibrated'))).find((o) => Number(o.high) > 0)!.partition;
+      const owner = async (members: number) => {
         const { groups } = await admin.describeGroups([nsName(ns, 'gp1-detection')]);
-        const p = (await admin.fetchTopicOffsets(nsName(ns, 'gp1.calibrated'))).find((o) => Number(o.high) > 0)!.partition;
+        if (groups[0].state !== 'Stable' || groups[0].members.length !== members) return 0;
         for (const m of groups[0].members) {
           const a = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
-          if (a?.assignment[nsName(ns, 'gp1.calibrated')]?.includes(p)) return Number(/gp1-detection-(\d+)/.exec(m.clientId)![1]);
+          if (a?.assignment[nsName(ns, 'gp1.calibrated')]?.includes(partition)) return Number(/gp1-detection-(\d+)/.exec(m.clientId)![1]);
         }
         return 0;
       };
-      const holder = await owner();
+      let holder = 0;
+      for (let i = 0; i < 600 && !holder; i++) if (!(holder = await owner(3))) await new Promise((r) => setTimeout(r, 200));
       expect(holder).toBeGreaterThan(0);
+      // the first two frames of the burst (inside its T0+5 epoch) arrive; once the holder has measured
+      // them (2 entries in its changelog), it is killed -9; then the other frames arrive
+      await copyTopic(kafka, nsName(nsA, 'gp1.calibrated'), nsName(ns, 'gp1.calibrated'), { toOffset: 1 });
+      const changelog = nsName(ns, 'gp1-detection.changelog');
+      const entries = async () => (await admin.fetchTopicOffsets(changelog)).reduce((n, o) => n + Number(o.high), 0);
+      let atKill = 0;
+      for (let i = 0; i < 1200 && atKill < 2; i++) {
+        atKill = await entries();
+        if (atKill < 2) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(atKill).toBe(2); // two frames measured, no epoch closed yet
       await sup.of('gp1-detection')[holder - 1].kill();
-      expect(atKill).toBeLessThan(10 + 4); // 10 frames and 4 epochs: the kill came before the burst was done
+      expect((await readRun(kafka, ns, cfg.registryUrl)).lists).toEqual([]);
+      await copyTopic(kafka, nsName(nsA, 'gp1.calibrated'), nsName(ns, 'gp1.calibrated'), { fromOffset: 2 });
       const done = async () => new Set((await readRun(kafka, ns, cfg.registryUrl)).lists.map((l) => l.epochMinutes)).size === 4;
       for (let i = 0; i < 120 && !(await done()); i++) await new Promise((r) => setTimeout(r, 1000));
-      const next = await owner();
+      let next = 0;
+      for (let i = 0; i < 100 && !next; i++) if (!(next = await owner(2))) await new Promise((r) => setTimeout(r, 200));
       expect(next).not.toBe(holder);
       // the new owner restored what the killed one had measured (from gp1-detection.changelog) instead of starting over
       const restored = readFileSync(join(out, 'k3-logs', `gp1-detection-${next}.log`), 'utf8').split('\n').filter((l) => l.includes('"msg":"state restored"')).map((l) => JSON.parse(l) as { keys: number });
