@@ -169,11 +169,80 @@ export function bounds(s: Section): { x0: number; x1: number; y0: number; y1: nu
   return { x0: s.x1 - 1, x1: s.x2, y0: s.y1 - 1, y1: s.y2 };
 }
 
+/**
+ * The numeric keywords of a raw frame the chain relies on, with what a valid value is. A keyword that
+ * is present must hold a number (a FITS number, or a string holding only a decimal number, as some
+ * cameras write `EXPTIME = '30.0'`) in range: a value that silently fell back to a default (GAIN =
+ * 'abc' read as the camera's gain) would calibrate with numbers nobody wrote. `null` (a card without a
+ * value) counts as absent. Structural keywords (BZERO, BSCALE, BLANK, NAXISn, …) are lib/fits's.
+ */
+export const FRAME_NUMERIC_KEYWORDS: Readonly<Record<string, { min: number; exclusive?: boolean; integer?: boolean; what: string }>> = {
+  EXPTIME: { min: 0, what: 'exposure time, s' },
+  EXPOSURE: { min: 0, what: 'exposure time, s' },
+  GAIN: { min: 0, exclusive: true, what: 'gain, e-/ADU' },
+  EGAIN: { min: 0, exclusive: true, what: 'gain, e-/ADU' },
+  RDNOISE: { min: 0, what: 'read noise, e-' },
+  READNOIS: { min: 0, what: 'read noise, e-' },
+  RON: { min: 0, what: 'read noise, e-' },
+  SATURATE: { min: 0, exclusive: true, what: 'saturation, ADU' },
+  SATLEVEL: { min: 0, exclusive: true, what: 'saturation, ADU' },
+  BINX: { min: 1, integer: true, what: 'binning' },
+  BINY: { min: 1, integer: true, what: 'binning' },
+  XBINNING: { min: 1, integer: true, what: 'binning' },
+  YBINNING: { min: 1, integer: true, what: 'binning' },
+  CCDXBIN: { min: 1, integer: true, what: 'binning' },
+  CCDYBIN: { min: 1, integer: true, what: 'binning' },
+  PIXSCALE: { min: 0, exclusive: true, what: 'pixel scale, arcsec' },
+  SECPIX: { min: 0, exclusive: true, what: 'pixel scale, arcsec' },
+  PIXSCAL1: { min: 0, exclusive: true, what: 'pixel scale, arcsec' },
+  XPIXSZ: { min: 0, exclusive: true, what: 'pixel size, µm' },
+  FOCALLEN: { min: 0, exclusive: true, what: 'focal length, mm' },
+};
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[EeDd][+-]?\d+)?$/;
+
+/** The value of a numeric frame keyword: undefined when absent (or null), else the number or why it is not one. */
+function numericValue(h: HeaderLike | undefined, key: string): number | undefined | { problem: string } {
+  const v = h?.get(key);
+  if (v === undefined || v === null) return undefined;
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && DECIMAL.test(v.trim())) n = Number(v.trim().replace(/[Dd]/, 'E'));
+  else return { problem: `${key} = ${typeof v === 'string' ? `'${v.length > 30 ? `${v.slice(0, 30)}…` : v}'` : String(v)} is not a number` };
+  const spec = FRAME_NUMERIC_KEYWORDS[key];
+  if (!Number.isFinite(n)) return { problem: `${key} = ${String(v)} is not a finite number` };
+  if (spec) {
+    if (spec.integer && !Number.isInteger(n)) return { problem: `${key} = ${n} is not an integer (${spec.what})` };
+    if (spec.exclusive ? !(n > spec.min) : !(n >= spec.min)) return { problem: `${key} = ${n} is out of range (${spec.what}: ${spec.exclusive ? '>' : '≥'} ${spec.min})` };
+  }
+  return n;
+}
+
+/** Every numeric frame keyword that is present but not a valid number, with why (empty = all good). */
+export function frameKeywordProblems(h: HeaderLike | undefined): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(FRAME_NUMERIC_KEYWORDS)) {
+    const v = numericValue(h, k);
+    if (typeof v === 'object') out.push(v.problem);
+  }
+  return out;
+}
+
+/** The first of `keys` present; throws when it is present but not a valid number (see FRAME_NUMERIC_KEYWORDS). */
 function num(h: HeaderLike | undefined, ...keys: string[]): number | undefined {
   for (const k of keys) {
-    const v = h?.get(k);
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+    const v = numericValue(h, k);
+    if (typeof v === 'object') throw new Error(v.problem);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** Like `num`, for readers that must not throw: an invalid value reads as absent (its problem is in FrameInfo.problems). */
+function numLenient(h: HeaderLike | undefined, ...keys: string[]): number | undefined {
+  for (const k of keys) {
+    const v = numericValue(h, k);
+    if (typeof v === 'number') return v;
   }
   return undefined;
 }
@@ -201,7 +270,8 @@ export interface FrameGeometry {
  * Resolves the sections and constants for a frame of size width×height. Header BIASSEC/DATASEC/GAIN/
  * RDNOISE/SATURATE win over the camera. When the frame is smaller than the camera by an integer factor
  * (binned more than configured) and carries no section keywords, the camera sections are scaled.
- * Throws when a section falls outside the frame.
+ * Throws when a section falls outside the frame, or when GAIN/RDNOISE/SATURATE (or a synonym) is present
+ * but not a valid number.
  */
 export function frameGeometry(camera: CameraConfig, header: HeaderLike | undefined, width: number, height: number): FrameGeometry {
   const sources: string[] = [];
@@ -253,6 +323,8 @@ export interface FrameInfo {
   dateObs: string | null;
   /** Camera number of the file name `…C<n><t>.fits` (RATIR/COATLI/COLIBRI convention). */
   cameraNumber: number | null;
+  /** Numeric keywords present with a value that is not a valid number (frameKeywordProblems): such a frame is refused. */
+  problems: string[];
 }
 
 const NAME_RE = /(\d{8})T(\d{6})C(\d+)([bdfo])\.fits(?:\.fz)?$/i;
@@ -280,13 +352,13 @@ export function frameInfo(header: HeaderLike | undefined, fileName: string): Fra
     const b = /^(\d+)\s*[x× ,]\s*(\d+)$/i.exec(binning);
     binning = b ? `${b[1]}x${b[2]}` : binning;
   } else {
-    const bx = num(header, 'BINX', 'XBINNING', 'CCDXBIN');
-    const by = num(header, 'BINY', 'YBINNING', 'CCDYBIN');
+    const bx = numLenient(header, 'BINX', 'XBINNING', 'CCDXBIN');
+    const by = numLenient(header, 'BINY', 'YBINNING', 'CCDYBIN');
     const ccdsum = str(header, 'CCDSUM');
     if (bx && by) binning = `${bx}x${by}`;
     else if (ccdsum && /^\d+\s+\d+$/.test(ccdsum)) binning = ccdsum.split(/\s+/).join('x');
   }
-  const exptime = num(header, 'EXPTIME', 'EXPOSURE') ?? null;
+  const exptime = numLenient(header, 'EXPTIME', 'EXPOSURE') ?? null;
   // The same date rules as the provider (lib/fits observationDate: DATE-OBS in its forms, a date-only
   // DATE-OBS or DATE + TIME-OBS/UT/…, DATE-BEG); the file-name stamp only when the header has none.
   const od = header ? observationDate(header) : null;
@@ -295,7 +367,7 @@ export function frameInfo(header: HeaderLike | undefined, fileName: string): Fra
     const [, ymd, hms] = m;
     dateObs = `${ymd.slice(0, 4)}-${ymd.slice(4, 6)}-${ymd.slice(6, 8)}T${hms.slice(0, 2)}:${hms.slice(2, 4)}:${hms.slice(4, 6)}.000Z`;
   }
-  return { type, filter, binning, exptime, dateObs, cameraNumber: m ? Number(m[3]) : null };
+  return { type, filter, binning, exptime, dateObs, cameraNumber: m ? Number(m[3]) : null, problems: frameKeywordProblems(header) };
 }
 
 /** Validates and completes a camera description (from JSON or code); throws with every problem listed. */
