@@ -450,6 +450,105 @@ export function cameraByName(name: string, extra: CameraConfig[] = []): CameraCo
   return found;
 }
 
+/** A frame of width×height can come from camera `c`: the same size, or smaller by an integer binning factor. */
+export function fitsCamera(c: Pick<CameraConfig, 'width' | 'height'>, width: number, height: number): boolean {
+  const fx = c.width / width;
+  const fy = c.height / height;
+  return width > 0 && height > 0 && Number.isInteger(fx) && Number.isInteger(fy) && fx >= 1 && fy >= 1;
+}
+
+/** Header keywords that describe the detector: a frame carrying any of them can be calibrated without a camera file. */
+export const SELF_DESCRIBING_KEYWORDS = ['BIASSEC', 'DATASEC', 'GAIN', 'EGAIN', 'RDNOISE', 'READNOIS', 'RON', 'SATURATE', 'SATLEVEL'] as const;
+
+/** What is assumed for a camera described by its frames' headers, for what the headers do not say. */
+export const HEADER_CAMERA_DEFAULTS = { gain: 1, readNoise: 10, saturation: 65535 } as const;
+
+/** How a frame's camera was found, and what the user should know about it. */
+export interface CameraResolution {
+  camera: CameraConfig;
+  /** configured (--camera, GFT_GP1_CAMERA), detected (a known camera's keywords or size), header (the frame's own keywords). */
+  source: 'configured' | 'detected' | 'header';
+  /** Warnings: why a configured camera was not used; for a header camera, which values came from the headers and which were assumed. */
+  notes: string[];
+}
+
+/**
+ * The camera of a frame — the one resolution every GP1 entry point uses (`gft gp1 masters` and
+ * `calibrate`, the gp1-calibration stage through buildNightMasters and FrameCalibrator, hence
+ * `gft dc3`):
+ * 1. the configured camera, when the frame fits it (its size, or an integer binning of it);
+ * 2. else a known camera detected from the header (`match` keywords) or the exact size (detectCamera);
+ * 3. else a camera described by the frame itself: its size, BIASSEC (overscan; none when absent),
+ *    DATASEC (the whole frame when absent), GAIN/RDNOISE/SATURATE (or synonyms), binning, named
+ *    `<instrume>-<width>x<height>`; what the header does not say is assumed (HEADER_CAMERA_DEFAULTS)
+ *    and said in `notes`. Only when the header has at least one SELF_DESCRIBING_KEYWORDS keyword.
+ * Null when none applies. Throws when a describing keyword is present but malformed (a section that
+ * does not parse or lies outside the frame, GAIN = 'abc').
+ */
+export function resolveFrameCamera(opts: { camera?: CameraConfig | null; cameras?: CameraConfig[] }, header: HeaderLike | undefined, width: number, height: number): CameraResolution | null {
+  const notes: string[] = [];
+  const configured = opts.camera ?? null;
+  if (configured) {
+    if (fitsCamera(configured, width, height)) return { camera: configured, source: 'configured', notes };
+    notes.push(`the configured camera ${configured.name} is ${configured.width}x${configured.height}: a ${width}x${height} frame is not one of its frames (nor an integer binning of one)`);
+  }
+  const detected = detectCamera(header, width, height, opts.cameras ?? []);
+  if (detected) {
+    if (configured) notes.push(`camera ${detected.name} detected from the header instead`);
+    return { camera: detected, source: 'detected', notes };
+  }
+  const present = SELF_DESCRIBING_KEYWORDS.filter((k) => header?.get(k) !== undefined && header?.get(k) !== null);
+  if (!present.length) return null;
+  const camera = cameraFromHeader(header, width, height);
+  const from: string[] = [`size ${width}x${height}`];
+  const assumed: string[] = [];
+  from.push(str(header, 'BIASSEC') ? `overscan BIASSEC ${str(header, 'BIASSEC')}` : 'no overscan (no BIASSEC)');
+  if (str(header, 'DATASEC')) from.push(`data section DATASEC ${str(header, 'DATASEC')}`);
+  else assumed.push(`data section = the whole frame ${formatSection(camera.data)} (no DATASEC)`);
+  const value = (keys: string[], label: string, unit: string, v: number) => {
+    const k = keys.find((x) => numLenient(header, x) !== undefined);
+    if (k) from.push(`${label} ${k} = ${v} ${unit}`);
+    else assumed.push(`${label} ${v} ${unit} (no ${keys.join('/')})`);
+  };
+  value(['GAIN', 'EGAIN'], 'gain', 'e-/ADU', camera.gain);
+  value(['RDNOISE', 'READNOIS', 'RON'], 'read noise', 'e-', camera.readNoise);
+  value(['SATURATE', 'SATLEVEL'], 'saturation', 'ADU', camera.saturation);
+  from.push(`binning ${camera.binning}`);
+  assumed.push(`the built-in thresholds: flat level ${camera.flatLevel.min}–${camera.flatLevel.max} ADU, at least ${camera.minFrames.bias}/${camera.minFrames.dark}/${camera.minFrames.flat} bias/dark/flat frames`);
+  notes.push(`no camera file describes this ${width}x${height} frame: camera ${camera.name} from its header — ${from.join(', ')}; assumed: ${assumed.join('; ')}`);
+  return { camera, source: 'header', notes };
+}
+
+/** Why no camera could be resolved for a frame (for the error message). */
+export function unresolvedCameraReason(configured: CameraConfig | null | undefined, width: number, height: number): string {
+  const cfg = configured ? `the configured camera ${configured.name} is ${configured.width}x${configured.height}, ` : '';
+  return `cannot tell the camera of a ${width}x${height} frame: ${cfg}no known camera matches its keywords or size, and its header has none of ${SELF_DESCRIBING_KEYWORDS.join(', ')}; configure one (--camera NAME or a camera JSON file)`;
+}
+
+/** A camera described by one frame's header (see resolveFrameCamera). Throws on malformed keywords. */
+export function cameraFromHeader(header: HeaderLike | undefined, width: number, height: number): CameraConfig {
+  const instrume = str(header, 'INSTRUME');
+  const base = (instrume ?? 'frame').toLowerCase().replace(/[^a-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'frame';
+  const biassec = str(header, 'BIASSEC');
+  const datasec = str(header, 'DATASEC');
+  const info = frameInfo(header, '');
+  const bitpix = header?.get('BITPIX');
+  const saturation = num(header, 'SATURATE', 'SATLEVEL') ?? (bitpix === 8 ? 255 : HEADER_CAMERA_DEFAULTS.saturation);
+  return defineCamera({
+    name: `${base}-${width}x${height}`,
+    description: `described by its frames' headers${instrume ? ` (INSTRUME ${instrume})` : ''}`,
+    width,
+    height,
+    overscan: biassec ? parseSection(biassec) : null,
+    data: datasec ? parseSection(datasec) : { x1: 1, x2: width, y1: 1, y2: height },
+    gain: num(header, 'GAIN', 'EGAIN') ?? HEADER_CAMERA_DEFAULTS.gain,
+    // (RDNOISE = 0 is a valid keyword, applied frame by frame by frameGeometry; a camera needs a positive default)
+    readNoise: num(header, 'RDNOISE', 'READNOIS', 'RON') || HEADER_CAMERA_DEFAULTS.readNoise,
+    saturation,
+    binning: info.binning && /^\d+x\d+$/.test(info.binning) ? info.binning : '1x1',
+  });
+}
+
 /**
  * Detects the camera of a frame: a camera whose `match` patterns all match the header wins (size
  * must agree up to binning); otherwise the unique camera with the frame's exact size. Null if none
@@ -457,11 +556,7 @@ export function cameraByName(name: string, extra: CameraConfig[] = []): CameraCo
  */
 export function detectCamera(header: HeaderLike | undefined, width: number, height: number, extra: CameraConfig[] = []): CameraConfig | null {
   const all = [...extra, ...Object.values(CAMERAS).filter((c) => !extra.some((e) => e.name === c.name))];
-  const sizeOk = (c: CameraConfig) => {
-    const fx = c.width / width;
-    const fy = c.height / height;
-    return Number.isInteger(fx) && Number.isInteger(fy) && fx >= 1 && fy >= 1;
-  };
+  const sizeOk = (c: CameraConfig) => fitsCamera(c, width, height);
   const byHeader = all.filter((c) => {
     if (!c.match || !Object.keys(c.match).length || !sizeOk(c)) return false;
     return Object.entries(c.match).every(([k, re]) => {
