@@ -16,6 +16,7 @@ PACKAGES=(
   fitsverify
   source-extractor
   chromium                 # web page tests (playwright-core drives it)
+  python3-venv             # the VTP peer's venv (connectors/voevent/peer/setup-comet.sh, run by gft test)
 )
 
 missing=()

@@ -1,6 +1,7 @@
 /**
  * `npx gft test` — the README's test command. Installs what is missing (npm dependencies through
- * bin/gft.mjs; Debian packages and the Kafka/registry/ClickHouse services through `stack up`),
+ * bin/gft.mjs; Debian packages and the Kafka/registry/ClickHouse services through `stack up`; the VTP
+ * interop peer Comet from PyPI through connectors/voevent/peer/comet.ts),
  * then runs the whole vitest suite. Integration tests then require the stack (GFT_REQUIRE_STACK=1):
  * a test that needs it fails instead of skipping.
  */
@@ -29,6 +30,10 @@ export async function run(args: string[]): Promise<number> {
   if (a.options.stack) {
     const { up } = (await import('../../deploy/stack.ts')) as { up(o?: { log?: (s: string) => void }): Promise<void> };
     await up({ log: (s) => console.log(`[stack] ${s}`) });
+    // the independent VTP peer of the interop tests (Comet, from PyPI), like the rest of what they need
+    const { ensureComet } = await import('../../connectors/voevent/peer/comet.ts');
+    const peer = await ensureComet((s) => console.log(`[vtp-peer] ${s}`));
+    console.log(`[vtp-peer] ${peer.ok ? 'ready' : 'NOT installed'}: ${peer.detail}`);
     env.GFT_REQUIRE_STACK = '1';
   }
   const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
