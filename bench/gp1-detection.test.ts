@@ -41,6 +41,38 @@ describe.skipIf(!hasSex)('npm run bench -- gp1-detection --image (frames of your
     expect(Number(b)).toBeGreaterThanOrEqual(100);
   }, 120_000);
 
+  it('measures frames without DATE-OBS (a detection bench needs no date), one file or several, saying so; an unreadable one is reported, the others go on', async () => {
+    const stars = [];
+    for (let y = 40; y < 220; y += 48) for (let x = 40; x < 220; x += 48) stars.push({ x: x + 0.3, y: y + 0.6, flux: 3000 });
+    const files: string[] = [];
+    for (const k of [0, 1]) {
+      const f = makeFrame({ width: 256, height: 256, stars, fwhm: 3, seed: 9 + k, saturation: 1e6 });
+      const file = join(dir, `nodate-${k}.fits`);
+      await writeFitsFile(file, [{ kind: 'image', bitpix: -32, width: 256, height: 256, data: f.data, cards: [{ key: 'EXPTIME', value: 30 }, { key: 'GAIN', value: 2 }] }]);
+      files.push(file);
+    }
+    const broken = join(dir, 'broken.fits');
+    (await import('node:fs')).writeFileSync(broken, 'not FITS');
+    const out: string[] = [];
+    const errs: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    const err = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errs.push(a.join(' ')));
+    try {
+      expect(await run(['--image', files[0], '--runs', '1'])).toBe(0);
+      expect(await run(['--image', files[0], '--image', broken, '--image', files[1], '--runs', '1'])).toBe(1);
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
+    const text = out.join('\n');
+    // both frames measured in the second run (and the first frame in the first)
+    expect(text.match(/nodate-0\.fits\s+256x256/g)).toHaveLength(2);
+    expect(text).toMatch(/nodate-1\.fits\s+256x256/);
+    expect(errs.join('\n')).toMatch(/nodate-0\.fits: no usable DATE-OBS.*\(not needed to measure the frame\)/);
+    expect(errs.join('\n')).toMatch(/skipped .*broken\.fits: .*NOT_FITS|skipped .*broken\.fits: .*not a FITS file/);
+    expect(text).toMatch(/skipped \(1\):\n\s+.*broken\.fits/);
+  }, 120_000);
+
   it('says which file is missing', async () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {

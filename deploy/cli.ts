@@ -2,7 +2,7 @@
  * `npx gft stack up|down|status|restart <service>|logs <service>` — the local Kafka, schema registry
  * and ClickHouse (see deploy/README.md).
  */
-import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../lib/cli/args.ts';
+import { formatHelp, parseArgs, printUsage, unknownSubcommand, UsageError, type CommandSpec } from '../lib/cli/args.ts';
 import { tail } from './lib/proc.ts';
 
 export const summary = 'start/stop/inspect the local Kafka, schema registry and ClickHouse';
@@ -33,10 +33,7 @@ function service(name: string | undefined): (typeof names)[number] {
 export async function run(args: string[]): Promise<number> {
   const a = parseArgs(args, spec);
   const [cmd, arg, ...rest] = a.positionals;
-  if (a.help || !cmd) {
-    console.log(formatHelp(spec));
-    return a.help ? 0 : 2;
-  }
+  if (a.help || !cmd) return printUsage(formatHelp(spec), a.help);
   if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
   const stack = await import('./stack.ts');
   const log = (s: string) => console.log(s);
@@ -63,6 +60,6 @@ export async function run(args: string[]): Promise<number> {
       }
       return 0;
     default:
-      throw new UsageError(`unknown subcommand '${cmd}'\n\n${formatHelp(spec)}`);
+      throw unknownSubcommand(cmd, ['up', 'down', 'status', 'restart', 'logs'], formatHelp(spec));
   }
 }

@@ -14,7 +14,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
+import { formatHelp, parseArgs, printUsage, unknownSubcommand, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
 import { cameraByName, cameraFromSpec, frameInfo, loadCameraFile, resolveFrameCamera, unresolvedCameraReason, type CameraConfig } from './core/camera.ts';
 import { MasterBank, type MasterMeta } from './core/calibration/bank.ts';
 import { calibrateFrame, CalibrationError, type CalibratedFrame, type CalibrateOptions, type CalibrationMasters } from './core/calibration/calibrate.ts';
@@ -83,10 +83,7 @@ const calibrateSpec: CommandSpec = {
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-    console.log(USAGE);
-    return sub ? 0 : 2;
-  }
+  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') return printUsage(USAGE, !!sub);
   if (sub === 'masters') return mastersCommand(rest);
   if (sub === 'calibrate') return calibrateCommand(rest);
   const ext = SUBCOMMANDS[sub];
@@ -99,7 +96,7 @@ export async function run(args: string[]): Promise<number> {
     const mod = (await import(url.href)) as { run(args: string[]): Promise<number> };
     return mod.run(rest);
   }
-  throw new UsageError(`unknown subcommand '${sub}'\n\n${USAGE}`);
+  throw unknownSubcommand(sub, ['masters', 'calibrate', ...Object.keys(SUBCOMMANDS)], USAGE);
 }
 
 // ------------------------------------------------------------------------------------------------
