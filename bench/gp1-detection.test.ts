@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFitsFile } from '../lib/fits/index.ts';
 import { makeFrame } from '../streams/gp1/core/detection/synthetic.ts';
-import { run } from './gp1-detection.ts';
+import { classifyDisagreements, run } from './gp1-detection.ts';
 
 const hasSex = spawnSync('source-extractor', ['-v'], { encoding: 'utf8' }).status === 0;
 if (!hasSex) console.warn('SKIPPED gp1-detection bench test: source-extractor is not installed');
@@ -81,5 +81,46 @@ describe.skipIf(!hasSex)('npm run bench -- gp1-detection --image (frames of your
     } finally {
       err.mockRestore();
     }
+  });
+});
+
+describe('gp1-detection bench: each disagreement with SExtractor has a kind', () => {
+  it('edge, bad pixel, bright star, deblending, centroid, threshold, unexplained; matched pairs are not listed', () => {
+    const W = 500, H = 400;
+    const mask = new Uint8Array(W * H);
+    mask[200 * W + 300] = 1;
+    const ours = [
+      { x: 100, y: 100, snr: 40 }, // matched (0.5 px)
+      { x: 250.2, y: 300.1, snr: 19000 }, // the bright star, matched
+      { x: 4, y: 200, snr: 30 }, // edge
+      { x: 301, y: 201, snr: 20 }, // bad pixel
+      { x: 250, y: 330, snr: 12 }, // 30 px from a S/N 20000 star → bright star
+      { x: 50, y: 50, snr: 22 }, // one object here, SExtractor split it in two → deblending
+      { x: 400, y: 100, snr: 25 }, // SExtractor's one source 2.5 px away → centroid
+      { x: 150, y: 300, snr: 12 }, // nothing near, S/N < 1.5 × 10 → threshold
+      { x: 420, y: 250, snr: 40 }, // nothing near, bright → unexplained
+    ];
+    const sex = [
+      { x: 100.3, y: 100.4, snr: 41 },
+      { x: 250, y: 300, snr: 20000 },
+      { x: 48, y: 52, snr: 15 },
+      { x: 53, y: 48, snr: 14 },
+      { x: 402.5, y: 100, snr: 24 },
+    ];
+    const d = classifyDisagreements(ours, sex, { width: W, height: H, mask, minSnr: 10 });
+    const kinds = Object.fromEntries(d.map((x) => [`${x.side} ${x.x},${x.y}`, x.kind]));
+    expect(kinds).toEqual({
+      'ours 4,200': 'edge',
+      'ours 301,201': 'bad pixel',
+      'ours 250,330': 'bright star',
+      'ours 50,50': 'deblending',
+      'ours 400,100': 'centroid',
+      'ours 150,300': 'threshold',
+      'ours 420,250': 'unexplained',
+      'SExtractor 48,52': 'deblending',
+      'SExtractor 53,48': 'deblending',
+      'SExtractor 402.5,100': 'centroid',
+    });
+    expect(d.find((x) => x.kind === 'bright star')!.detail).toMatch(/(29\.9|30\.0) px from a source of S\/N (19000|20000)/);
   });
 });
