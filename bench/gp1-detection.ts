@@ -121,6 +121,97 @@ function agreement(from: { x: number; y: number; snr: number }[], to: { x: numbe
   return out;
 }
 
+/** A source of one side of the comparison. */
+export interface SideSource {
+  x: number;
+  y: number;
+  snr: number;
+}
+
+/** Why a source found by one detector has no counterpart within 1.5 px in the other's list. */
+export interface Disagreement {
+  side: 'ours' | 'SExtractor';
+  x: number;
+  y: number;
+  snr: number;
+  kind: 'edge' | 'bad pixel' | 'bright star' | 'deblending' | 'centroid' | 'threshold' | 'unexplained';
+  detail: string;
+}
+
+/**
+ * Classifies every one-sided source (S/N ≥ minSnr), in this order (the first that applies):
+ * - edge: within `edge` px of the border (the two treat partial apertures and border meshes differently);
+ * - bad pixel: a masked pixel (hot, low flat, saturated, cosmic ray) within 3 px;
+ * - bright star: within 25 px × (S/N/1000)^¼ of a source with S/N > 1000 on either side (halo, spikes,
+ *   ghosts: one side splits them off the star or its background, the other does not);
+ * - deblending: the other side has a different number of sources within `blend` px (one detector
+ *   split a blend or an extended object that the other kept whole);
+ * - centroid: the other side has a source within 1.5–`blend` px, the only one there (the same object,
+ *   centroids apart: an asymmetric or extended object);
+ * - threshold: S/N < 1.5 × minSnr and nothing on the other side within `blend` px (near the limit, the
+ *   two noise estimates decide differently);
+ * - unexplained: none of these.
+ */
+export function classifyDisagreements(
+  ours: SideSource[],
+  sex: SideSource[],
+  o: { width: number; height: number; mask?: ArrayLike<number> | null; minSnr?: number; edge?: number; blend?: number },
+): Disagreement[] {
+  const minSnr = o.minSnr ?? 5;
+  const edge = o.edge ?? 10;
+  const blend = o.blend ?? 8;
+  const bright = [...ours, ...sex].filter((s) => s.snr > 1000);
+  const near = (list: SideSource[], q: SideSource, r: number) => list.filter((s) => s !== q && Math.hypot(s.x - q.x, s.y - q.y) < r);
+  const out: Disagreement[] = [];
+  const one = (side: Disagreement['side'], mine: SideSource[], other: SideSource[]) => {
+    for (const q of mine) {
+      if (q.snr < minSnr) continue;
+      const dists = other.map((s) => Math.hypot(s.x - q.x, s.y - q.y));
+      if (dists.some((d) => d < 1.5)) continue;
+      const nearest = dists.length ? Math.min(...dists) : Infinity;
+      const base = { side, x: q.x, y: q.y, snr: q.snr };
+      const add = (kind: Disagreement['kind'], detail: string) => out.push({ ...base, kind, detail });
+      const dEdge = Math.min(q.x, q.y, o.width - 1 - q.x, o.height - 1 - q.y);
+      if (dEdge < edge) {
+        add('edge', `${dEdge.toFixed(1)} px from the border`);
+        continue;
+      }
+      if (o.mask) {
+        let bad = 0;
+        for (let j = Math.max(0, Math.floor(q.y) - 3); j <= Math.min(o.height - 1, Math.ceil(q.y) + 3); j++)
+          for (let i = Math.max(0, Math.floor(q.x) - 3); i <= Math.min(o.width - 1, Math.ceil(q.x) + 3); i++) if (o.mask[j * o.width + i]) bad++;
+        if (bad) {
+          add('bad pixel', `${bad} masked pixel(s) within 3 px`);
+          continue;
+        }
+      }
+      const star = bright.find((b) => Math.hypot(b.x - q.x, b.y - q.y) < 25 * Math.pow(b.snr / 1000, 0.25) && Math.hypot(b.x - q.x, b.y - q.y) >= 1.5);
+      if (star) {
+        add('bright star', `${Math.hypot(star.x - q.x, star.y - q.y).toFixed(1)} px from a source of S/N ${star.snr.toFixed(0)}`);
+        continue;
+      }
+      const mineHere = near(mine, q, blend).length + 1;
+      const otherHere = other.filter((s) => Math.hypot(s.x - q.x, s.y - q.y) < blend).length;
+      if (otherHere > 0 && otherHere !== mineHere) {
+        add('deblending', `${mineHere} source(s) of ${side} within ${blend} px, ${otherHere} of the other`);
+        continue;
+      }
+      if (otherHere === 1) {
+        add('centroid', `the other's source is ${nearest.toFixed(1)} px away`);
+        continue;
+      }
+      if (q.snr < 1.5 * minSnr) {
+        add('threshold', `S/N ${q.snr.toFixed(1)} near the limit; the other's nearest is ${Number.isFinite(nearest) ? `${nearest.toFixed(1)} px` : 'none'}`);
+        continue;
+      }
+      add('unexplained', `the other's nearest is ${Number.isFinite(nearest) ? `${nearest.toFixed(1)} px` : 'none'}`);
+    }
+  };
+  one('SExtractor', sex, ours);
+  one('ours', ours, sex);
+  return out;
+}
+
 /**
  * `--image FILE…`: calibrated frames of your own (image + optional WEIGHT and MASK HDUs, as `gft gp1
  * calibrate` writes them), no truth. Both detectors at the same settings on each; masked pixels get
@@ -135,11 +226,25 @@ async function onFiles(files: string[], catalogPath: string | null, runs: number
   const dir = mkdtempSync(join(tmpdir(), 'gp1-bench-files-'));
   const timing: Record<string, string | number>[] = [];
   const agree: Record<string, string | number>[] = [];
+  const skipped: string[] = [];
+  const disagreements: Record<string, string | number>[] = [];
   try {
     for (const file of files) {
       const name = file.split('/').pop()!;
-      const img = await readCalibrated(fitsLib as never, file);
-      const frame = frameFromHeader(img.header, img, name);
+      // a detection benchmark needs no date: frames without DATE-OBS are measured too (said once per
+      // frame); a frame that cannot be read at all is reported and the others go on
+      let img: Awaited<ReturnType<typeof readCalibrated>>;
+      let frame: ReturnType<typeof frameFromHeader>;
+      try {
+        img = await readCalibrated(fitsLib as never, file);
+        frame = frameFromHeader(img.header, img, name, { requireDate: false });
+      } catch (e) {
+        const why = `${file}: ${(e as Error).message}`;
+        console.error(`gp1-detection: skipped ${why}`);
+        skipped.push(why);
+        continue;
+      }
+      for (const n of frame.notes) console.error(`gp1-detection: ${name}: ${n}`);
       const n = img.width * img.height;
       const wgt = new Float32Array(n);
       for (let i = 0; i < n; i++) wgt[i] = img.weight ? (img.mask && img.mask[i] ? 0 : img.weight[i]) : img.mask && img.mask[i] ? 0 : 1;
@@ -150,7 +255,7 @@ async function onFiles(files: string[], catalogPath: string | null, runs: number
       const ours = await time(
         async () => {
           const im = await readCalibrated(fitsLib as never, file);
-          last = processFrame(frameFromHeader(im.header, im, name), catalog);
+          last = processFrame(frameFromHeader(im.header, im, name, { requireDate: false }), catalog);
         },
         { runs, warmup: 1 },
       );
@@ -189,6 +294,9 @@ async function onFiles(files: string[], catalogPath: string | null, runs: number
           if (q.snr >= 5 && (!near || near.d >= 1.5)) console.error(`ours only: x ${q.x.toFixed(1)} y ${q.y.toFixed(1)} S/N ${q.snr.toFixed(1)}; SExtractor nearest ${near ? `${near.d.toFixed(1)} px S/N ${near.o.snr.toFixed(1)}` : 'none'}`);
         }
       }
+      for (const d of classifyDisagreements(ourSrc, sex, { width: img.width, height: img.height, mask: img.mask, minSnr: list ? 5 : 10 })) {
+        disagreements.push({ frame: name, side: `${d.side} only`, x: d.x.toFixed(1), y: d.y.toFixed(1), 'S/N': d.snr.toFixed(1), kind: d.kind, detail: d.detail });
+      }
       const a = agreement(sex, ourSrc, img.width);
       const b = agreement(ourSrc, sex.map((s) => ({ x: s.x, y: s.y })), img.width);
       for (const [k] of SNR_BINS)
@@ -197,11 +305,18 @@ async function onFiles(files: string[], catalogPath: string | null, runs: number
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  if (!timing.length) {
+    console.error(`gp1-detection: no frame could be measured (${skipped.length} skipped)`);
+    return 1;
+  }
   console.log('GP1 detection + photometry (+ astrometry with --catalog) vs SExtractor on your frames (median of runs after a warm-up; target ratio ≤ 1.0)\n');
   console.log(table(timing));
   console.log('\nAgreement at the same threshold (1.5σ, area 5, same kernel and aperture), sources within 1.5 px, by S/N of the side counted\n');
   console.log(table(agree));
-  return 0;
+  console.log(`\nDisagreements (S/N ≥ ${list ? 5 : 10}; a source of one side with none of the other within 1.5 px) and their kind${disagreements.length ? '' : ': none'}\n`);
+  if (disagreements.length) console.log(table(disagreements));
+  if (skipped.length) console.log(`\nskipped (${skipped.length}):\n${skipped.map((s) => `  ${s}`).join('\n')}`);
+  return skipped.length ? 1 : 0;
 }
 
 export async function run(args: string[]): Promise<number> {

@@ -2,7 +2,7 @@
  * `npx gft stack up|down|status|restart <service>|logs <service>|kill-broker N|start-broker N` — the
  * local Kafka (one node or a 3-node cluster), schema registry, ClickHouse and S3 store (see deploy/README.md).
  */
-import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../lib/cli/args.ts';
+import { formatHelp, parseArgs, printUsage, unknownSubcommand, UsageError, type CommandSpec } from '../lib/cli/args.ts';
 import { tail } from './lib/proc.ts';
 
 export const summary = 'start/stop/inspect the local Kafka (1 or 3 brokers), schema registry, ClickHouse and S3 store';
@@ -39,10 +39,7 @@ function node(arg: string | undefined): number {
 export async function run(args: string[]): Promise<number> {
   const a = parseArgs(args, spec);
   const [cmd, arg, ...rest] = a.positionals;
-  if (a.help || !cmd) {
-    console.log(formatHelp(spec));
-    return a.help ? 0 : 2;
-  }
+  if (a.help || !cmd) return printUsage(formatHelp(spec), a.help);
   if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
   const brokers = a.options.brokers as number | undefined;
   if (brokers !== undefined && (!Number.isInteger(brokers) || brokers < 1 || brokers > 9)) throw new UsageError(`--brokers: expected 1…9 (3 for a cluster), got ${brokers}`);
@@ -88,6 +85,6 @@ export async function run(args: string[]): Promise<number> {
       await stack.startBroker(node(arg), { log });
       return 0;
     default:
-      throw new UsageError(`unknown subcommand '${cmd}'\n\n${formatHelp(spec)}`);
+      throw unknownSubcommand(cmd, ['up', 'down', 'status', 'restart', 'logs'], formatHelp(spec));
   }
 }

@@ -17,6 +17,7 @@ PACKAGES=(
   source-extractor
   chromium                 # web page tests (playwright-core drives it)
   zookeeper                # a throw-away ClickHouse cluster in tests (connectors/clickhouse/testCluster.ts)
+  python3-venv             # the VTP peer's venv (connectors/voevent/peer/setup-comet.sh, run by gft test)
 )
 
 missing=()

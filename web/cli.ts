@@ -7,7 +7,7 @@
  *   gft web migrate                                    create the web_ tables (and the telemetry rollup)
  *   gft web retention --days N                         drop rollup partitions older than N days
  */
-import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../lib/cli/args.ts';
+import { formatHelp, parseArgs, unknownSubcommand, UsageError, type CommandSpec } from '../lib/cli/args.ts';
 import { platformConfig } from '../lib/config/platform.ts';
 import { ClickHouse } from '../connectors/clickhouse/client.ts';
 import { LocalStorage } from '../connectors/storage/storage.ts';
@@ -134,7 +134,7 @@ export async function run(args: string[]): Promise<number> {
     }
   }
 
-  if (sub !== 'serve') throw new UsageError(`unknown subcommand '${sub}'\n\n${formatHelp(spec)}`);
+  if (sub !== 'serve') throw unknownSubcommand(sub, ['serve', 'adduser', 'passwd', 'migrate', 'retention'], formatHelp(spec));
   const server = new WebServer({ config, ch, storage: LocalStorage.fromEnv() });
   let url: string;
   try {

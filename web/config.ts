@@ -3,6 +3,12 @@
  * Addresses of ClickHouse come from the platform config (lib/config/platform.ts).
  */
 import { field, loadConfig } from '../lib/config/define.ts';
+import { normalizeOrigin } from './auth/csrf.ts';
+
+/** The configured public origins (GFT_WEB_PUBLIC_ORIGIN, comma-separated), as written. */
+export function publicOrigins(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
 
 export const webSchema = {
   host: field<string>({ env: 'GFT_WEB_HOST', type: 'string', doc: 'Listen address (127.0.0.1: behind a TLS reverse proxy)', default: '127.0.0.1' }),
@@ -15,6 +21,7 @@ export const webSchema = {
   tlsCert: field<string>({ env: 'GFT_WEB_TLS_CERT', type: 'string', doc: 'PEM certificate file: serve HTTPS directly (with GFT_WEB_TLS_KEY)', default: '' }),
   tlsKey: field<string>({ env: 'GFT_WEB_TLS_KEY', type: 'string', doc: 'PEM private key file', default: '', secret: true }),
   liveIntervalMs: field<number>({ env: 'GFT_WEB_LIVE_INTERVAL_MS', type: 'int', doc: 'How often live pages are told to refresh (Server-Sent Events)', default: 5000, min: 200 }),
+  publicOrigin: field<string>({ env: 'GFT_WEB_PUBLIC_ORIGIN', type: 'string', doc: 'Origin(s) users reach the pages at, comma-separated (e.g. https://gic.example.org behind a TLS proxy). A POST whose Origin/Referer names another origin is refused (CSRF, DNS rebinding). Default: the listen address (and localhost when it is a loopback or wildcard address)', default: '' }),
   adminUser: field<string>({ env: 'GFT_WEB_ADMIN_USER', type: 'string', doc: 'Name of the initial admin created at start when no user exists', default: 'admin' }),
   adminPassword: field<string>({ env: 'GFT_WEB_ADMIN_PASSWORD', type: 'string', doc: 'Password of the initial admin (only used when no user exists)', default: '', secret: true }),
 };
@@ -26,5 +33,16 @@ export function webConfig(env: Record<string, string | undefined> = process.env)
   if (!['auto', 'always', 'never'].includes(c.secureCookies)) throw new Error(`GFT_WEB_SECURE_COOKIES: expected auto, always or never, got '${c.secureCookies}'`);
   if (!!c.tlsCert !== !!c.tlsKey) throw new Error('GFT_WEB_TLS_CERT and GFT_WEB_TLS_KEY go together');
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(c.sdbDatabase)) throw new Error(`GFT_SDB_DATABASE: not a database name: '${c.sdbDatabase}'`);
+  for (const o of publicOrigins(c.publicOrigin)) {
+    let u: URL | null = null;
+    try {
+      u = new URL(o);
+    } catch {
+      /* reported below */
+    }
+    if (!u || !normalizeOrigin(o) || u.pathname !== '/' || u.search || u.hash || u.username || u.password) {
+      throw new Error(`GFT_WEB_PUBLIC_ORIGIN: '${o}' is not an origin (http(s)://host[:port], no path), e.g. https://gic.example.org`);
+    }
+  }
   return c;
 }

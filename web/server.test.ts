@@ -18,6 +18,7 @@ import { webConfig } from './config.ts';
 import { migrateWeb } from './migrations.ts';
 import { WebServer } from './server.ts';
 import { ROLLUP } from './rollup.ts';
+import { request as httpRequest } from 'node:http';
 
 const ready = await stackReady();
 
@@ -87,12 +88,12 @@ describe.skipIf(!ready)('web server (ClickHouse)', () => {
   });
 
   it('marks cookies Secure (and __Host-) behind a TLS proxy', async () => {
-    const s = await h.startServer({ GFT_WEB_TRUST_PROXY: 'true' });
+    const s = await h.startServer({ GFT_WEB_TRUST_PROXY: 'true', GFT_WEB_PUBLIC_ORIGIN: 'https://gic.example.org' });
     const c = new Client(s.url);
     const page = await c.req('/login', { headers: { 'x-forwarded-proto': 'https' } });
     const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1];
     expect(page.headers.getSetCookie()[0]).toMatch(/^__Host-gft_login_csrf=.*; Secure/);
-    const r = await c.req('/login', { form: { _csrf: token, username: USERS.shifter, password: PASSWORDS.shifter }, headers: { 'x-forwarded-proto': 'https', origin: `https://${new URL(s.url).host}` } });
+    const r = await c.req('/login', { form: { _csrf: token, username: USERS.shifter, password: PASSWORDS.shifter }, headers: { 'x-forwarded-proto': 'https', origin: 'https://gic.example.org' } });
     expect(r.status).toBe(303);
     expect(r.headers.getSetCookie().find((x) => x.startsWith('__Host-gft_session='))).toMatch(/HttpOnly; Secure/);
     expect(r.headers.get('strict-transport-security')).toBeTruthy();
@@ -251,6 +252,36 @@ describe.skipIf(!ready)('web server (ClickHouse)', () => {
     expect((await olga.login('olga', 'merlin-5432-pass')).status).toBe(401);
     // an admin cannot lock themselves out
     expect((await admin.req(`/admin/users/${USERS.admin}`, { form: { _csrf: ac, role: 'viewer' } })).status).toBe(400);
+  });
+
+  it("refuses a POST whose Origin is another host even when its Host header names that host too (DNS rebinding; issue 16)", async () => {
+    const admin = await as('admin');
+    const token = await admin.csrf('/admin/users');
+    const { port } = new URL(h.url);
+    // fetch will not send another Host header: a raw request, as a re-bound browser page would make it
+    const post = (host: string, origin: string) =>
+      new Promise<number>((resolve, reject) => {
+        const body = new URLSearchParams({ _csrf: token, username: `rebind${Math.random().toString(36).slice(2, 8)}`, role: 'admin', password: 'rebinding-pass-123' }).toString();
+        const rq = httpRequest({ host: '127.0.0.1', port, path: '/admin/users', method: 'POST', headers: { host, origin, cookie: admin.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        rq.on('error', reject);
+        rq.end(body);
+      });
+    expect(await post('evil.example', 'http://evil.example')).toBe(403);
+    expect(await post(`evil.example:${port}`, `http://evil.example:${port}`)).toBe(403);
+    // the same request from the listen address (or localhost, the loopback name) is accepted
+    expect(await post(`127.0.0.1:${port}`, `http://127.0.0.1:${port}`)).toBe(303);
+    expect(await post(`localhost:${port}`, `http://localhost:${port}`)).toBe(303);
+    // a configured public origin replaces the listen address
+    const s = await h.startServer({ GFT_WEB_PUBLIC_ORIGIN: 'https://gic.example.org' });
+    const c = new Client(s.url);
+    expect((await c.login(USERS.admin, PASSWORDS.admin)).status).toBe(303); // no Origin header from fetch: the token decides
+    const t2 = await c.csrf('/admin/users');
+    const form = { _csrf: t2, username: 'pubo', role: 'viewer', password: 'public-origin-123' };
+    expect((await c.req('/admin/users', { form, headers: { origin: s.url } })).status).toBe(403);
+    expect((await c.req('/admin/users', { form, headers: { origin: 'https://gic.example.org' } })).status).toBe(303);
   });
 
   it('logs out server-side, and sessions survive a restart of the server', async () => {

@@ -9,13 +9,15 @@
  *    /login, `/api/*` and `/fragment/*` (and script requests) answer 401 — before a 404 is possible,
  *    so an anonymous visitor cannot even probe which URLs exist;
  * 4. the route's permission for the user's role (403 otherwise);
- * 5. POST: same-origin check (Origin/Referer), then the form (≤ 64 KiB) and its CSRF token;
+ * 5. POST: same-origin check (Origin/Referer against the public origin: GFT_WEB_PUBLIC_ORIGIN, default
+ *    the listen address — never the request's Host header), then the form (≤ 64 KiB) and its CSRF token;
  * 6. the handler. Unexpected errors give a 500 page without details (details go to the log).
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -23,12 +25,12 @@ import type { ClickHouse } from '../connectors/clickhouse/client.ts';
 import type { LocalStorage } from '../connectors/storage/storage.ts';
 import { Logger } from '../lib/runtime/log.ts';
 import { cookieName, parseCookies } from './auth/cookies.ts';
-import { sameOrigin, tokensEqual } from './auth/csrf.ts';
+import { listenOrigins, normalizeOrigin, sameOrigin, tokensEqual } from './auth/csrf.ts';
 import { LoginLimiter } from './auth/limiter.ts';
 import { can } from './auth/roles.ts';
 import { SessionStore } from './auth/sessions.ts';
 import { AuditLog, ClickHouseSessions, UserStore } from './auth/stores.ts';
-import type { WebConfig } from './config.ts';
+import { publicOrigins, type WebConfig } from './config.ts';
 import { PipelineQueries } from './data/pipeline.ts';
 import { SdbQueries } from './data/sdb.ts';
 import { ShiftStore } from './data/shifts.ts';
@@ -142,12 +144,28 @@ export class WebServer {
       this.server!.once('error', reject);
       this.server!.listen(config.port, config.host, () => resolve());
     });
+    this.origins = this.allowedOrigins();
     this.sweepTimer = setInterval(() => {
       this.deps.sessions.sweep();
       if (!this.deps.telemetry.rollup) void this.attachRollup(); // telemetry created after we started
     }, 60_000);
     this.sweepTimer.unref();
     return this.url;
+  }
+
+  /** Origins a POST may come from (see csrf.ts sameOrigin). */
+  private origins: ReadonlySet<string> = new Set();
+
+  private allowedOrigins(): ReadonlySet<string> {
+    const configured = publicOrigins(this.opts.config.publicOrigin);
+    if (configured.length) return new Set(configured.map((o) => normalizeOrigin(o)!));
+    const a = this.server!.address() as AddressInfo;
+    const addrs = Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((i) => i.address));
+    const list = listenOrigins(a.address, a.port, !!this.opts.config.tlsCert, addrs);
+    if (this.opts.config.trustProxy) {
+      this.log.warn('GFT_WEB_PUBLIC_ORIGIN is not set: behind a reverse proxy, forms posted from the public address will be refused', { accepted: list });
+    }
+    return new Set(list);
   }
 
   get url(): string {
@@ -257,7 +275,7 @@ export class WebServer {
     }
     // 5. POST: origin, form, CSRF
     if (ctx.method === 'POST') {
-      if (!sameOrigin(req.headers, ctx.secure ? 'https' : 'http')) throw new HttpError(403, 'cross-origin request refused');
+      if (!sameOrigin(req.headers, this.origins)) throw new HttpError(403, 'cross-origin request refused');
       ctx.form = await readForm(req);
       if (!m.route.ownCsrf) {
         const got = ctx.form._csrf ?? (req.headers['x-csrf-token'] as string | undefined);

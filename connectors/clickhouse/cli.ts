@@ -1,4 +1,4 @@
-import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
+import { formatHelp, parseArgs, printUsage, unknownSubcommand, type CommandSpec } from '../../lib/cli/args.ts';
 import { platformConfig } from '../../lib/config/platform.ts';
 import { ClickHouse } from './client.ts';
 import { migrate, applyRetention, migrationSql } from './migrations.ts';
@@ -24,10 +24,7 @@ const spec: CommandSpec = {
 export async function run(args: string[]): Promise<number> {
   const a = parseArgs(args, spec);
   const [sub] = a.positionals;
-  if (a.help || !sub) {
-    console.log(formatHelp(spec));
-    return a.help ? 0 : 2;
-  }
+  if (a.help || !sub) return printUsage(formatHelp(spec), a.help);
   if (sub === 'migrate' && a.options.print) {
     const c = clusterDdl();
     const db = platformConfig().clickhouseDatabase;
@@ -46,7 +43,7 @@ export async function run(args: string[]): Promise<number> {
       console.log(dropped.length ? `dropped ${dropped.join(', ')}` : 'nothing to drop');
       return 0;
     }
-    throw new UsageError(`unknown subcommand '${sub}'`);
+    throw unknownSubcommand(sub, ['migrate', 'retention'], formatHelp(spec));
   } finally {
     await ch.close();
   }

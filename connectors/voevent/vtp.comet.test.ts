@@ -1,7 +1,7 @@
 /**
  * VTP against an independent implementation: the Comet VOEvent broker (PyPI `comet` 3.1.0, Twisted),
- * installed by `bash connectors/voevent/peer/setup-comet.sh` into .gft/vtp-peer. Skipped, with a
- * message, when it is not installed. Everything stays on 127.0.0.1 (Comet is whitelisted to 127.0.0.0/8).
+ * installed into .gft/vtp-peer by `npx gft test` (or `bash connectors/voevent/peer/setup-comet.sh`).
+ * Skipped, with a message, when it is not installed — except under `npx gft test`, which installs it. Everything stays on 127.0.0.1 (Comet is whitelisted to 127.0.0.0/8).
  *
  * - Comet as a broker: our subscriber connects, answers Comet's authenticate and iamalive (interval
  *   shortened to 1 s; Comet drops a subscriber that misses one), and receives and acks an event that
@@ -19,11 +19,15 @@ import net from 'node:net';
 import { repoRoot } from '../../lib/config/platform.ts';
 import { svomNotice } from '../../streams/alerts/core/fixtures.ts';
 import { VtpReceiver, VtpSubscriber, publishVoevent, type Receipt, type VtpLogEvent } from './vtp.ts';
+import { cometInstalled, cometPython, cometVenv } from './peer/comet.ts';
 
-const venv = join(repoRoot, '.gft', 'vtp-peer');
-const python = join(venv, 'bin', 'python');
-const have = existsSync(join(venv, 'bin', 'comet-sendvo'));
-if (!have) console.warn(`SKIPPED VTP peer tests against Comet: not installed (run: bash connectors/voevent/peer/setup-comet.sh)`);
+const python = cometPython;
+const have = cometInstalled();
+if (!have) {
+  // `npx gft test` installs the peer (GFT_REQUIRE_STACK=1): missing then is a failure, not a skip
+  if (process.env.GFT_REQUIRE_STACK === '1') throw new Error(`the VTP peer (Comet) is not installed in ${cometVenv} although gft test installs it: see its '[vtp-peer]' lines`);
+  console.warn(`SKIPPED VTP peer tests against Comet: not installed (npx gft test installs it; or: bash connectors/voevent/peer/setup-comet.sh)`);
+}
 const samples = join(repoRoot, '..', 'shared', 'data', 'voevents');
 
 async function freePort(): Promise<number> {
@@ -116,7 +120,7 @@ describe.skipIf(!have)('VTP against Comet (independent peer)', () => {
       const file = existsSync(samples) ? join(samples, 'gcn-notice-parser_svom_mxt_40.xml') : join(mkdtempSync(join(tmpdir(), 'voe-')), 'n.xml');
       if (!existsSync(file)) writeFileSync(file, svomNotice({ burstId: 'sb26010198', packetType: 209, instrument: 'MXT', ra: 1, dec: 2, error: 0.01 }));
       // async spawn: our receiver runs in this process and must keep serving while comet-sendvo runs
-      const p = spawn(join(venv, 'bin', 'comet-sendvo'), ['--host=127.0.0.1', `--port=${port}`, `--file=${file}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(join(cometVenv, 'bin', 'comet-sendvo'), ['--host=127.0.0.1', `--port=${port}`, `--file=${file}`], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       p.stdout!.on('data', (d) => (out += d));
       p.stderr!.on('data', (d) => (out += d));

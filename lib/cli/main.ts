@@ -5,10 +5,10 @@
  * pay for Kafka clients and `gft stack up` works before anything else is built.
  * A command module exports `summary` (one line) and `run(args) => exit code`.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UsageError } from './args.ts';
+import { didYouMean, printUsage, UsageError } from './args.ts';
 import { repoRoot } from '../config/platform.ts';
 
 export interface CommandModule {
@@ -60,19 +60,28 @@ async function help(): Promise<string> {
     }
     lines.push(`  ${name.padEnd(10)} ${summary}`);
   }
+  lines.push('', 'options:', '  --help, -h     this list', '  --version, -V  the version of gft');
   lines.push('', 'Run `npx gft <command> --help` for the options of a command.');
   return lines.join('\n');
 }
 
+/** `gft <version>` from package.json (the one place the version is kept). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string };
+  return `gft ${pkg.version} (${pkg.name}, Node ${process.versions.node})`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(await help());
-    return name ? 0 : 2;
+  if (!name || name === '--help' || name === '-h' || name === 'help') return printUsage(await help(), !!name);
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(version());
+    return 0;
   }
   const mod = await load(name);
   if (!mod) {
-    console.error(`gft: unknown command '${name}'\n\n${await help()}`);
+    const near = didYouMean(name.replace(/^-+/, ''), Object.keys(commands));
+    console.error(`gft: unknown ${name.startsWith('-') ? 'option' : 'command'} '${name}'${near ? ` (did you mean '${near}'?)` : ''}\n\n${await help()}`);
     return 2;
   }
   try {

@@ -1,10 +1,11 @@
 /**
  * `npx gft test` — the README's test command. Installs what is missing (npm dependencies through
- * bin/gft.mjs; Debian packages and the Kafka/registry/ClickHouse services through `stack up`; the
- * reference Confluent clients of the interop tests through connectors/interop/peer/setup.sh), then
- * runs the whole vitest suite. Integration tests then require the stack (GFT_REQUIRE_STACK=1): a
- * test that needs it fails instead of skipping. The interop peers are optional: when they cannot be
- * installed (no python3, PyPI or Maven Central out of reach) their tests skip and say why.
+ * bin/gft.mjs; Debian packages and the Kafka/registry/ClickHouse services through `stack up`; the VTP
+ * interop peer Comet from PyPI through connectors/voevent/peer/comet.ts; the reference Confluent
+ * clients of the interop tests through connectors/interop/peer/setup.sh), then runs the whole vitest
+ * suite. Integration tests then require the stack (GFT_REQUIRE_STACK=1): a test that needs it fails
+ * instead of skipping. The Confluent interop peers are optional: when they cannot be installed (no
+ * python3, PyPI or Maven Central out of reach) their tests skip and say why.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -46,6 +47,10 @@ export async function run(args: string[]): Promise<number> {
     const { up, layout } = await import('../../deploy/stack.ts');
     const { platformConfig } = await import('../config/platform.ts');
     await up({ log: (s) => console.log(`[stack] ${s}`) });
+    // the independent VTP peer of the interop tests (Comet, from PyPI), like the rest of what they need
+    const { ensureComet } = await import('../../connectors/voevent/peer/comet.ts');
+    const peer = await ensureComet((s) => console.log(`[vtp-peer] ${s}`));
+    console.log(`[vtp-peer] ${peer.ok ? 'ready' : 'NOT installed'}: ${peer.detail}`);
     env.GFT_REQUIRE_STACK = '1';
     await installInteropPeers(env);
     // The S3 store is part of the stack only after `gft stack up --s3` (building MinIO takes minutes):

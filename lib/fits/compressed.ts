@@ -19,6 +19,7 @@ import { riceDecode, riceDecode16, riceEncode } from './rice.ts';
 import { riceWasmAvailable, riceWasmWorkspace } from './wasm.ts';
 import type { Source } from './source.ts';
 import { binColumns, type BinColumn } from './table.ts';
+import { MAX_PIXELS_PER_BYTE } from './keywords.ts';
 
 /** The uncompressed image header rebuilt from a compressed HDU's header (what astropy shows). */
 export function imageHeaderOf(h: Header): Header {
@@ -93,6 +94,16 @@ export function decompressImage(info: HduInfo, src: Source, name: string): { dat
   if (!cdata) throw new FitsError('BAD_HEADER', `${where}: no COMPRESSED_DATA column`);
   const bytepix0 = param(h, 'BYTEPIX');
   const blank0 = h.getNumber('ZBLANK') ?? h.getNumber('BLANK');
+  // Check what the tables promise before allocating anything (keywords.ts: every number here is valid).
+  const ntiles = dims.map((d, i) => Math.ceil(d / tile[i]));
+  const expectedRows = ntiles.reduce((a, b) => a * b, 1);
+  const nrows = h.getNumber('NAXIS2') ?? 0;
+  if (nrows < expectedRows) throw new FitsError('CORRUPT', `${where}: ${nrows} tiles for an image that needs ${expectedRows}`);
+  if (total > MAX_PIXELS_PER_BYTE * Math.max(1, info.dataBytes)) {
+    throw new FitsError('CORRUPT', `${where}: a data unit of ${info.dataBytes} bytes cannot hold an image of ${total} pixels`);
+  }
+  // A tile larger than the image along an axis is the image's length along it.
+  for (let i = 0; i < ndim; i++) tile[i] = Math.max(1, Math.min(tile[i], dims[i]));
   const maxTile0 = tile.reduce((a, b) => a * b, 1);
   // 16-bit RICE without BLANK (raw camera frames): WebAssembly decoder, data read straight into its memory.
   const wasm =
@@ -117,7 +128,6 @@ export function decompressImage(info: HduInfo, src: Source, name: string): { dat
     if (data.length < info.dataBytes) throw new FitsError('TRUNCATED', `${where}: data unit incomplete`);
   }
   const rowBytes = h.getNumber('NAXIS1') ?? 0;
-  const nrows = h.getNumber('NAXIS2') ?? 0;
   const heapStart = h.getNumber('THEAP') ?? rowBytes * nrows;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const isFloat = zbitpix < 0;
@@ -126,16 +136,13 @@ export function decompressImage(info: HduInfo, src: Source, name: string): { dat
   const dither = zq === 'SUBTRACTIVE_DITHER_1' || zq === 'SUBTRACTIVE_DITHER_2';
   const dither0 = h.getNumber('ZDITHER0') ?? 1;
   const bytepix = param(h, 'BYTEPIX') ?? (quantised ? 4 : Math.abs(zbitpix) / 8);
-  const blocksize = param(h, 'BLOCKSIZE') ?? 32;
+  const blocksize = param(h, 'BLOCKSIZE') ?? 32; // a positive integer: checked by scanHdus (keywords.ts)
   const bzero = h.getNumber('BZERO') ?? 0;
   const bscale = h.getNumber('BSCALE') ?? 1;
   const blankKey = h.getNumber('ZBLANK') ?? h.getNumber('BLANK');
 
   // Every pixel is written below (each tile is decoded, or an error is thrown): uninitialised is fine.
   const out = zbitpix === 32 || zbitpix === -64 ? allocFloat64(total) : allocFloat32(total);
-  const ntiles = dims.map((d, i) => Math.ceil(d / tile[i]));
-  const expectedRows = ntiles.reduce((a, b) => a * b, 1);
-  if (nrows < expectedRows) throw new FitsError('CORRUPT', `${where}: ${nrows} tiles for an image that needs ${expectedRows}`);
   const maxTile = tile.reduce((a, b) => a * b, 1);
   const tileInts = new Int32Array(maxTile);
   const tileFloats = isFloat ? new Float64Array(maxTile) : undefined;
@@ -235,8 +242,10 @@ export function decompressImage(info: HduInfo, src: Source, name: string): { dat
       const alt = gzdata ?? udata;
       const d = alt ? descriptor(alt, row) : [0, 0];
       if (!alt || d[0] === 0) throw new FitsError('CORRUPT', `${where}: tile ${row} has no data`);
+      if (d[1] < 0 || d[0] < 0 || heapStart + d[1] + d[0] * elemSize(alt.heapType) > data.length) throw new FitsError('TRUNCATED', `${where}: tile ${row} lies beyond the heap`);
       let raw: Uint8Array = data.subarray(heapStart + d[1], heapStart + d[1] + d[0] * elemSize(alt.heapType));
-      if (alt === gzdata) raw = gunzipSync(raw);
+      if (alt === gzdata) raw = inflate(raw, npix * 8, where, row);
+      if (raw.length < npix * (isFloat ? (zbitpix === -32 ? 4 : 8) : Math.abs(zbitpix) / 8)) throw new FitsError('CORRUPT', `${where}: tile ${row}: ${raw.length} bytes for ${npix} pixels`);
       const rv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       if (isFloat) {
         kind = 'floats';
@@ -346,19 +355,22 @@ function copyTile(out: Float32Array | Float64Array, tileVals: Float32Array | Flo
   }
 }
 
+/** Gunzips a tile, refusing to inflate beyond what its pixels can need (a gzip bomb is CORRUPT, not a 1 GB buffer). */
+function inflate(bytes: Uint8Array, maxBytes: number, where: string, row: number): Uint8Array {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: Math.max(1, maxBytes) });
+  } catch (err) {
+    throw new FitsError('CORRUPT', `${where}: tile ${row}: gzip data cannot be inflated (${(err as Error).message})`);
+  }
+}
+
 function decodeTile(cmp: string, bytes: Uint8Array, out: Int32Array, npix: number, bytepix: number, blocksize: number, where: string, row: number): void {
   if (cmp === 'RICE_1' || cmp === 'RICE_ONE') {
     riceDecode(bytes, 0, bytes.length, out, 0, npix, bytepix, blocksize);
     return;
   }
   let raw: Uint8Array = bytes;
-  if (cmp === 'GZIP_1' || cmp === 'GZIP_2') {
-    try {
-      raw = gunzipSync(bytes);
-    } catch (err) {
-      throw new FitsError('CORRUPT', `${where}: tile ${row}: gzip data cannot be inflated (${(err as Error).message})`);
-    }
-  }
+  if (cmp === 'GZIP_1' || cmp === 'GZIP_2') raw = inflate(bytes, npix * 8, where, row);
   const bp = raw.length / npix;
   if (![1, 2, 4].includes(bp)) throw new FitsError('CORRUPT', `${where}: tile ${row}: ${raw.length} bytes for ${npix} pixels`);
   if (cmp === 'GZIP_2' && bp > 1) {

@@ -4,9 +4,11 @@
  */
 import { FitsError } from './errors.ts';
 import { BLOCK, Header, parseHeaderBlocks } from './header.ts';
+import { checkNumericKeywords, intKeyword } from './keywords.ts';
 import type { Source } from './source.ts';
 
-export type HduType = 'image' | 'bintable' | 'table' | 'compressed-image' | 'empty';
+/** 'other': a conforming extension of a type we do not read (XTENSION not IMAGE, TABLE or BINTABLE): skipped. */
+export type HduType = 'image' | 'bintable' | 'table' | 'compressed-image' | 'empty' | 'other';
 
 export interface HduInfo {
   index: number;
@@ -27,13 +29,8 @@ export interface HduInfo {
 
 const VALID_BITPIX = new Set([8, 16, 32, 64, -32, -64]);
 
-function intKey(h: Header, key: string, name: string, hdu: number, dflt?: number): number {
-  const v = h.get(key);
-  if (v === undefined && dflt !== undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v)) {
-    throw new FitsError('BAD_HEADER', `${name}: HDU ${hdu}: ${key} is ${v === undefined ? 'missing' : `not an integer (${JSON.stringify(v)})`}`);
-  }
-  return v;
+function intKey(h: Header, key: string, name: string, hdu: number, dflt?: number, min?: number, max?: number): number {
+  return intKeyword(h, key, `${name}: HDU ${hdu}`, { dflt, min, max });
 }
 
 /** Reads header blocks starting at `pos`, growing the read until END. */
@@ -71,26 +68,24 @@ export function scanHdus(src: Source): HduInfo[] {
     const { header, end } = readHeaderAt(src, pos, index);
     const bitpix = intKey(header, 'BITPIX', src.name, index);
     if (!VALID_BITPIX.has(bitpix)) throw new FitsError('BAD_BITPIX', `${src.name}: HDU ${index}: invalid BITPIX ${bitpix}`);
-    const naxis = intKey(header, 'NAXIS', src.name, index);
-    if (naxis < 0 || naxis > 999) throw new FitsError('BAD_HEADER', `${src.name}: HDU ${index}: invalid NAXIS ${naxis}`);
+    const naxis = intKey(header, 'NAXIS', src.name, index, undefined, 0, 999);
     const axes: number[] = [];
-    for (let i = 1; i <= naxis; i++) {
-      const a = intKey(header, `NAXIS${i}`, src.name, index);
-      if (a < 0) throw new FitsError('BAD_HEADER', `${src.name}: HDU ${index}: NAXIS${i} is negative`);
-      axes.push(a);
-    }
+    for (let i = 1; i <= naxis; i++) axes.push(intKey(header, `NAXIS${i}`, src.name, index, undefined, 0));
     const xt = index === 0 ? undefined : (header.getString('XTENSION') ?? '').trim().toUpperCase();
-    const pcount = index === 0 ? 0 : intKey(header, 'PCOUNT', src.name, index, 0);
-    const gcount = index === 0 ? 1 : intKey(header, 'GCOUNT', src.name, index, 1);
+    // PCOUNT ≥ 0 and GCOUNT ≥ 1 (FITS 4.0 §7.1.1): a negative or zero count would make a negative or
+    // empty data unit out of a header that announces one.
+    const pcount = index === 0 ? 0 : intKey(header, 'PCOUNT', src.name, index, 0, 0);
+    const gcount = index === 0 ? 1 : intKey(header, 'GCOUNT', src.name, index, 1, 1);
     const groups = index === 0 && header.get('GROUPS') === true && axes[0] === 0;
     let elements = 0;
     if (naxis > 0) {
       elements = 1;
       for (let i = groups ? 1 : 0; i < naxis; i++) elements *= axes[i];
     }
-    const groupPcount = groups ? intKey(header, 'PCOUNT', src.name, index, 0) : pcount;
-    const groupGcount = groups ? intKey(header, 'GCOUNT', src.name, index, 1) : gcount;
+    const groupPcount = groups ? intKey(header, 'PCOUNT', src.name, index, 0, 0) : pcount;
+    const groupGcount = groups ? intKey(header, 'GCOUNT', src.name, index, 1, 1) : gcount;
     const dataBytes = naxis === 0 ? 0 : (Math.abs(bitpix) / 8) * groupGcount * (groupPcount + elements);
+    if (!Number.isSafeInteger(dataBytes)) throw new FitsError('BAD_HEADER', `${src.name}: HDU ${index}: NAXISn, PCOUNT and GCOUNT announce a data unit of ${dataBytes} bytes`);
     if (end + dataBytes > src.size) {
       throw new FitsError(
         'TRUNCATED',
@@ -100,15 +95,22 @@ export function scanHdus(src: Source): HduInfo[] {
     let type: HduType;
     let shape = axes;
     let bp = bitpix;
+    const where = `${src.name}: HDU ${index}`;
     if (index === 0 || xt === 'IMAGE') type = dataBytes > 0 ? 'image' : 'empty';
     else if (xt === 'TABLE') type = 'table';
     else if (header.get('ZIMAGE') === true) {
       type = 'compressed-image';
       bp = intKey(header, 'ZBITPIX', src.name, index);
-      const zn = intKey(header, 'ZNAXIS', src.name, index);
+      if (!VALID_BITPIX.has(bp)) throw new FitsError('BAD_BITPIX', `${where}: invalid ZBITPIX ${bp}`);
+      const zn = intKey(header, 'ZNAXIS', src.name, index, undefined, 0, 999);
       shape = [];
-      for (let i = 1; i <= zn; i++) shape.push(intKey(header, `ZNAXIS${i}`, src.name, index));
-    } else type = 'bintable';
+      for (let i = 1; i <= zn; i++) shape.push(intKey(header, `ZNAXIS${i}`, src.name, index, undefined, 0));
+    } else if (xt === 'BINTABLE' || xt === 'A3DTABLE') type = 'bintable';
+    else type = 'other';
+    if ((type === 'table' || type === 'bintable' || type === 'compressed-image') && (naxis !== 2 || bitpix !== 8)) {
+      throw new FitsError('BAD_HEADER', `${where}: a ${xt ?? 'table'} extension needs BITPIX = 8 and NAXIS = 2 (it has ${bitpix} and ${naxis})`);
+    }
+    if (type !== 'other') checkNumericKeywords(header, type, where);
     if (type === 'empty') shape = [];
     const extname = header.getString('EXTNAME')?.trim();
     const info: HduInfo = { index, type, header, bitpix: bp, shape, dataOffset: end, dataBytes, headerOffset: pos };

@@ -18,6 +18,11 @@ interface Params {
   bbits: number;
 }
 
+/** A block size that is not a positive integer would make the block loop stand still or go backwards. */
+function checkBlock(nblock: number): void {
+  if (!(Number.isInteger(nblock) && nblock > 0)) throw new FitsError('BAD_HEADER', `RICE_1 BLOCKSIZE ${nblock} is not a positive integer`);
+}
+
 function params(bytepix: number): Params {
   switch (bytepix) {
     case 1:
@@ -37,6 +42,7 @@ function params(bytepix: number): Params {
  */
 export function riceDecode(c: Uint8Array, start: number, end: number, out: Int32Array, o: number, npix: number, bytepix: number, nblock: number): void {
   const { fsbits, fsmax, bbits } = params(bytepix);
+  checkBlock(nblock);
   const corrupt = () => new FitsError('CORRUPT', `RICE_1 tile data ends early (${end - start} bytes for ${npix} pixels)`);
   if (end - start < bytepix + 1) {
     if (npix === 0) return;
@@ -145,6 +151,7 @@ export function riceDecode16(
   bscale: number,
   bzero: number,
 ): void {
+  checkBlock(nblock);
   if (end - start < 3) {
     if (npix === 0) return;
     throw new FitsError('CORRUPT', `RICE_1 tile data ends early (${end - start} bytes for ${npix} pixels)`);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../cli/args.ts';
+import { parseArgs, formatHelp, printUsage, UsageError, type CommandSpec } from '../cli/args.ts';
 import { repoRoot } from '../config/platform.ts';
 import { runStageProcess, type StageDefinition } from './runner.ts';
 import { Supervisor } from './supervisor.ts';
@@ -47,10 +47,7 @@ export async function loadStage(name: string): Promise<StageDefinition> {
 export async function run(args: string[]): Promise<number> {
   const a = parseArgs(args, spec);
   const [sub, name] = a.positionals;
-  if (a.help || !sub) {
-    console.log(formatHelp(spec));
-    return a.help ? 0 : 2;
-  }
+  if (a.help || !sub) return printUsage(formatHelp(spec), a.help);
   if (sub === 'list') {
     for (const [n, rel] of Object.entries(STAGE_WIRING)) console.log(`${n.padEnd(18)} ${existsSync(join(repoRoot, rel)) ? rel : '(not built yet)'}`);
     return 0;

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../cli/args.ts';
+import { formatHelp, parseArgs, printUsage, unknownSubcommand, type CommandSpec } from '../cli/args.ts';
 import { platformConfig, repoRoot } from '../config/platform.ts';
 import { createKafka } from './kafka.ts';
 import { createTopics } from './topics.ts';
@@ -24,10 +24,7 @@ const spec: CommandSpec = {
 export async function run(args: string[]): Promise<number> {
   const a = parseArgs(args, spec);
   const [sub] = a.positionals;
-  if (a.help || !sub) {
-    console.log(formatHelp(spec));
-    return a.help ? 0 : 2;
-  }
+  if (a.help || !sub) return printUsage(formatHelp(spec), a.help);
   const ns = String(a.options.namespace || process.env.GFT_NAMESPACE || '');
   if (sub === 'doc') {
     const p = join(repoRoot, 'docs', 'topics.md');
@@ -55,7 +52,7 @@ export async function run(args: string[]): Promise<number> {
       }
       return 0;
     }
-    throw new UsageError(`unknown subcommand '${sub}'\n\n${formatHelp(spec)}`);
+    throw unknownSubcommand(sub, ['create', 'list', 'doc'], formatHelp(spec));
   } finally {
     await admin.disconnect();
   }

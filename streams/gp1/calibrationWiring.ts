@@ -111,8 +111,9 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
     const filter = m ? (/master-flat-([^-]+)-/.exec(m.name)?.[1] ?? null) : null;
     const fin = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x : 0);
     const binning = m?.binning ?? camera().camera?.binning ?? '1x1';
-    // the configured camera's name (a built-in's name is its configuration value; a camera file's is inside it)
-    const cam = camera().camera?.name ?? cfg.camera;
+    // the master's camera (from the frames' own headers when no configured camera fits them), else the
+    // configured camera's name (a built-in's name is its configuration value; a camera file's is inside it)
+    const cam = m?.camera ?? camera().camera?.name ?? cfg.camera;
     return {
       topic: 'gp1.masters',
       key: `${cam}/${r.kind}/${filter ?? '-'}`,

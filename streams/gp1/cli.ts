@@ -14,8 +14,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
-import { cameraByName, cameraFromSpec, detectCamera, frameInfo, loadCameraFile, type CameraConfig } from './core/camera.ts';
+import { formatHelp, parseArgs, printUsage, unknownSubcommand, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
+import { cameraByName, cameraFromSpec, frameInfo, loadCameraFile, resolveFrameCamera, unresolvedCameraReason, type CameraConfig } from './core/camera.ts';
 import { MasterBank, type MasterMeta } from './core/calibration/bank.ts';
 import { calibrateFrame, CalibrationError, type CalibratedFrame, type CalibrateOptions, type CalibrationMasters } from './core/calibration/calibrate.ts';
 import type { RawFrame } from './core/calibration/frame.ts';
@@ -83,10 +83,7 @@ const calibrateSpec: CommandSpec = {
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-    console.log(USAGE);
-    return sub ? 0 : 2;
-  }
+  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') return printUsage(USAGE, !!sub);
   if (sub === 'masters') return mastersCommand(rest);
   if (sub === 'calibrate') return calibrateCommand(rest);
   const ext = SUBCOMMANDS[sub];
@@ -99,7 +96,7 @@ export async function run(args: string[]): Promise<number> {
     const mod = (await import(url.href)) as { run(args: string[]): Promise<number> };
     return mod.run(rest);
   }
-  throw new UsageError(`unknown subcommand '${sub}'\n\n${USAGE}`);
+  throw unknownSubcommand(sub, ['masters', 'calibrate', ...Object.keys(SUBCOMMANDS)], USAGE);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -124,6 +121,14 @@ async function context(o: Record<string, unknown>): Promise<Context> {
   if (!Number.isInteger(n) || n < 0) throw new UsageError('--workers must be a non-negative integer');
   const pool = n > 0 ? await CalibrationPool.create(n) : null;
   return { cameras, camera, pool };
+}
+
+/** A warning on stderr, once per text (the same camera note for every frame of a night is said once). */
+const warned = new Set<string>();
+function warnOnce(text: string): void {
+  if (warned.has(text)) return;
+  warned.add(text);
+  console.error(text);
 }
 
 function emit(report: unknown, path: unknown): void {
@@ -257,12 +262,15 @@ async function buildAll(o: Record<string, unknown>, inDir: string, outDir: strin
     return 1;
   }
   mkdirSync(outDir, { recursive: true });
+  for (const n of night.cameraNotes) warnOnce(`gft gp1 masters: warning: ${n}`);
 
   const accepted = reports.filter((r) => r.accepted).length;
   emit(
     {
       command: 'gp1 masters',
       camera: night.camera.name,
+      cameraSource: night.cameraSource,
+      ...(night.cameraNotes.length ? { cameraNotes: night.cameraNotes } : {}),
       in: inDir,
       out: outDir,
       bank: { dir: bankDir, mastersBefore: bank.entries.length - accepted, unreadable },
@@ -323,8 +331,15 @@ async function calibrateCommand(args: string[]): Promise<number> {
       return { file, ok: false, error: { code: 'unreadable', message: (e as Error).message } };
     }
     const header = raw.header;
-    const camera = ctx.camera ?? detectCamera(header, raw.width, raw.height, ctx.cameras);
-    if (!camera) return { file, ok: false, error: { code: 'unknown-camera', message: 'camera not detected from the header; pass --camera' } };
+    let resolution;
+    try {
+      resolution = resolveFrameCamera({ camera: ctx.camera, cameras: ctx.cameras }, header, raw.width, raw.height);
+    } catch (e) {
+      return { file, ok: false, error: { code: 'bad-geometry', message: (e as Error).message } };
+    }
+    if (!resolution) return { file, ok: false, error: { code: 'unknown-camera', message: unresolvedCameraReason(ctx.camera, raw.width, raw.height) } };
+    const camera = resolution.camera;
+    for (const n of resolution.notes) warnOnce(`gft gp1 calibrate: warning: ${n}`);
     const info = frameInfo(header, raw.name);
     const date = info.dateObs;
     if (!date) return { file, ok: false, error: { code: 'no-date', message: 'no DATE-OBS and no date in the file name: cannot pick masters' } };
@@ -359,6 +374,8 @@ async function calibrateCommand(args: string[]): Promise<number> {
       ok: true,
       out: outPath,
       camera: camera.name,
+      cameraSource: resolution.source,
+      ...(resolution.notes.length ? { cameraNotes: resolution.notes } : {}),
       masters: Object.fromEntries((Object.keys(picked) as MasterKind[]).map((k) => [k, picked[k] ? { name: picked[k]!.name, sha256: picked[k]!.sha256, hoursFromFrame: age(picked[k]) } : null])),
       ...(missing.length ? { missing } : {}),
       stats,

@@ -30,6 +30,7 @@ import type { FrameResult } from './core/detection/frame.ts';
 import { buildCandidates, type EpochCandidates, type ReferenceCatalog } from './core/detection/candidates.ts';
 import { measureFrame, type MeasureRequest } from './detectionTask.ts';
 import { flagBits } from './candidateFlags.ts';
+import { baseFileCards } from './core/detection/baseFile.ts';
 import { parseExact, stringifyExact } from '../../lib/runtime/exactJson.ts';
 
 export const detectionSchema = {
@@ -52,7 +53,7 @@ export function baseFile(burstId: string, e: EpochCandidates, results: FrameResu
   const tables: TableInput[] = [
     {
       kind: 'table', extname: 'CANDIDATES',
-      cards: [{ key: 'BURST_ID', value: burstId }, { key: 'EPOCH', value: e.epoch }, { key: 'EPOCHSEC', value: e.epochSec }, { key: 'REVISION', value: e.revision }],
+      cards: baseFileCards(burstId, e),
       columns: [
         { name: 'ID', format: '24A', values: c.map((x) => x.id) },
         { name: 'RA', format: 'D', unit: 'deg', values: c.map((x) => x.ra) },

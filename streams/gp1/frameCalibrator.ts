@@ -2,14 +2,15 @@
  * Calibrates raw frames given as bytes against a set of masters, keeping the bank and the master
  * images in memory between frames (the stage calls this once per object frame; reading three
  * masters of 2148x1472 float32 for every frame cost more than the arithmetic). The same choices as
- * `gft gp1 calibrate`: the camera from configuration (or detected from the header), masters picked
+ * `gft gp1 calibrate`: the camera by camera.ts resolveFrameCamera (configured, detected, or described
+ * by the frame's own keywords), masters picked
  * by camera, binning, filter and nearest date, then the core's calibrateFrame. Output buffers are
  * reused from frame to frame (the FITS bytes are made before calibrate() returns), so a frame costs
  * no fresh memory.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { cameraFromSpec, detectCamera, frameInfo, type CameraConfig } from './core/camera.ts';
+import { cameraFromSpec, frameInfo, resolveFrameCamera, unresolvedCameraReason, type CameraConfig } from './core/camera.ts';
 import { MasterBank, type MasterMeta } from './core/calibration/bank.ts';
 import { calibrateFrame, type CalibrateOptions, type CalibrationMasters, type CalibrationStats } from './core/calibration/calibrate.ts';
 import { calibratedBytes, rawFrameFromBytes, readMasterFile, readMasterMeta } from './core/calibration/io.ts';
@@ -20,7 +21,7 @@ import type { CalibrationPool } from './core/calibration/pool.ts';
 /** Why a frame cannot be calibrated (bad input for this frame, not a failure of the stage). */
 export class FrameCalibrationError extends Error {
   constructor(
-    readonly code: 'unknown-camera' | 'no-date' | 'no-master',
+    readonly code: 'unknown-camera' | 'bad-geometry' | 'no-date' | 'no-master',
     message: string,
   ) {
     super(message);
@@ -36,6 +37,9 @@ export interface FrameCalibration {
   stats: CalibrationStats;
   masters: Partial<Record<MasterKind, { name: string; sha256: string }>>;
   camera: string;
+  /** How the camera was found (camera.ts resolveFrameCamera) and its warnings (e.g. values assumed for a camera described by headers). */
+  cameraSource: 'configured' | 'detected' | 'header';
+  cameraNotes: string[];
 }
 
 /** `coatli` (built-in name) or a path to a camera JSON file (its first camera, or the one named after `#`). */
@@ -86,10 +90,16 @@ export class FrameCalibrator {
   }
 
   /** Camera, masters and options for a frame. @throws FrameCalibrationError */
-  private plan(raw: RawFrame): { camera: CameraConfig; masters: CalibrationMasters; used: FrameCalibration['masters'] } {
+  private plan(raw: RawFrame): { camera: CameraConfig; masters: CalibrationMasters; used: FrameCalibration['masters']; resolution: Pick<FrameCalibration, 'cameraSource' | 'cameraNotes'> } {
     const fileName = raw.name;
-    const camera = this.camera ?? detectCamera(raw.header, raw.width, raw.height, this.cameras);
-    if (!camera) throw new FrameCalibrationError('unknown-camera', `${fileName}: camera not detected from the header; configure GFT_GP1_CAMERA`);
+    let r;
+    try {
+      r = resolveFrameCamera({ camera: this.camera, cameras: this.cameras }, raw.header, raw.width, raw.height);
+    } catch (e) {
+      throw new FrameCalibrationError('bad-geometry', `${fileName}: ${(e as Error).message}`);
+    }
+    if (!r) throw new FrameCalibrationError('unknown-camera', `${fileName}: ${unresolvedCameraReason(this.camera, raw.width, raw.height)}`);
+    const camera = r.camera;
     const info = frameInfo(raw.header, raw.name);
     if (!info.dateObs) throw new FrameCalibrationError('no-date', `${fileName}: no DATE-OBS and no date in the file name: cannot pick masters`);
     const q = { camera: camera.name, binning: info.binning ?? camera.binning, filter: info.filter, date: info.dateObs };
@@ -103,17 +113,18 @@ export class FrameCalibrator {
       camera,
       masters: { bias: this.master(picked.bias), dark: this.master(picked.dark), flat: this.master(picked.flat) },
       used: Object.fromEntries((Object.keys(picked) as MasterKind[]).map((k) => [k, { name: picked[k]!.name, sha256: picked[k]!.sha256 }])),
+      resolution: { cameraSource: r.source, cameraNotes: r.notes },
     };
   }
 
   /** @throws FrameCalibrationError (unknown camera, no date, no master) or the core's CalibrationError (bad frame) */
   calibrate(bytes: Buffer, fileName: string, sha256: string): FrameCalibration {
     const raw = rawFrameFromBytes(bytes, fileName, sha256);
-    const { camera, masters, used } = this.plan(raw);
+    const { camera, masters, used, resolution } = this.plan(raw);
     const n = masters.bias!.width * masters.bias!.height;
     if (this.out?.image.length !== n) this.out = { image: new Float32Array(n), weight: new Float32Array(n), mask: new Uint8Array(n) };
     const cal = calibrateFrame(raw, masters, { ...this.opts, camera, out: this.out });
-    return { fits: calibratedBytes(cal, raw.header), stats: cal.stats, masters: used, camera: camera.name };
+    return { fits: calibratedBytes(cal, raw.header), stats: cal.stats, masters: used, camera: camera.name, ...resolution };
   }
 
   /**
@@ -122,8 +133,8 @@ export class FrameCalibrator {
    * hashes them, so that this thread (the stage's consume/produce loop) only stores the file.
    */
   async calibrateOn(pool: CalibrationPool, raw: RawFrame): Promise<FrameCalibration> {
-    const { camera, masters, used } = this.plan(raw);
+    const { camera, masters, used, resolution } = this.plan(raw);
     const r = await pool.calibrateFits(raw, masters, { ...this.opts, camera });
-    return { fits: r.fits, sha256: r.sha256, stats: r.meta.stats, masters: used, camera: camera.name };
+    return { fits: r.fits, sha256: r.sha256, stats: r.meta.stats, masters: used, camera: camera.name, ...resolution };
   }
 }

@@ -3,7 +3,7 @@
  * produced to `ops.telemetry` (or printed as JSON lines with --stdout). Deterministic by seed: the
  * same --seed, --start, --rate and --speed give the same simulated records.
  */
-import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
+import { formatHelp, parseArgs, printUsage, unknownSubcommand, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
 import { platformConfig } from '../../lib/config/platform.ts';
 import { HostMonitor } from './hostMonitor.ts';
 import { ALL_SOURCES, runSimulator, type Source } from './simulator.ts';
@@ -36,9 +36,8 @@ export async function run(args: string[]): Promise<number> {
   const a = parseArgs(args, spec);
   const [sub] = a.positionals;
   if (a.help || sub !== 'simulate') {
-    console.log(formatHelp(spec));
-    if (sub && sub !== 'simulate') throw new UsageError(`unknown subcommand '${sub}'`);
-    return a.help ? 0 : 2;
+    if (sub && sub !== 'simulate') throw unknownSubcommand(sub, ['simulate'], formatHelp(spec));
+    return printUsage(formatHelp(spec), a.help);
   }
   const o = a.options;
   const sources = String(o.sources)

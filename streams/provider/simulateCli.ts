@@ -4,7 +4,7 @@
  * parameter are described in streams/provider/core/simulate/README.md.
  */
 import { resolve } from 'node:path';
-import { formatHelp, parseArgs, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
+import { formatHelp, parseArgs, printUsage, unknownSubcommand, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
 import { DEFAULT_NIGHT } from './core/simulate/night.ts';
 import { DEFAULT_FIELD } from './core/simulate/field.ts';
 import { COATLI_CAMERA } from './core/simulate/camera.ts';
@@ -61,11 +61,9 @@ const spec: CommandSpec = {
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-    console.log(`usage: gft simulate night --out DIR [--seed N] [options]\n\nsubcommands:\n  night      ${summary}\n\nRun \`gft simulate night --help\` for the options.`);
-    return sub ? 0 : 2;
-  }
-  if (sub !== 'night') throw new UsageError(`unknown subcommand '${sub}' (expected: night)`);
+  const top = `usage: gft simulate night --out DIR [--seed N] [options]\n\nsubcommands:\n  night      ${summary}\n\nRun \`gft simulate night --help\` for the options.`;
+  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') return printUsage(top, !!sub);
+  if (sub !== 'night') throw unknownSubcommand(sub, ['night'], top);
   const p = parseArgs(rest, spec);
   if (p.help) {
     console.log(formatHelp(spec));

@@ -37,8 +37,12 @@ const W = 64;
 const H = 48;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** Each call is another exposure: the last pixel differs (the provider drops a second file with the same pixel data). */
+let exposures = 0;
 function image(cards: FitsCard[], data?: Float32Array): HduInput {
-  return { kind: 'image', bitpix: 16, bzero: 32768, width: W, height: H, data: data ?? Float32Array.from({ length: W * H }, (_, i) => 1000 + (i % 97)), cards };
+  const px = data ?? Float32Array.from({ length: W * H }, (_, i) => 1000 + (i % 97));
+  if (!data) px[W * H - 1] = 2000 + exposures++;
+  return { kind: 'image', bitpix: 16, bzero: 32768, width: W, height: H, data: px, cards };
 }
 const object = (dateObs: string | null, type = 'object'): FitsCard[] => [
   { key: 'IMAGETYP', value: type }, { key: 'EXPTIME', value: 60 }, { key: 'FILTER', value: 'r' }, { key: 'INSTRUME', value: 'COATLI' },

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.ts';
 import { can, ROLES } from './roles.ts';
 import { clearCookie, parseCookies, serializeCookie } from './cookies.ts';
-import { newToken, sameOrigin, tokensEqual } from './csrf.ts';
+import { listenOrigins, newToken, normalizeOrigin, sameOrigin, tokensEqual } from './csrf.ts';
+import { webConfig } from '../config.ts';
 import { hashToken, SessionStore, type SessionPersistence, type SessionRecord } from './sessions.ts';
 import { LoginLimiter } from './limiter.ts';
 
@@ -85,14 +86,34 @@ describe('CSRF', () => {
     expect(tokensEqual('', '')).toBe(false);
     expect(tokensEqual(t, undefined)).toBe(false);
   });
-  it('refuses another Origin or Referer', () => {
-    expect(sameOrigin({ host: 'gic:8080', origin: 'http://gic:8080' }, 'http')).toBe(true);
-    expect(sameOrigin({ host: 'gic:8080', origin: 'https://evil.example' }, 'http')).toBe(false);
-    expect(sameOrigin({ host: 'gic:8080', origin: 'http://gic:8080' }, 'https')).toBe(false);
-    expect(sameOrigin({ host: 'gic:8080', referer: 'http://gic:8080/shifts' }, 'http')).toBe(true);
-    expect(sameOrigin({ host: 'gic:8080', referer: 'http://evil/x' }, 'http')).toBe(false);
-    expect(sameOrigin({ host: 'gic:8080' }, 'http')).toBe(true);
-    expect(sameOrigin({}, 'http')).toBe(false);
+  it('refuses another Origin or Referer than the public origin, whatever the Host header says (DNS rebinding)', () => {
+    const allowed = new Set(['http://gic:8080']);
+    expect(sameOrigin({ origin: 'http://gic:8080' }, allowed)).toBe(true);
+    expect(sameOrigin({ origin: 'HTTP://GIC:8080' }, allowed)).toBe(true);
+    expect(sameOrigin({ origin: 'https://evil.example' }, allowed)).toBe(false);
+    expect(sameOrigin({ origin: 'https://gic:8080' }, allowed)).toBe(false);
+    expect(sameOrigin({ origin: 'null' }, allowed)).toBe(false);
+    expect(sameOrigin({ referer: 'http://gic:8080/shifts' }, allowed)).toBe(true);
+    expect(sameOrigin({ referer: 'http://evil/x' }, allowed)).toBe(false);
+    expect(sameOrigin({ referer: 'not a url' }, allowed)).toBe(false);
+    expect(sameOrigin({}, allowed)).toBe(true); // no browser: the CSRF token decides
+    // the request: Host and Origin both name the attacker's host
+    expect(sameOrigin({ host: 'evil.example', origin: 'http://evil.example' } as { origin: string }, allowed)).toBe(false);
+    expect(sameOrigin({ origin: 'https://gic.example.org:443' }, new Set(['https://gic.example.org']))).toBe(true);
+  });
+
+  it('the default public origin is the listen address (localhost too for loopback and wildcard), never a DNS name', () => {
+    expect(listenOrigins('127.0.0.1', 8080, false)).toEqual(['http://127.0.0.1:8080', 'http://localhost:8080']);
+    expect(listenOrigins('::1', 8443, true)).toEqual(['https://[::1]:8443', 'https://localhost:8443']);
+    expect(listenOrigins('0.0.0.0', 80, false, ['127.0.0.1', '10.1.2.3', 'fe80::1'])).toEqual(['http://127.0.0.1', 'http://10.1.2.3', 'http://[fe80::1]', 'http://localhost']);
+    expect(listenOrigins('10.1.2.3', 8080, false)).toEqual(['http://10.1.2.3:8080']);
+    expect(normalizeOrigin('https://GIC.example.org:443/path?q')).toBe('https://gic.example.org');
+    expect(normalizeOrigin('ftp://x')).toBeNull();
+  });
+
+  it('GFT_WEB_PUBLIC_ORIGIN must be origins, comma-separated', () => {
+    expect(webConfig({ GFT_WEB_PUBLIC_ORIGIN: 'https://gic.example.org, http://10.0.0.5:8080' }).publicOrigin).toBe('https://gic.example.org, http://10.0.0.5:8080');
+    for (const bad of ['gic.example.org', 'https://gic.example.org/pages', 'ftp://x', 'https://u:p@x']) expect(() => webConfig({ GFT_WEB_PUBLIC_ORIGIN: bad }), bad).toThrow(/GFT_WEB_PUBLIC_ORIGIN/);
   });
 });
 

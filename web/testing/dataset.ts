@@ -32,7 +32,7 @@ export interface Dataset {
 const sec = (ms: number) => Math.floor(ms / 1000);
 
 /** A small stack image with a few stars, and 16×16 cut-outs around the candidates. */
-function productFits(productId: string, epoch: number | null, cands: { id: string; mag: number; x: number; y: number }[]): Buffer {
+export function productFits(productId: string, epoch: number | null, cands: { id: string; mag: number; x: number; y: number }[]): Buffer {
   const W = 96;
   const H = 80;
   const img = new Float32Array(W * H);
@@ -49,7 +49,8 @@ function productFits(productId: string, epoch: number | null, cands: { id: strin
       cards: [
         { key: 'ORIGIN', value: 'GFT' }, { key: 'TELESCOP', value: 'COLIBRI' }, { key: 'INSTRUME', value: 'FGFT' }, { key: 'CARD', value: 'FGFT-CAND' },
         { key: 'PRDM_VER', value: 1.005 }, { key: 'BURST_ID', value: DC3.burstId }, { key: 'OBS_ID', value: DC3.obsId },
-        { key: 'EPOCH', value: epoch === null ? 'final' : `T0+${epoch}min` }, { key: 'EXTNAME', value: 'STACK' },
+        // the epoch as the products write it (EPOCH is FITS's equinox keyword, a number: not ours to use)
+        ...(epoch === null ? [] : [{ key: 'EPOCHMIN', value: epoch }]), { key: 'EXTNAME', value: 'STACK' },
       ],
     },
   ];

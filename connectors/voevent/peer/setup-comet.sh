@@ -9,6 +9,10 @@ if [ -x "$venv/bin/comet-sendvo" ] && "$venv/bin/python" -c 'import comet' 2>/de
   echo "vtp peer: Comet already installed in $venv"
   exit 0
 fi
-python3 -m venv "$venv"
+# Debian's interpreter (python3-venv, deploy/install-debian.sh) when present: a python3 earlier on PATH
+# (pyenv, …) may lack venv/ensurepip
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+"$py" -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check 'comet==3.1.0'
 "$venv/bin/python" -c 'import comet, twisted; print("vtp peer: Comet", comet.__version__, "with Twisted", twisted.__version__, "in", "'"$venv"'")'

@@ -9,12 +9,15 @@
  *   The raw map keys top-level params by name and grouped ones as `Group.Name` (so the two `Port`
  *   params of a broker test packet stay apart); the first occurrence of a key wins.
  * - t0: `WhereWhen/ObsDataLocation/ObservationLocation/AstroCoords/Time/TimeInstant/ISOTime` → ISO 8601
- *   UTC with `Z`, millisecond precision (extra digits truncated). No zone means UTC. The time scale is
- *   the first token of the coordinate system id (`UTC-ICRS-GEO`); TT, TDB (≈TT within 2 ms), TAI and
- *   GPS are converted to UTC for dates since 1999 (leap-second table below); earlier non-UTC → bad_value.
+ *   UTC with `Z`, millisecond precision (extra digits truncated). No zone means the system's time scale
+ *   (./coordSystem.ts: the STC tokens of the AstroCoordSystem id in any order — Fermi GBM writes
+ *   `FK5-UTC-GEO` —, else its xlink:href, else UTC); TT, TDB (≈TT within 2 ms), TCG, TCB, TAI and GPS
+ *   are converted to UTC for dates since 1999 (leap-second table below); earlier non-UTC, and LST or
+ *   LOCAL without a zone → bad_value.
  * - Position: `AstroCoords/Position2D`, C1 = RA, C2 = Dec (swapped if Name1 says Dec), unit from the
  *   `unit` attribute (deg when absent; rad, arcmin, arcsec converted), frame ICRS or FK5 (J2000; the
- *   ~20 mas difference is irrelevant here); other frames → bad_value. RA must be in [0, 360], Dec in
+ *   ~20 mas difference is irrelevant here; ICRS assumed when no name of the system says a frame);
+ *   other frames (FK4, GALACTIC, ECLIPTIC, …) → bad_value. RA must be in [0, 360], Dec in
  *   [-90, 90]. `Error2Radius` in the same unit; ≤ 0 (SVOM GRM sends -1) means *unknown* → null.
  *   No Position2D (GRM 2-detector triggers) → ra/dec/error null, positionKnown false.
  * - Position placeholders (classic GCN): a notice without a real position still carries a Position2D
@@ -37,6 +40,7 @@
  */
 import { InvalidInput } from './errors.ts';
 import { parseXml, child, childrenNamed, descendants, path, type XmlElement, type XmlLimits } from './xml.ts';
+import { interpretCoordSystem } from './coordSystem.ts';
 
 export type Role = 'observation' | 'test' | 'utility' | 'prediction';
 export type CiteType = 'followup' | 'supersedes' | 'retraction';
@@ -262,12 +266,22 @@ export function isoUtc(v: string | undefined, what = 'time', scale = 'UTC'): str
   return new Date(epoch).toISOString();
 }
 
+// TCG and TCB tick faster than TT and TDB (IAU 2000 B1.9, 2006 B3): they agree at 1977-01-01T00:00:32.184 TAI.
+const T77 = Date.UTC(1977, 0, 1, 0, 0, 32, 184);
+const L_G = 6.969290134e-10;
+const L_B = 1.550519768e-8;
+const TDB0 = -6.55e-5;
+
+/** Reading of `scale` (a canonical name from ./coordSystem.ts) → UTC epoch ms. */
 function toUtc(epoch: number, scale: string, what: string): number {
-  const shift = scale === 'TT' || scale === 'TDB' ? 32.184 : scale === 'TAI' ? 0 : scale === 'GPS' ? -19 : NaN;
-  if (Number.isNaN(shift)) return epoch; // unrecognised scale token: taken as UTC (documented)
+  let tt = epoch; // the same instant read on TT (TDB ≈ TT within 2 ms)
+  if (scale === 'TCG') tt = epoch - L_G * (epoch - T77);
+  else if (scale === 'TCB') tt = epoch - L_B * (epoch - T77) + TDB0 * 1000;
+  const shift = scale === 'TT' || scale === 'TDB' || scale === 'TCG' || scale === 'TCB' ? 32.184 : scale === 'TAI' ? 0 : scale === 'GPS' ? -19 : NaN;
+  if (Number.isNaN(shift)) throw bad(`${what}: time scale ${scale} without a zone offset cannot be converted to UTC`);
   const leap = LEAP.find(([from]) => epoch >= from);
   if (!leap) throw bad(`${what}: time scale ${scale} before 1999 is not supported`);
-  return epoch - Math.round((leap[1] + shift) * 1000);
+  return tt - Math.round((leap[1] + shift) * 1000);
 }
 
 // --- the VOEvent
@@ -383,18 +397,17 @@ export function parseVoevent(xml: string | Uint8Array, limits: Partial<XmlLimits
   // WhereWhen.
   const coords = path(root, 'WhereWhen', 'ObsDataLocation', 'ObservationLocation');
   const astro = child(coords, 'AstroCoords');
-  const coordSystem = nonEmpty(child(coords, 'AstroCoordSystem')?.attrs.id) ?? nonEmpty(astro?.attrs.coord_system_id);
-  const sysTokens = (coordSystem ?? '').toUpperCase().split('-');
-  const scale = sysTokens.length >= 2 ? sysTokens[0] : 'UTC';
-  const t0 = isoUtc(textOf(path(astro, 'Time', 'TimeInstant', 'ISOTime')), 'ISOTime', scale);
+  const sysEl = child(coords, 'AstroCoordSystem');
+  const coordSystem = nonEmpty(sysEl?.attrs.id) ?? nonEmpty(astro?.attrs.coord_system_id);
+  const system = interpretCoordSystem({ id: sysEl?.attrs.id, href: sysEl?.attrs.href, coordSystemId: astro?.attrs.coord_system_id });
+  const t0 = isoUtc(textOf(path(astro, 'Time', 'TimeInstant', 'ISOTime')), 'ISOTime', system.timeScale);
 
   let ra: number | null = null;
   let dec: number | null = null;
   let err: number | null = null;
   const pos = child(astro, 'Position2D');
   if (pos) {
-    const frame = sysTokens.length >= 2 ? sysTokens[1] : 'ICRS';
-    if (frame !== 'ICRS' && frame !== 'FK5') throw bad(`coordinate frame '${frame}' of '${coordSystem}' is not supported (ICRS or FK5 expected)`);
+    if (!system.equatorial) throw bad(`coordinate frame '${system.frame}' of '${coordSystem ?? sysEl?.attrs.href}' is not supported (ICRS or FK5 expected)`);
     const units = (pos.attrs.unit ?? 'deg').trim().toLowerCase().split(/\s+/);
     const unit = units[0] || 'deg';
     if (units.some((u) => u !== unit) || !(unit in UNIT_DEG)) throw bad(`Position2D unit '${pos.attrs.unit}' is not supported (deg, rad, arcmin or arcsec)`);

@@ -169,11 +169,80 @@ export function bounds(s: Section): { x0: number; x1: number; y0: number; y1: nu
   return { x0: s.x1 - 1, x1: s.x2, y0: s.y1 - 1, y1: s.y2 };
 }
 
+/**
+ * The numeric keywords of a raw frame the chain relies on, with what a valid value is. A keyword that
+ * is present must hold a number (a FITS number, or a string holding only a decimal number, as some
+ * cameras write `EXPTIME = '30.0'`) in range: a value that silently fell back to a default (GAIN =
+ * 'abc' read as the camera's gain) would calibrate with numbers nobody wrote. `null` (a card without a
+ * value) counts as absent. Structural keywords (BZERO, BSCALE, BLANK, NAXISn, …) are lib/fits's.
+ */
+export const FRAME_NUMERIC_KEYWORDS: Readonly<Record<string, { min: number; exclusive?: boolean; integer?: boolean; what: string }>> = {
+  EXPTIME: { min: 0, what: 'exposure time, s' },
+  EXPOSURE: { min: 0, what: 'exposure time, s' },
+  GAIN: { min: 0, exclusive: true, what: 'gain, e-/ADU' },
+  EGAIN: { min: 0, exclusive: true, what: 'gain, e-/ADU' },
+  RDNOISE: { min: 0, what: 'read noise, e-' },
+  READNOIS: { min: 0, what: 'read noise, e-' },
+  RON: { min: 0, what: 'read noise, e-' },
+  SATURATE: { min: 0, exclusive: true, what: 'saturation, ADU' },
+  SATLEVEL: { min: 0, exclusive: true, what: 'saturation, ADU' },
+  BINX: { min: 1, integer: true, what: 'binning' },
+  BINY: { min: 1, integer: true, what: 'binning' },
+  XBINNING: { min: 1, integer: true, what: 'binning' },
+  YBINNING: { min: 1, integer: true, what: 'binning' },
+  CCDXBIN: { min: 1, integer: true, what: 'binning' },
+  CCDYBIN: { min: 1, integer: true, what: 'binning' },
+  PIXSCALE: { min: 0, exclusive: true, what: 'pixel scale, arcsec' },
+  SECPIX: { min: 0, exclusive: true, what: 'pixel scale, arcsec' },
+  PIXSCAL1: { min: 0, exclusive: true, what: 'pixel scale, arcsec' },
+  XPIXSZ: { min: 0, exclusive: true, what: 'pixel size, µm' },
+  FOCALLEN: { min: 0, exclusive: true, what: 'focal length, mm' },
+};
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[EeDd][+-]?\d+)?$/;
+
+/** The value of a numeric frame keyword: undefined when absent (or null), else the number or why it is not one. */
+function numericValue(h: HeaderLike | undefined, key: string): number | undefined | { problem: string } {
+  const v = h?.get(key);
+  if (v === undefined || v === null) return undefined;
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && DECIMAL.test(v.trim())) n = Number(v.trim().replace(/[Dd]/, 'E'));
+  else return { problem: `${key} = ${typeof v === 'string' ? `'${v.length > 30 ? `${v.slice(0, 30)}…` : v}'` : String(v)} is not a number` };
+  const spec = FRAME_NUMERIC_KEYWORDS[key];
+  if (!Number.isFinite(n)) return { problem: `${key} = ${String(v)} is not a finite number` };
+  if (spec) {
+    if (spec.integer && !Number.isInteger(n)) return { problem: `${key} = ${n} is not an integer (${spec.what})` };
+    if (spec.exclusive ? !(n > spec.min) : !(n >= spec.min)) return { problem: `${key} = ${n} is out of range (${spec.what}: ${spec.exclusive ? '>' : '≥'} ${spec.min})` };
+  }
+  return n;
+}
+
+/** Every numeric frame keyword that is present but not a valid number, with why (empty = all good). */
+export function frameKeywordProblems(h: HeaderLike | undefined): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(FRAME_NUMERIC_KEYWORDS)) {
+    const v = numericValue(h, k);
+    if (typeof v === 'object') out.push(v.problem);
+  }
+  return out;
+}
+
+/** The first of `keys` present; throws when it is present but not a valid number (see FRAME_NUMERIC_KEYWORDS). */
 function num(h: HeaderLike | undefined, ...keys: string[]): number | undefined {
   for (const k of keys) {
-    const v = h?.get(k);
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+    const v = numericValue(h, k);
+    if (typeof v === 'object') throw new Error(v.problem);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** Like `num`, for readers that must not throw: an invalid value reads as absent (its problem is in FrameInfo.problems). */
+function numLenient(h: HeaderLike | undefined, ...keys: string[]): number | undefined {
+  for (const k of keys) {
+    const v = numericValue(h, k);
+    if (typeof v === 'number') return v;
   }
   return undefined;
 }
@@ -201,7 +270,8 @@ export interface FrameGeometry {
  * Resolves the sections and constants for a frame of size width×height. Header BIASSEC/DATASEC/GAIN/
  * RDNOISE/SATURATE win over the camera. When the frame is smaller than the camera by an integer factor
  * (binned more than configured) and carries no section keywords, the camera sections are scaled.
- * Throws when a section falls outside the frame.
+ * Throws when a section falls outside the frame, or when GAIN/RDNOISE/SATURATE (or a synonym) is present
+ * but not a valid number.
  */
 export function frameGeometry(camera: CameraConfig, header: HeaderLike | undefined, width: number, height: number): FrameGeometry {
   const sources: string[] = [];
@@ -253,6 +323,8 @@ export interface FrameInfo {
   dateObs: string | null;
   /** Camera number of the file name `…C<n><t>.fits` (RATIR/COATLI/COLIBRI convention). */
   cameraNumber: number | null;
+  /** Numeric keywords present with a value that is not a valid number (frameKeywordProblems): such a frame is refused. */
+  problems: string[];
 }
 
 const NAME_RE = /(\d{8})T(\d{6})C(\d+)([bdfo])\.fits(?:\.fz)?$/i;
@@ -280,13 +352,13 @@ export function frameInfo(header: HeaderLike | undefined, fileName: string): Fra
     const b = /^(\d+)\s*[x× ,]\s*(\d+)$/i.exec(binning);
     binning = b ? `${b[1]}x${b[2]}` : binning;
   } else {
-    const bx = num(header, 'BINX', 'XBINNING', 'CCDXBIN');
-    const by = num(header, 'BINY', 'YBINNING', 'CCDYBIN');
+    const bx = numLenient(header, 'BINX', 'XBINNING', 'CCDXBIN');
+    const by = numLenient(header, 'BINY', 'YBINNING', 'CCDYBIN');
     const ccdsum = str(header, 'CCDSUM');
     if (bx && by) binning = `${bx}x${by}`;
     else if (ccdsum && /^\d+\s+\d+$/.test(ccdsum)) binning = ccdsum.split(/\s+/).join('x');
   }
-  const exptime = num(header, 'EXPTIME', 'EXPOSURE') ?? null;
+  const exptime = numLenient(header, 'EXPTIME', 'EXPOSURE') ?? null;
   // The same date rules as the provider (lib/fits observationDate: DATE-OBS in its forms, a date-only
   // DATE-OBS or DATE + TIME-OBS/UT/…, DATE-BEG); the file-name stamp only when the header has none.
   const od = header ? observationDate(header) : null;
@@ -295,7 +367,7 @@ export function frameInfo(header: HeaderLike | undefined, fileName: string): Fra
     const [, ymd, hms] = m;
     dateObs = `${ymd.slice(0, 4)}-${ymd.slice(4, 6)}-${ymd.slice(6, 8)}T${hms.slice(0, 2)}:${hms.slice(2, 4)}:${hms.slice(4, 6)}.000Z`;
   }
-  return { type, filter, binning, exptime, dateObs, cameraNumber: m ? Number(m[3]) : null };
+  return { type, filter, binning, exptime, dateObs, cameraNumber: m ? Number(m[3]) : null, problems: frameKeywordProblems(header) };
 }
 
 /** Validates and completes a camera description (from JSON or code); throws with every problem listed. */
@@ -378,6 +450,105 @@ export function cameraByName(name: string, extra: CameraConfig[] = []): CameraCo
   return found;
 }
 
+/** A frame of width×height can come from camera `c`: the same size, or smaller by an integer binning factor. */
+export function fitsCamera(c: Pick<CameraConfig, 'width' | 'height'>, width: number, height: number): boolean {
+  const fx = c.width / width;
+  const fy = c.height / height;
+  return width > 0 && height > 0 && Number.isInteger(fx) && Number.isInteger(fy) && fx >= 1 && fy >= 1;
+}
+
+/** Header keywords that describe the detector: a frame carrying any of them can be calibrated without a camera file. */
+export const SELF_DESCRIBING_KEYWORDS = ['BIASSEC', 'DATASEC', 'GAIN', 'EGAIN', 'RDNOISE', 'READNOIS', 'RON', 'SATURATE', 'SATLEVEL'] as const;
+
+/** What is assumed for a camera described by its frames' headers, for what the headers do not say. */
+export const HEADER_CAMERA_DEFAULTS = { gain: 1, readNoise: 10, saturation: 65535 } as const;
+
+/** How a frame's camera was found, and what the user should know about it. */
+export interface CameraResolution {
+  camera: CameraConfig;
+  /** configured (--camera, GFT_GP1_CAMERA), detected (a known camera's keywords or size), header (the frame's own keywords). */
+  source: 'configured' | 'detected' | 'header';
+  /** Warnings: why a configured camera was not used; for a header camera, which values came from the headers and which were assumed. */
+  notes: string[];
+}
+
+/**
+ * The camera of a frame — the one resolution every GP1 entry point uses (`gft gp1 masters` and
+ * `calibrate`, the gp1-calibration stage through buildNightMasters and FrameCalibrator, hence
+ * `gft dc3`):
+ * 1. the configured camera, when the frame fits it (its size, or an integer binning of it);
+ * 2. else a known camera detected from the header (`match` keywords) or the exact size (detectCamera);
+ * 3. else a camera described by the frame itself: its size, BIASSEC (overscan; none when absent),
+ *    DATASEC (the whole frame when absent), GAIN/RDNOISE/SATURATE (or synonyms), binning, named
+ *    `<instrume>-<width>x<height>`; what the header does not say is assumed (HEADER_CAMERA_DEFAULTS)
+ *    and said in `notes`. Only when the header has at least one SELF_DESCRIBING_KEYWORDS keyword.
+ * Null when none applies. Throws when a describing keyword is present but malformed (a section that
+ * does not parse or lies outside the frame, GAIN = 'abc').
+ */
+export function resolveFrameCamera(opts: { camera?: CameraConfig | null; cameras?: CameraConfig[] }, header: HeaderLike | undefined, width: number, height: number): CameraResolution | null {
+  const notes: string[] = [];
+  const configured = opts.camera ?? null;
+  if (configured) {
+    if (fitsCamera(configured, width, height)) return { camera: configured, source: 'configured', notes };
+    notes.push(`the configured camera ${configured.name} is ${configured.width}x${configured.height}: a ${width}x${height} frame is not one of its frames (nor an integer binning of one)`);
+  }
+  const detected = detectCamera(header, width, height, opts.cameras ?? []);
+  if (detected) {
+    if (configured) notes.push(`camera ${detected.name} detected from the header instead`);
+    return { camera: detected, source: 'detected', notes };
+  }
+  const present = SELF_DESCRIBING_KEYWORDS.filter((k) => header?.get(k) !== undefined && header?.get(k) !== null);
+  if (!present.length) return null;
+  const camera = cameraFromHeader(header, width, height);
+  const from: string[] = [`size ${width}x${height}`];
+  const assumed: string[] = [];
+  from.push(str(header, 'BIASSEC') ? `overscan BIASSEC ${str(header, 'BIASSEC')}` : 'no overscan (no BIASSEC)');
+  if (str(header, 'DATASEC')) from.push(`data section DATASEC ${str(header, 'DATASEC')}`);
+  else assumed.push(`data section = the whole frame ${formatSection(camera.data)} (no DATASEC)`);
+  const value = (keys: string[], label: string, unit: string, v: number) => {
+    const k = keys.find((x) => numLenient(header, x) !== undefined);
+    if (k) from.push(`${label} ${k} = ${v} ${unit}`);
+    else assumed.push(`${label} ${v} ${unit} (no ${keys.join('/')})`);
+  };
+  value(['GAIN', 'EGAIN'], 'gain', 'e-/ADU', camera.gain);
+  value(['RDNOISE', 'READNOIS', 'RON'], 'read noise', 'e-', camera.readNoise);
+  value(['SATURATE', 'SATLEVEL'], 'saturation', 'ADU', camera.saturation);
+  from.push(`binning ${camera.binning}`);
+  assumed.push(`the built-in thresholds: flat level ${camera.flatLevel.min}–${camera.flatLevel.max} ADU, at least ${camera.minFrames.bias}/${camera.minFrames.dark}/${camera.minFrames.flat} bias/dark/flat frames`);
+  notes.push(`no camera file describes this ${width}x${height} frame: camera ${camera.name} from its header — ${from.join(', ')}; assumed: ${assumed.join('; ')}`);
+  return { camera, source: 'header', notes };
+}
+
+/** Why no camera could be resolved for a frame (for the error message). */
+export function unresolvedCameraReason(configured: CameraConfig | null | undefined, width: number, height: number): string {
+  const cfg = configured ? `the configured camera ${configured.name} is ${configured.width}x${configured.height}, ` : '';
+  return `cannot tell the camera of a ${width}x${height} frame: ${cfg}no known camera matches its keywords or size, and its header has none of ${SELF_DESCRIBING_KEYWORDS.join(', ')}; configure one (--camera NAME or a camera JSON file)`;
+}
+
+/** A camera described by one frame's header (see resolveFrameCamera). Throws on malformed keywords. */
+export function cameraFromHeader(header: HeaderLike | undefined, width: number, height: number): CameraConfig {
+  const instrume = str(header, 'INSTRUME');
+  const base = (instrume ?? 'frame').toLowerCase().replace(/[^a-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'frame';
+  const biassec = str(header, 'BIASSEC');
+  const datasec = str(header, 'DATASEC');
+  const info = frameInfo(header, '');
+  const bitpix = header?.get('BITPIX');
+  const saturation = num(header, 'SATURATE', 'SATLEVEL') ?? (bitpix === 8 ? 255 : HEADER_CAMERA_DEFAULTS.saturation);
+  return defineCamera({
+    name: `${base}-${width}x${height}`,
+    description: `described by its frames' headers${instrume ? ` (INSTRUME ${instrume})` : ''}`,
+    width,
+    height,
+    overscan: biassec ? parseSection(biassec) : null,
+    data: datasec ? parseSection(datasec) : { x1: 1, x2: width, y1: 1, y2: height },
+    gain: num(header, 'GAIN', 'EGAIN') ?? HEADER_CAMERA_DEFAULTS.gain,
+    // (RDNOISE = 0 is a valid keyword, applied frame by frame by frameGeometry; a camera needs a positive default)
+    readNoise: num(header, 'RDNOISE', 'READNOIS', 'RON') || HEADER_CAMERA_DEFAULTS.readNoise,
+    saturation,
+    binning: info.binning && /^\d+x\d+$/.test(info.binning) ? info.binning : '1x1',
+  });
+}
+
 /**
  * Detects the camera of a frame: a camera whose `match` patterns all match the header wins (size
  * must agree up to binning); otherwise the unique camera with the frame's exact size. Null if none
@@ -385,11 +556,7 @@ export function cameraByName(name: string, extra: CameraConfig[] = []): CameraCo
  */
 export function detectCamera(header: HeaderLike | undefined, width: number, height: number, extra: CameraConfig[] = []): CameraConfig | null {
   const all = [...extra, ...Object.values(CAMERAS).filter((c) => !extra.some((e) => e.name === c.name))];
-  const sizeOk = (c: CameraConfig) => {
-    const fx = c.width / width;
-    const fy = c.height / height;
-    return Number.isInteger(fx) && Number.isInteger(fy) && fx >= 1 && fy >= 1;
-  };
+  const sizeOk = (c: CameraConfig) => fitsCamera(c, width, height);
   const byHeader = all.filter((c) => {
     if (!c.match || !Object.keys(c.match).length || !sizeOk(c)) return false;
     return Object.entries(c.match).every(([k, re]) => {

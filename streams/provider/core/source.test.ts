@@ -14,17 +14,27 @@ import { gzipSync } from 'node:zlib';
 import { readHeaders, readImage, writeFits, type FitsCard, type HduInput } from '../../../lib/fits/index.ts';
 import { fileInfo } from '../../../lib/fits/cli.ts';
 import { scanImages, releaseOffsetsMs, dateObsOffsetsMs, frameBytes, storedNameOf, type FrameFile } from './source.ts';
+import { FRAME_NUMERIC_KEYWORDS } from '../../gp1/core/camera.ts';
 
 const W = 40;
 const H = 24;
 const pixels = (base: number, n = W * H) => Float32Array.from({ length: n }, (_, i) => base + (i % 53));
 
-/** An image HDU (16-bit, BZERO 32768 unless given) with these cards. */
+/**
+ * An image HDU (16-bit, BZERO 32768 unless given) with these cards. Each call is another exposure:
+ * its last pixel differs (two files with the same pixel data are one frame for the provider).
+ */
+let exposures = 0;
 const image = (cards: FitsCard[], o: Partial<{ base: number; bitpix: 16 | 32 | -32; bzero: number; bscale: number; shape: number[]; data: Float32Array }> = {}): HduInput => {
   const shape = o.shape ?? [W, H];
   const n = shape.reduce((a, b) => a * b, 1);
   const bitpix = o.bitpix ?? 16;
-  return { kind: 'image', bitpix, width: W, height: H, shape, data: o.data ?? pixels(o.base ?? 1000, n), bzero: o.bzero ?? (bitpix === 16 ? 32768 : undefined), bscale: o.bscale, cards };
+  let data = o.data;
+  if (!data) {
+    data = pixels(o.base ?? 1000, n);
+    data[n - 1] = 3000 + exposures++;
+  }
+  return { kind: 'image', bitpix, width: W, height: H, shape, data, bzero: o.bzero ?? (bitpix === 16 ? 32768 : undefined), bscale: o.bscale, cards };
 };
 
 /** Replaces a header card's text in place (same width): for value forms our writer does not produce. */
@@ -266,5 +276,85 @@ describe('images provider source: frames from other cameras, and bad files', () 
     // an HST file: its primary header's DATE-OBS 'dd/mm/yy' + TIME-OBS date it; IMAGETYP 'EXT' is no frame type
     expect(why['astropy_test0.fits']).toMatchObject({ code: 'provider.unknown_type', reason: expect.stringMatching(/IMAGETYP 'EXT'/) });
     expect(readFileSync(ratir[0].path).length).toBe(2183040);
+  });
+});
+
+/**
+ * Issue 16: a copy of a valid frame with BZERO = 'abc' was accepted, calibrated and counted, and having
+ * its original's DATE-OBS it made the T0+30 list stack 30 frames instead of 29. A frame is refused when
+ * a numeric keyword the chain relies on is not a number, and a frame already in the set (same camera and
+ * DATE-OBS, or the same pixel data) is kept once, the other file reported as a duplicate.
+ */
+describe('images provider source: bad numbers and frames already in the set', () => {
+  const put = (dir: string, name: string, buf: Buffer) => writeFileSync(join(dir, name), buf);
+  /** An object frame of camera COATLI; `more` replaces the cards of the same keywords. */
+  const frame = (date: string, more: FitsCard[] = [], o: Parameters<typeof image>[1] = {}) =>
+    writeFits([image([...obj(date, [{ key: 'INSTRUME', value: 'COATLI' }]).filter((c) => !more.some((m) => m.key === c.key)), ...more], o)]);
+
+  it("BZERO = 'abc' (and BSCALE, BLANK) → provider.bad_header naming the keyword; the original is kept", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'provider-num-'));
+    const good = frame('2019-10-16T08:30:00');
+    put(dir, 'a.fits', good);
+    put(dir, 'b-bzero.fits', patchCard(Buffer.from(good), 'BZERO   =                32768', "BZERO   = 'abc'"));
+    put(dir, 'c-bscale.fits', patchCard(frame('2019-10-16T08:31:00', [], { bscale: 2 }), 'BSCALE  =                    2', 'BSCALE  =                    T'));
+    const r = scanImages(dir);
+    expect(r.frames.map((f) => f.fileName)).toEqual(['a.fits']);
+    const why = Object.fromEntries(r.rejected.map((x) => [x.path.split('/').pop(), x]));
+    expect(why['b-bzero.fits']).toMatchObject({ code: 'provider.bad_header', reason: expect.stringMatching(/BZERO is not a number \('abc'\)/) });
+    expect(why['c-bscale.fits']).toMatchObject({ code: 'provider.bad_header', reason: expect.stringMatching(/BSCALE is not a number \(true\)/) });
+  });
+
+  it.each(Object.keys(FRAME_NUMERIC_KEYWORDS))('%s present but not a valid number → provider.bad_keyword', (key) => {
+    const dir = mkdtempSync(join(tmpdir(), 'provider-kw-'));
+    const spec = FRAME_NUMERIC_KEYWORDS[key];
+    const bad: FitsCard['value'][] = ['abc', true, '', '12 s', spec.integer ? 1.5 : -1, spec.exclusive ? 0 : -1];
+    bad.forEach((v, i) => put(dir, `f${i}.fits`, frame(`2019-10-16T08:3${i}:00`, [{ key, value: v }])));
+    // a numeric string and a valid number are fine
+    put(dir, 'ok-string.fits', frame('2019-10-16T09:00:00', [{ key, value: spec.integer ? '2' : '2.5' }]));
+    put(dir, 'ok-number.fits', frame('2019-10-16T09:01:00', [{ key, value: 2 }]));
+    const r = scanImages(dir);
+    expect(r.frames.map((f) => f.fileName).sort()).toEqual(['ok-number.fits', 'ok-string.fits']);
+    for (const x of r.rejected) {
+      expect(x.code, x.path).toBe('provider.bad_keyword');
+      expect(x.reason, x.path).toMatch(new RegExp(`^${key} = `));
+    }
+    expect(r.rejected.length).toBe(bad.length);
+  });
+
+  it('a copy at the same DATE-OBS of the same camera, or with the same pixels under another name and date, is a duplicate; the first is kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'provider-dup-'));
+    const orig = frame('2019-10-16T08:30:00');
+    put(dir, 'a-orig.fits', orig);
+    // the same pixels, header edited (another DATE-OBS, another object name)
+    const copy = patchCard(Buffer.from(orig), "DATE-OBS= '2019-10-16T08:30:00'", "DATE-OBS= '2019-10-16T08:45:00'");
+    put(dir, 'z-copy-later.fits', copy);
+    // another exposure (other pixels) of the same camera at the same DATE-OBS
+    put(dir, 'b-same-time.fits', frame('2019-10-16T08:30:00'));
+    // the same DATE-OBS on another camera is another frame (COLIBRI's channels expose together)
+    put(dir, 'c-other-camera.fits', writeFits([image(obj('2019-10-16T08:30:00', [{ key: 'INSTRUME', value: 'DDRAGO-R' }]))]));
+    // the same pixels RICE-compressed are another data unit: found by camera + DATE-OBS instead
+    put(dir, 'd-compressed.fits.fz', writeFits([image(obj('2019-10-16T08:30:00', [{ key: 'INSTRUME', value: 'COATLI' }]))], { compress: 'rice' }));
+    put(dir, 'e-next.fits', frame('2019-10-16T08:31:00'));
+    const r = scanImages(dir);
+    expect(r.frames.map((f) => f.fileName)).toEqual(['a-orig.fits', 'c-other-camera.fits', 'e-next.fits']);
+    const why = Object.fromEntries(r.rejected.map((x) => [x.path.split('/').pop(), x]));
+    expect(why['z-copy-later.fits']).toMatchObject({ code: 'provider.duplicate', reason: expect.stringMatching(/same pixel data as a-orig\.fits \(kept\)/) });
+    expect(why['b-same-time.fits']).toMatchObject({ code: 'provider.duplicate', reason: expect.stringMatching(/camera COATLI has another frame at DATE-OBS 2019-10-16T08:30:00\.000Z: a-orig\.fits \(kept\)/) });
+    expect(why['d-compressed.fits.fz']).toMatchObject({ code: 'provider.duplicate' });
+    // the digest is of the pixel bytes only
+    expect(r.frames[0].pixelDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(r.frames.map((f) => f.pixelDigest)).size).toBe(3);
+  });
+
+  it("the issue's burst: 30 object frames where one is a copy of another with BZERO = 'abc' → 29 frames", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'provider-burst-'));
+    for (let i = 0; i < 30; i++) put(dir, `o${String(i).padStart(2, '0')}.fits`, frame(`2019-10-16T08:${String(30 + i).padStart(2, '0')}:00`));
+    put(dir, 'o07-copy.fits', patchCard(readFileSync(join(dir, 'o07.fits')), 'BZERO   =                32768', "BZERO   = 'abc'"));
+    // and a plain copy of another one under a new name
+    put(dir, 'o12-copy.fits', readFileSync(join(dir, 'o12.fits')));
+    const r = scanImages(dir);
+    expect(r.frames.length).toBe(30);
+    // (same DATE-OBS: the first by name is kept, 'o12-copy.fits' < 'o12.fits')
+    expect(r.rejected.map((x) => `${x.path.split('/').pop()} ${x.code}`).sort()).toEqual(['o07-copy.fits provider.bad_header', 'o12.fits provider.duplicate']);
   });
 });

@@ -3,9 +3,12 @@
  * naming `…YYYYMMDDTHHMMSSC<n><t>.fits[.fz]`, or IMAGETYP), validated and ordered by DATE-OBS.
  * What a frame must look like is documented in ../README.md; keep the two together.
  *
- * Bad files are reported with a reason and never stop the scan: not FITS, truncated, a BITPIX the
- * camera does not write, not a single plane, NaN-filled or undecodable pixels, no usable DATE-OBS, no
- * frame type, no exposure time, a second file of the same frame. Camera descriptions (sections, gain,
+ * Bad files are reported with a reason and never stop the scan: not FITS, truncated, a structural
+ * keyword that is not a number (BZERO = 'abc'), a BITPIX the camera does not write, not a single plane,
+ * NaN-filled or undecodable pixels, no usable DATE-OBS, no frame type, no exposure time, a numeric
+ * frame keyword that is not a number (EXPTIME, GAIN, RDNOISE, SATURATE, binning, …: gp1 camera.ts
+ * FRAME_NUMERIC_KEYWORDS), and a frame already in the set: a second file of the same frame id, of the
+ * same camera and DATE-OBS, or with the same pixel data (a copy under another name). Camera descriptions (sections, gain,
  * noise, saturation) are configuration of GP1 (streams/gp1/core/camera.ts), because real headers
  * often lack them; here only what the records carry: the header summary.
  *
@@ -14,7 +17,8 @@
  * by the primary header's when the image is in an extension (lib/fits observationHeader). The date
  * comes from lib/fits observationDate (DATE-OBS, or a date + TIME-OBS/UT, …).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { observationDate, observationHeader, readHeaders, readImage, type HduInfo } from '../../../lib/fits/index.ts';
@@ -48,6 +52,11 @@ export interface FrameFile {
   hdu: number;
   /** A gzip-compressed file (`.fits.gz`): stored and announced decompressed. */
   gzip: boolean;
+  /**
+   * sha256 of the image HDU's data unit as stored (the pixel bytes, header excluded): two files with
+   * the same digest hold the same pixels whatever their headers say. '' when not computed.
+   */
+  pixelDigest: string;
 }
 
 export interface Rejected {
@@ -87,6 +96,8 @@ export interface ScanOptions {
   maxNonFinite?: number;
   /** Read pixels to check NaN content and that the data decode (floats, BLANK and compressed data only: integer pixels are always finite; default true) */
   checkPixels?: boolean;
+  /** Compute the pixel digest (sha256 of the data unit; ~3 ms per MB; default true): finds copies of a frame under other names */
+  digest?: boolean;
   cameraName?: string;
 }
 
@@ -113,6 +124,7 @@ export function inspectFrame(path: string, opts: ScanOptions = {}): FrameFile | 
     const code = (e as { code?: string }).code;
     if (code === 'TRUNCATED') return reject('provider.truncated', `file is truncated: ${(e as Error).message}`);
     if (code === 'BAD_BITPIX') return reject('provider.bad_bitpix', (e as Error).message);
+    if (code === 'BAD_HEADER') return reject('provider.bad_header', `a structural keyword is missing or not a valid number: ${(e as Error).message}`);
     return reject('provider.not_fits', `not a readable FITS file: ${(e as Error).message}`);
   }
   // The first HDU with image data: the primary HDU, an IMAGE extension or a compressed image (as GP1 reads it).
@@ -128,6 +140,7 @@ export function inspectFrame(path: string, opts: ScanOptions = {}): FrameFile | 
   if (!date.ok) return reject('provider.no_date_obs', `no usable observation date: ${date.reason}`);
   const storedName = storedNameOf(fileName);
   const info = frameInfo(header, storedName);
+  if (info.problems.length) return reject('provider.bad_keyword', `${info.problems.join('; ')} (HDU ${img.index})`);
   if (!info.type) {
     const kw = ['IMAGETYP', 'OBSTYPE', 'IMGTYPE', 'FRAMETYP'].find((k) => header.get(k) !== undefined);
     return reject(
@@ -154,6 +167,14 @@ export function inspectFrame(path: string, opts: ScanOptions = {}): FrameFile | 
       return reject('provider.unreadable_data', `pixel data cannot be read: ${(e as Error).message}`);
     }
   }
+  let pixelDigest = '';
+  if (opts.digest ?? true) {
+    try {
+      pixelDigest = dataDigest(src, img.dataOffset, img.dataBytes);
+    } catch (e) {
+      return reject('provider.unreadable_data', `pixel data cannot be read: ${(e as Error).message}`);
+    }
+  }
   const instrume = header.get('INSTRUME');
   const m = NAME.exec(storedName);
   return {
@@ -174,7 +195,31 @@ export function inspectFrame(path: string, opts: ScanOptions = {}): FrameFile | 
     compressed: img.type === 'compressed-image',
     hdu: img.index,
     gzip,
+    pixelDigest,
   };
+}
+
+/** sha256 of bytes [offset, offset + length) of a file or buffer, read in 4 MB pieces. */
+function dataDigest(src: string | Buffer, offset: number, length: number): string {
+  const hash = createHash('sha256');
+  if (typeof src !== 'string') {
+    hash.update(src.subarray(offset, offset + length));
+    return hash.digest('hex');
+  }
+  const fd = openSync(src, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(length, 4 << 20));
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), offset + done);
+      if (n <= 0) throw new Error(`the file ends ${length - done} bytes before the end of its data unit`);
+      hash.update(buf.subarray(0, n));
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 export function isRejected(x: FrameFile | Rejected): x is Rejected {
@@ -215,22 +260,37 @@ export function listFrameFiles(dir: string): { candidates: string[]; ignored: Ig
 }
 
 /**
- * Orders frames by DATE-OBS then file name, and rejects a second file of the same frame (`x.fits` beside
- * `x.fits.fz`): the first in that order is kept.
+ * Orders frames by DATE-OBS then file name and keeps one of each frame: a later file is a duplicate
+ * (`provider.duplicate`, with the kept file in the reason) when it is another file of the same frame id
+ * (`x.fits` beside `x.fits.fz`), another exposure of the same camera at the same DATE-OBS (a camera
+ * takes one frame at a time: a copy with an edited header), or holds the same pixel data (a copy under
+ * another name or date). The first in that order is kept. Counting a copy twice would put one
+ * exposure twice into a stack (issue 16: 30 frames in the T0+30 list instead of 29).
  */
 export function orderFrames(inspected: Array<FrameFile | Rejected>): { frames: FrameFile[]; rejected: Rejected[] } {
   const rejected = inspected.filter(isRejected);
   const good = inspected.filter((x): x is FrameFile => !isRejected(x));
   good.sort((a, b) => a.dateObs.localeCompare(b.dateObs) || a.fileName.localeCompare(b.fileName));
   const frames: FrameFile[] = [];
-  const seen = new Map<string, FrameFile>();
+  const byId = new Map<string, FrameFile>();
+  const byExposure = new Map<string, FrameFile>();
+  const byPixels = new Map<string, FrameFile>();
   for (const f of good) {
-    const first = seen.get(f.frameId.toLowerCase());
-    if (first) {
-      rejected.push({ path: f.path, code: 'provider.duplicate', reason: `frame ${f.frameId} is already provided by ${first.fileName}` });
+    const exposure = `${f.camera.toLowerCase()}\u0000${f.dateObs}`;
+    const first = byId.get(f.frameId.toLowerCase());
+    const sameExposure = byExposure.get(exposure);
+    const samePixels = f.pixelDigest ? byPixels.get(f.pixelDigest) : undefined;
+    let reason: string | undefined;
+    if (first) reason = `frame ${f.frameId} is already provided by ${first.fileName}`;
+    else if (sameExposure) reason = `camera ${f.camera} has another frame at DATE-OBS ${f.dateObs}: ${sameExposure.fileName} (kept)`;
+    else if (samePixels) reason = `same pixel data as ${samePixels.fileName} (kept): a copy of that frame`;
+    if (reason) {
+      rejected.push({ path: f.path, code: 'provider.duplicate', reason });
       continue;
     }
-    seen.set(f.frameId.toLowerCase(), f);
+    byId.set(f.frameId.toLowerCase(), f);
+    byExposure.set(exposure, f);
+    if (f.pixelDigest) byPixels.set(f.pixelDigest, f);
     frames.push(f);
   }
   return { frames, rejected };

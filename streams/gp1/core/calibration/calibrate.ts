@@ -44,7 +44,7 @@ export { MASK } from './maskBits.ts';
 /** A frame that cannot be calibrated; `code` is stable (for the stage's DLQ reason). */
 export class CalibrationError extends Error {
   constructor(
-    readonly code: 'bad-exptime' | 'bad-geometry' | 'master-shape' | 'wrong-type',
+    readonly code: 'bad-exptime' | 'bad-keyword' | 'bad-geometry' | 'master-shape' | 'wrong-type',
     message: string,
   ) {
     super(message);
@@ -127,6 +127,7 @@ function checkShape(m: MasterImage | null | undefined, w: number, h: number, wha
 export function calibrateFrame(raw: RawFrame, masters: CalibrationMasters, opts: CalibrateOptions): CalibratedFrame {
   const cam = opts.camera;
   const info = frameInfo(raw.header, raw.name);
+  if (info.problems.length) throw new CalibrationError('bad-keyword', `${raw.name}: ${info.problems.join('; ')}`);
   const t = info.exptime;
   if (!(t !== null && t > 0)) throw new CalibrationError('bad-exptime', `${raw.name}: EXPTIME ${t ?? '(missing)'}; counts/s need a positive exposure`);
   let geo;

@@ -98,6 +98,18 @@ describe('masters: rejections with reasons', () => {
     expect(r2.accepted).toBe(true);
   });
 
+  it("a frame whose numeric keyword is not a number (GAIN = 'abc', EXPTIME = 'n/a', BINX = 1.5) is rejected as bad-keyword, not read with the camera's default", async () => {
+    const bias = await buildMasterBias(biasFrames(), { camera: cam });
+    const bad = [{ GAIN: 'abc' }, { EXPTIME: 'n/a' }, { RDNOISE: -3 }, { SATURATE: 0 }, { BINX: 1.5 }];
+    const darks = frames(truth, [...Array(8).fill({}), ...bad.map((header, k) => ({ name: `bad${k}`, header }))], { type: 'dark', exptime: 30 });
+    const d = await buildMasterDark(darks, { camera: cam, bias });
+    expect(d.rejections.map((r) => [r.name, r.reason])).toEqual(bad.map((_, k) => [`bad${k}`, 'bad-keyword']));
+    expect(d.rejections[0].detail).toMatch(/GAIN = 'abc' is not a number/);
+    expect(d.master?.stats.nFrames).toBe(8);
+    const obj = makeRawFrame(SYN, truth, { name: 'o', type: 'object', exptime: 30, seed: 7, header: { GAIN: 'abc' } });
+    expect(() => calibrateFrame(obj, { bias: bias.master, dark: d.master }, { camera: cam })).toThrow(/GAIN = 'abc' is not a number/);
+  });
+
   it('a dark needs a positive EXPTIME and a bias; a rejected bias propagates', async () => {
     const bias = await buildMasterBias(biasFrames().slice(0, 3), { camera: cam });
     expect(bias.accepted).toBe(false);

@@ -32,6 +32,7 @@ export type FrameRejectReason =
   | 'wrong-binning'
   | 'wrong-shape'
   | 'bad-exptime'
+  | 'bad-keyword'
   | 'bad-geometry'
   | 'saturated'
   | 'level-out-of-range'
@@ -222,6 +223,10 @@ async function buildMaster(kind: MasterKind, frames: FrameSource, opts: MasterOp
 
   for await (const f of frames as AsyncIterable<RawFrame>) {
     const info = frameInfo(f.header, f.name);
+    if (info.problems.length) {
+      reject(f.name, 'bad-keyword', info.problems.join('; '));
+      continue;
+    }
     if (info.type && info.type !== kind) {
       reject(f.name, 'wrong-type', `frame type is ${info.type}, not ${kind}`);
       continue;

@@ -4,7 +4,10 @@
  *
  * 1. classify each frame from its header (IMAGETYP/OBSTYPE…, else the file-name letter b/d/f/o);
  *    GP1 masters and frames without a type are listed as unclassified, with the reason;
- * 2. the camera: the configured one, else detected from the first classified frame's header;
+ * 2. the camera of the first classified frame, by the one resolution every GP1 entry point uses
+ *    (camera.ts resolveFrameCamera: the configured camera when the frame fits it, else a known camera
+ *    detected from the header or size, else the camera the frame's own keywords describe — BIASSEC,
+ *    DATASEC, GAIN, RDNOISE, SATURATE — with notes saying what came from the header and what was assumed);
  * 3. one set of masters per binning found (frames without binning keywords at the camera's):
  *    the bias, then the dark rate (when there are dark frames), then one flat per filter (flats
  *    without a filter keyword make one flat without filter, reported in a note);
@@ -15,7 +18,7 @@
  * master is built. Order: frames by name, as a sorted folder listing, so that provenance and the
  * pair-noise statistics do not depend on arrival order. Pure apart from the loaders and callbacks.
  */
-import { detectCamera, frameInfo, type CameraConfig, type FrameType, type HeaderLike } from '../camera.ts';
+import { frameInfo, resolveFrameCamera, unresolvedCameraReason, type CameraConfig, type FrameType, type HeaderLike } from '../camera.ts';
 import { tolerancesFor, validateMaster } from './compare.ts';
 import type { RawFrame } from './frame.ts';
 import { buildMasterBias, buildMasterDark, buildMasterFlat, type Combiner, type Master, type MasterKind, type MasterOptions, type MasterResult } from './masters.ts';
@@ -51,6 +54,9 @@ export interface NightMastersOptions {
 
 export interface NightMasters {
   camera: CameraConfig;
+  /** How the camera was found (configured, detected, header) and the warnings that go with it. */
+  cameraSource: 'configured' | 'detected' | 'header';
+  cameraNotes: string[];
   /** Classified frames per type. */
   frames: Record<FrameType, number>;
   unclassified: { file: string; why: string }[];
@@ -89,7 +95,10 @@ export async function buildNightMasters(entries: FrameEntry[], opts: NightMaster
   const frames: Record<FrameType, number> = { bias: 0, dark: 0, flat: 0, object: 0 };
   const unclassified: { file: string; why: string }[] = [];
   const byBinning = new Map<string, Group>();
-  let camera = opts.camera ?? null;
+  let camera: CameraConfig | null = null;
+  let cameraSource: NightMasters['cameraSource'] = 'configured';
+  let cameraNotes: string[] = [];
+  let firstSize: [number, number] | null = null;
   for (const e of sorted) {
     if (e.unreadable !== undefined || !e.header) {
       unclassified.push({ file: e.name, why: `unreadable: ${e.unreadable ?? 'no header'}` });
@@ -104,7 +113,16 @@ export async function buildNightMasters(entries: FrameEntry[], opts: NightMaster
       unclassified.push({ file: e.name, why: 'no IMAGETYP (or OBSTYPE, IMGTYPE, FRAMETYP) keyword and no type letter b/d/f/o in the file name' });
       continue;
     }
-    if (!camera) camera = detectCamera(e.header, e.width ?? 0, e.height ?? 0, opts.cameras ?? []);
+    if (!camera && !firstSize) {
+      firstSize = [e.width ?? 0, e.height ?? 0];
+      let r;
+      try {
+        r = resolveFrameCamera({ camera: opts.camera, cameras: opts.cameras }, e.header, e.width ?? 0, e.height ?? 0);
+      } catch (err) {
+        throw new NightMastersError('no-camera', `${e.name}: its header describes the detector wrongly: ${(err as Error).message}`, unclassified);
+      }
+      if (r) ({ camera, source: cameraSource, notes: cameraNotes } = r);
+    }
     frames[info.type]++;
     if (info.type === 'object') continue;
     const bin = info.binning ?? '';
@@ -115,9 +133,11 @@ export async function buildNightMasters(entries: FrameEntry[], opts: NightMaster
       g.flats.set(f, [...(g.flats.get(f) ?? []), e]);
     } else g[info.type].push(e);
   }
+  if (!camera && !firstSize && opts.camera) camera = opts.camera; // nothing classified: the error below says so
   if (!entries.length) throw new NightMastersError('no-calibration-frames', 'no calibration frame (no .fits, .fits.fz or .fits.gz file) to build masters from');
   if (!camera) {
-    throw new NightMastersError('no-camera', 'cannot detect the camera from the headers (no built-in or configured camera matches their keywords and size); configure one (--camera NAME or a camera JSON file)', unclassified);
+    const why = firstSize ? unresolvedCameraReason(opts.camera, firstSize[0], firstSize[1]) : 'cannot tell the camera: no classified frame';
+    throw new NightMastersError('no-camera', why, unclassified);
   }
   if (!frames.bias && !frames.dark && !frames.flat) {
     const why = unclassified.length ? `; ${unclassified.length} frame(s) unclassified, e.g. ${unclassified[0].file}: ${unclassified[0].why}` : '';
@@ -172,5 +192,5 @@ export async function buildNightMasters(entries: FrameEntry[], opts: NightMaster
       await finish(r);
     }
   }
-  return { camera: cam, frames, unclassified, unreadable, masters };
+  return { camera: cam, cameraSource, cameraNotes, frames, unclassified, unreadable, masters };
 }

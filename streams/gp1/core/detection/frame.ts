@@ -158,15 +158,29 @@ export function withHintScale(hint: CalibratedFrame['hint'], fallback: Calibrate
 /**
  * Builds a {@link CalibratedFrame} from a header and pixel arrays. Keywords: DATE-OBS (+TIME-OBS),
  * EXPTIME (or EXPOSURE), GAIN (or EGAIN), SATURATE (counts/s), the WCS, OBJCTRA/OBJCTDEC (or RA/DEC)
- * and the pixel scale ({@link headerPixelScale}) for the blind-match hint. Throws `Error` when DATE-OBS or EXPTIME is missing:
- * event time cannot be guessed.
+ * and the pixel scale ({@link headerPixelScale}) for the blind-match hint. Throws `Error` when EXPTIME
+ * is missing, and when DATE-OBS is, unless `opts.requireDate` is false: the chain places a frame in its
+ * epochs by event time, which cannot be guessed, but measuring one frame (a detection benchmark) needs
+ * no date — `dateObs` is then '' and a note says so.
  */
-export function frameFromHeader(h: HeaderReader, img: { width: number; height: number; data: Pixels; weight?: Pixels | null; mask?: MaskArray | null }, frameId: string): CalibratedFrame & { wcsNotes: string[] } {
-  const dateObs = isoDateObs(h);
-  if (!dateObs) throw new Error(`${frameId}: no usable DATE-OBS`);
+export function frameFromHeader(
+  h: HeaderReader,
+  img: { width: number; height: number; data: Pixels; weight?: Pixels | null; mask?: MaskArray | null },
+  frameId: string,
+  opts: { requireDate?: boolean } = {},
+): CalibratedFrame & { wcsNotes: string[]; notes: string[] } {
+  const notes: string[] = [];
+  let dateObs = isoDateObs(h);
+  if (!dateObs) {
+    const why = observationDate({ get: (k) => h.getString(k) ?? h.getNumber(k) });
+    const reason = why.ok ? '' : `: ${why.reason}`;
+    if (opts.requireDate ?? true) throw new Error(`${frameId}: no usable DATE-OBS${reason}`);
+    notes.push(`no usable DATE-OBS${reason} (not needed to measure the frame)`);
+    dateObs = '';
+  }
   const exptime = h.getNumber('EXPTIME') ?? h.getNumber('EXPOSURE');
   if (exptime === undefined) throw new Error(`${frameId}: no EXPTIME`);
-  const { wcs, notes } = wcsFromHeader(h);
+  const { wcs, notes: wcsNotes } = wcsFromHeader(h);
   const raV = h.getString('OBJCTRA') ?? h.getString('RA') ?? h.getNumber('RA');
   const ra = parseAngle(raV, typeof raV === 'string' && /\d[:\s hd]+\d/.test(raV.trim()));
   const dec = parseAngle(h.getString('OBJCTDEC') ?? h.getString('DEC') ?? h.getNumber('DEC'), false);
@@ -178,7 +192,8 @@ export function frameFromHeader(h: HeaderReader, img: { width: number; height: n
     gain: h.getNumber('GAIN') ?? h.getNumber('EGAIN'),
     saturation: h.getNumber('SATURATE'),
     wcs,
-    wcsNotes: notes,
+    wcsNotes,
+    notes,
     hint,
     width: img.width,
     height: img.height,

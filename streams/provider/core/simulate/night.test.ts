@@ -220,7 +220,8 @@ describe('a small night rendered in memory', () => {
     expect(h.get('DATE-OBS')).toBe(new Date(o.plan.start).toISOString().replace('Z', ''));
     expect(h.get('CTYPE1')).toBe('RA---TAN');
     expect(h.get('AIRMASS')).toBeGreaterThanOrEqual(1);
-    expect(h.get('ALTITUDE')).toBeGreaterThan(0);
+    expect(h.get('OBJCTALT')).toBeGreaterThan(0);
+    expect(h.get('ALTITUDE')).toBe(2800); // the observatory's, once
     const flat = frames.find((f) => f.plan.type === 'flat')!;
     expect(new Map(flat.cards.map((c) => [c.key, c.value])).get('IMAGETYP')).toBe('flat');
     expect(flat.cards.some((c) => c.key === 'CRVAL1')).toBe(false);
@@ -232,7 +233,7 @@ describe('a field below the horizon of the site at T0 (an alert the telescope co
     const plan = planNight({ ...SMALL, ra: 200.5, dec: -20.3, t0: '2025-03-01T02:00:00Z' });
     const i = plan.frames.findIndex((f) => f.type === 'object');
     const h = new Map(renderFrame(plan, i, newBuffers(plan.det)).cards.map((c) => [c.key, c.value]));
-    expect(h.get('ALTITUDE')).toBeLessThan(0);
+    expect(h.get('OBJCTALT')).toBeLessThan(0);
     expect(h.has('AIRMASS')).toBe(false);
   });
 });

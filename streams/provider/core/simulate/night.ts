@@ -498,7 +498,8 @@ export function frameCards(plan: NightPlan, f: FramePlan): Card[] {
       { key: 'TARDEC', value: o.dec, comment: '[deg] target position Dec' },
       // below the horizon (an alert position or T0 the site could not observe): no airmass to write
       ...(alt > 0 ? [{ key: 'AIRMASS', value: round(airmass(alt), 4), comment: 'airmass at mid-exposure' }] : []),
-      { key: 'ALTITUDE', value: round(alt, 3), comment: '[deg] target altitude at mid-exposure' },
+      // (not ALTITUDE: that is the observatory's, above; a keyword written twice is a fitsverify warning)
+      { key: 'OBJCTALT', value: round(alt, 3), comment: '[deg] target altitude at mid-exposure' },
       { key: 'LST', value: round(lst, 4), comment: '[deg] local sidereal time at mid-exposure' },
       { key: 'HA', value: round(ha, 4), comment: '[deg] hour angle at mid-exposure' },
       { key: 'SUN_ALT', value: round(altitudeDeg(sun.ra, sun.dec, mid), 2), comment: '[deg] solar altitude' },
