@@ -7,8 +7,11 @@ import { clickhouseSink } from './sink.ts';
 
 export async function createStage(): Promise<StageDefinition> {
   const ch = new ClickHouse(platformConfig());
-  await migrate(ch);
   const stage = clickhouseSink(ch);
+  // the tables exist before the first flush; ClickHouse may be away: the runner retries init
+  stage.init = async () => {
+    await migrate(ch);
+  };
   stage.close = async () => ch.close();
   return stage;
 }

@@ -6,6 +6,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { MemoryHarness, testTopic } from './memoryHarness.ts';
 import { invalidInput, retriable } from './errors.ts';
+import { NOT_READY } from './serdes.ts';
 import type { InMessage, Output, StageDefinition } from './runner.ts';
 import { nsName } from './topology.ts';
 
@@ -313,5 +314,42 @@ describe('stage runner on the in-memory broker', () => {
     expect(h.broker.committed(b.groupId, nsName('m12', 'in'), 0)).toBe(2n); // the zombie's commit was refused
     const outs = h.read('out').filter((o) => o.value.message === 'out-of-stall');
     expect(outs[0].value).toEqual(outs[1].value); // deterministic: downstream sees the same record twice
+  });
+
+  it('a table record undecodable while the registry is away is retried, never skipped: the join waits, nothing is dead-lettered', async () => {
+    const REF = { ...testTopic('ref', 3, 'org.gft.ops.LogRecord'), cleanup: 'compact' as const };
+    h = new MemoryHarness('m13', [IN, OUT, REF]);
+    await h.produce('ref', [{ key: 'k1', value: { time: 1, level: 'info', stage: 'r', instance: 'x', message: 'ref-of-k1', fields: {} } }]);
+    // the registry is away for the first 5 attempts to read a LogRecord (the table's schema)
+    let away = 5;
+    const serdes = h.serdes;
+    const flaky = {
+      register: serdes.register.bind(serdes),
+      encode: serdes.encode.bind(serdes),
+      tryDecodeSync: <V>(buf: Buffer | null, reader: string) => (reader === 'org.gft.ops.LogRecord' && away > 0 ? (NOT_READY as never) : serdes.tryDecodeSync<V>(buf, reader)),
+      decode: async <V>(buf: Buffer | null, reader: string) => {
+        if (reader === 'org.gft.ops.LogRecord' && away-- > 0) throw retriable('registry.unavailable', 'fetching schema: fetch failed');
+        return serdes.decode<V>(buf, reader);
+      },
+    };
+    const join: StageDefinition<Tel> = {
+      name: 'join2',
+      inputs: ['in'],
+      outputs: ['out'],
+      tables: ['ref'],
+      async handle(msg, ctx) {
+        const ref = await ctx.table<{ message: string }>('ref').lookup(msg.key!);
+        if (!ref) throw invalidInput('test.no_ref', `no reference for ${msg.key}`);
+        return [logOut(`${msg.value.state}+${ref.message}`)];
+      },
+    };
+    const r = h.runner(join, { serdes: flaky });
+    const started = r.start();
+    await h.produce('in', [{ key: 'k1', value: tel('x') }]);
+    await h.until(() => outMessages().length === 1, { stepMs: 500, what: 'the join once the registry is back' });
+    await started;
+    expect(outMessages()).toEqual(['x+ref-of-k1']);
+    expect(h.read('join2.dlq')).toHaveLength(0);
+    expect(away).toBeLessThanOrEqual(0);
   });
 });

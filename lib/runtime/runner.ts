@@ -232,14 +232,16 @@ export class StageRunner<T = any> {
       clientId: this.clientId,
       tables: (stage.tables ?? []).map((t) => ({ logical: t, physical: this.physical(t), reader: stage.readers?.[t] ?? this.topicSpec(t).schema })),
       warn: (m, f) => this.log.warn(m, f),
+      clock: this.clock,
     });
     await this.retry('tables.read', () => this.tables!.start());
     if (stage.state) {
-      this.replica = new ChangelogReplica(this.broker, this.serdes, { clientId: this.clientId, topic: this.physical(`${stage.name}.changelog`), warn: (m, f) => this.log.warn(m, f) });
+      this.replica = new ChangelogReplica(this.broker, this.serdes, { clientId: this.clientId, topic: this.physical(`${stage.name}.changelog`), warn: (m, f) => this.log.warn(m, f), clock: this.clock });
       await this.retry('changelog.read', () => this.replica!.start());
     }
     if (this.opts.publishLogs) this.log.attach((r) => this.logQueue.push(r));
-    await stage.init?.(this.ctx({ partition: null, store: NO_STORE, signal: this.loops.signal, heartbeat: async () => {} }));
+    // init may need a dependency that is away (ClickHouse for the sinks' migrations): retried like the rest
+    if (stage.init) await this.retry('stage.init', () => stage.init!(this.ctx({ partition: null, store: NO_STORE, signal: this.loops.signal, heartbeat: async () => {} })));
     this.consumer = this.broker.consumer({ clientId: `${this.clientId}-consumer`, groupId: this.groupId, topics: stage.inputs.map((t) => this.physical(t)), sessionTimeoutMs: this.sessionTimeoutMs });
     await this.retry('kafka.join', () =>
       this.consumer!.run({

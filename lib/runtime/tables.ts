@@ -15,6 +15,8 @@ import type { Broker, InRecord, TopicFollower } from './broker/types.ts';
 import { NOT_READY } from './serdes.ts';
 import type { Serdes } from './runner.ts';
 import { StateStore } from './state.ts';
+import { classify, retriable } from './errors.ts';
+import { systemClock, type Clock } from './clock.ts';
 
 export interface GlobalTable<V> {
   /** The latest value of `key` read so far. */
@@ -25,12 +27,18 @@ export interface GlobalTable<V> {
   readonly size: number;
 }
 
-/** Decodes followed records in order (most synchronously; an unknown writer schema asynchronously). */
+/**
+ * Decodes followed records in order (most synchronously; an unknown writer schema asynchronously).
+ * A record that cannot be decoded because the registry is away is retried until it can (the records
+ * after it wait: a table never loses an entry to an outage); a record that is not Avro is skipped.
+ */
 class DecodeQueue {
   private chain: Promise<void> = Promise.resolve();
+  stopped = false;
   constructor(
     private readonly serdes: Serdes,
-    private readonly onError: (e: Error, topic: string, r: InRecord) => void,
+    private readonly onError: (e: Error, topic: string, r: InRecord, willRetry: boolean) => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   push<V>(topic: string, r: InRecord, reader: string, apply: (v: V | null) => void): void {
@@ -39,13 +47,27 @@ class DecodeQueue {
       return;
     }
     this.chain = this.chain.then(async () => {
-      try {
-        const fast = this.serdes.tryDecodeSync<V>(r.value, reader);
-        apply(fast !== NOT_READY ? (fast as V) : await this.serdes.decode<V>(r.value, reader));
-      } catch (e) {
-        this.onError(e as Error, topic, r);
+      for (let attempt = 0, delay = 200; !this.stopped; attempt++, delay = Math.min(10_000, delay * 2)) {
+        try {
+          const fast = this.serdes.tryDecodeSync<V>(r.value, reader);
+          apply(fast !== NOT_READY ? (fast as V) : await this.serdes.decode<V>(r.value, reader));
+          return;
+        } catch (e) {
+          const again = classify(e).retriable;
+          if (attempt === 0 || !again) this.onError(e as Error, topic, r, again);
+          if (!again) return;
+          await this.clock.sleep(delay);
+        }
       }
     });
+  }
+
+  /** Whether everything pushed so far is applied, within `ms`. */
+  async drainedWithin(ms: number): Promise<boolean> {
+    const ac = new AbortController();
+    const done = await Promise.race([this.chain.then(() => true), this.clock.sleep(ms, ac.signal).then(() => false)]);
+    ac.abort();
+    return done;
   }
 
   drained(): Promise<void> {
@@ -61,9 +83,9 @@ export class TableSet {
   constructor(
     broker: Broker,
     serdes: Serdes,
-    private readonly o: { clientId: string; tables: Array<{ logical: string; physical: string; reader: string }>; warn: (m: string, f: Record<string, unknown>) => void },
+    private readonly o: { clientId: string; tables: Array<{ logical: string; physical: string; reader: string }>; warn: (m: string, f: Record<string, unknown>) => void; clock?: Clock },
   ) {
-    this.queue = new DecodeQueue(serdes, (e, topic, r) => o.warn('table record skipped: cannot decode', { topic, offset: r.offset, error: e.message }));
+    this.queue = new DecodeQueue(serdes, (e, topic, r, again) => o.warn(again ? 'table record not decoded yet (retrying)' : 'table record skipped: cannot decode', { topic, offset: r.offset, error: e.message }), o.clock);
     for (const t of o.tables) this.maps.set(t.logical, new Map());
     const byPhysical = new Map(o.tables.map((t) => [t.physical, t]));
     this.follower = o.tables.length
@@ -95,6 +117,16 @@ export class TableSet {
     await this.queue.drained();
   }
 
+  /** Read to the end within a handler: a retriable error when it takes longer (the registry away), so the runner retries with heartbeats. */
+  private async caughtUpForLookup(physical: string, logical: string): Promise<void> {
+    try {
+      await this.follower?.caughtUp([physical], 10_000);
+    } catch (e) {
+      throw retriable('table.not_ready', `global table ${logical} not read to its end: ${(e as Error).message}`, e);
+    }
+    if (!(await this.queue.drainedWithin(10_000))) throw retriable('table.not_ready', `global table ${logical}: records not decoded yet (schema registry unavailable?)`);
+  }
+
   table<V>(logical: string): GlobalTable<V> {
     const m = this.maps.get(logical) as Map<string, V> | undefined;
     if (!m) throw new Error(`'${logical}' is not a table of this stage (declare it in tables)`);
@@ -103,7 +135,7 @@ export class TableSet {
       get: (key) => m.get(key),
       lookup: async (key) => {
         if (m.has(key)) return m.get(key);
-        await this.caughtUp([physical]);
+        await this.caughtUpForLookup(physical, logical);
         return m.get(key);
       },
       keys: () => [...m.keys()],
@@ -114,6 +146,7 @@ export class TableSet {
   }
 
   async stop(): Promise<void> {
+    this.queue.stopped = true;
     await this.follower?.stop();
   }
 }
@@ -128,9 +161,9 @@ export class ChangelogReplica {
   constructor(
     broker: Broker,
     serdes: Serdes,
-    private readonly o: { clientId: string; topic: string; warn: (m: string, f: Record<string, unknown>) => void; maxBytesPerPartition?: number },
+    private readonly o: { clientId: string; topic: string; warn: (m: string, f: Record<string, unknown>) => void; maxBytesPerPartition?: number; clock?: Clock },
   ) {
-    this.queue = new DecodeQueue(serdes, (e, topic, r) => o.warn('changelog entry skipped: cannot decode', { topic, offset: r.offset, error: e.message }));
+    this.queue = new DecodeQueue(serdes, (e, topic, r, again) => o.warn(again ? 'changelog entry not decoded yet (retrying)' : 'changelog entry skipped: cannot decode', { topic, offset: r.offset, error: e.message }), o.clock);
     this.follower = broker.follower({
       clientId: `${o.clientId}-changelog`,
       topics: [o.topic],
@@ -161,6 +194,7 @@ export class ChangelogReplica {
   }
 
   async stop(): Promise<void> {
+    this.queue.stopped = true;
     if (this.started) await this.follower.stop();
   }
 }

@@ -39,7 +39,6 @@ export interface ProductValue {
   storage: StorageRef;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function fscStage(ch: ClickHouse, storage: LocalStorage): StageDefinition<ProductValue> {
   return {
@@ -47,17 +46,10 @@ export function fscStage(ch: ClickHouse, storage: LocalStorage): StageDefinition
     inputs: ['gic.products'],
     outputs: ['fsc.receipts'],
     async init(ctx) {
-      // The SDB schema must exist before the first insert; ClickHouse may still be starting.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const applied = await migrateSdb(ch, (s) => ctx.log.info(s));
-          if (applied.length) ctx.log.info('sdb migrated', { database: ch.database, applied: applied.join(',') });
-          return;
-        } catch (e) {
-          if (attempt >= 10 || (e as { retriable?: boolean }).retriable !== true) throw e;
-          await sleep(Math.min(5000, 200 * 2 ** attempt));
-        }
-      }
+      // The SDB schema must exist before the first insert; ClickHouse may be away or still starting:
+      // a retriable error here is retried by the runner, with backoff, until it answers.
+      const applied = await migrateSdb(ch, (s) => ctx.log.info(s));
+      if (applied.length) ctx.log.info('sdb migrated', { database: ch.database, applied: applied.join(',') });
     },
     async handle(msg, ctx) {
       const p = msg.value;
