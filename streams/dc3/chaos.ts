@@ -23,6 +23,7 @@ import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { ClickHouse } from '../../connectors/clickhouse/client.ts';
 import { ident, sql } from '../../connectors/clickhouse/sql.ts';
 import { rawRecord } from '../../connectors/voevent/intake.ts';
+import { makeRng } from '../../lib/stats/distributions.ts';
 import type { Chain } from './chain.ts';
 import { CHAIN } from './chain.ts';
 import { runDc3, type Dc3Summary } from './run.ts';
@@ -73,16 +74,9 @@ export interface ChaosReport {
   ok: boolean;
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same schedule. */
+/** The seeded PRNG of lib/stats (mulberry32): the same seed gives the same schedule. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return makeRng(seed).uniform;
 }
 
 export interface KillPlan {
