@@ -21,28 +21,43 @@ export class ClickHouse {
     });
   }
 
-  private wrap<T>(what: string, p: Promise<T>): Promise<T> {
-    return p.catch((e: Error & { code?: string }) => {
+  /**
+   * Runs a request; a connection reset on a kept-alive socket the server had just closed (`socket hang
+   * up`, ECONNRESET: seen under load, 18.16 closes idle sockets after keep_alive_timeout) is tried once
+   * more at once on a new socket — every statement of the project is idempotent (IF NOT EXISTS DDL,
+   * ReplacingMergeTree rows). Then unreachable → retriable, SQL errors as they are.
+   */
+  private async wrap<T>(what: string, send: () => Promise<T>): Promise<T> {
+    const reset = (e: Error & { code?: string }) => /ECONNRESET|socket hang up/i.test((e.message ?? '') + (e.code ?? ''));
+    try {
+      try {
+        return await send();
+      } catch (e) {
+        if (!reset(e as Error)) throw e;
+        return await send();
+      }
+    } catch (err) {
+      const e = err as Error & { code?: string };
       const msg = e.message ?? String(e);
       if (/ECONNREFUSED|ECONNRESET|socket hang up|ETIMEDOUT|Timeout/i.test(msg + (e.code ?? ''))) throw retriable('clickhouse.unavailable', `${what}: ${msg}`, e);
       throw e;
-    });
+    }
   }
 
   /** DDL and statements without results (sent over HTTP; clickhouse-client crashes on some errors). */
   async exec(q: Sql | string): Promise<void> {
-    await this.wrap('exec', this.client.command({ query: String(q) }));
+    await this.wrap('exec', () => this.client.command({ query: String(q) }));
   }
 
   async query<T = Record<string, unknown>>(q: Sql): Promise<T[]> {
-    const rs = await this.wrap('query', this.client.query({ query: String(q), format: 'JSONEachRow' }));
+    const rs = await this.wrap('query', () => this.client.query({ query: String(q), format: 'JSONEachRow' }));
     return (await rs.json()) as T[];
   }
 
   /** Inserts rows (every column present: omitted columns get the type's zero value on 18.16). */
   async insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
     if (!rows.length) return;
-    await this.wrap('insert', this.client.insert({ table: `${this.database}.${table}`, values: rows, format: 'JSONEachRow' }));
+    await this.wrap('insert', () => this.client.insert({ table: `${this.database}.${table}`, values: rows, format: 'JSONEachRow' }));
   }
 
   async ping(): Promise<boolean> {

@@ -80,12 +80,17 @@ export class MemoryHarness {
   }
 
   /** Lets the runners work (and the clock move by `stepMs` per round) until `cond` holds. */
-  async until(cond: () => boolean, o: { stepMs?: number; rounds?: number; what?: string } = {}): Promise<void> {
+  /**
+   * `stepMs`: the manual clock moves that much per round; `realMs`: each round also waits that long in
+   * real time (stages doing real I/O: ClickHouse, files).
+   */
+  async until(cond: () => boolean, o: { stepMs?: number; realMs?: number; rounds?: number; what?: string } = {}): Promise<void> {
     const rounds = o.rounds ?? 400;
     for (let i = 0; i < rounds; i++) {
       if (cond()) return;
       await settle(3);
       if (cond()) return;
+      if (o.realMs) await new Promise((r) => setTimeout(r, o.realMs));
       if (o.stepMs) await this.clock.advance(o.stepMs);
     }
     if (!cond()) throw new Error(`condition not reached${o.what ? `: ${o.what}` : ''}`);

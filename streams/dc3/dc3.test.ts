@@ -133,7 +133,7 @@ describe.skipIf(!ready)('DC3 end to end', () => {
     await copyTopic(kafka, nsName(nsA, 'alerts.reference'), nsName(ns, 'alerts.reference'));
     // one thread per instance: slow enough for the kill to land while the burst's frames are measured
     const sup = new Supervisor();
-    for (let i = 1; i <= 3; i++) sup.add({ stage: 'gp1-detection', index: i, namespace: ns, logDir: join(out, 'k3-logs'), env: { GFT_SESSION_TIMEOUT_MS: '6000', GFT_GP1_DETECT_WORKERS: '0' } });
+    for (let i = 1; i <= 3; i++) sup.add({ stage: 'gp1-detection', index: i, namespace: ns, logDir: join(out, 'k3-logs'), env: { GFT_SESSION_TIMEOUT_MS: '6000', GFT_GP1_DETECT_WORKERS: '0', GFT_LOG_LEVEL: 'info' } }); // info: the restore is read from the logs
     sup.startAll();
     try {
       // the burst's partition (same key, same partition count as the recorded run) and the instance that holds it

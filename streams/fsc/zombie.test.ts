@@ -57,16 +57,16 @@ describe.skipIf(!!problem)('a stalled-then-resumed FSC instance', () => {
     const a = h.runner(zombie);
     await a.start();
     await h.produce('gic.products', [{ key: value.productId, value }]);
-    await h.until(() => stalled, { what: 'A wrote the rows and stalled' });
+    await h.until(() => stalled, { realMs: 50, rounds: 1200, what: 'A wrote the rows and stalled' });
     const b = h.runner(fscStage(ch, storage));
     await b.start();
     const receipts = () => h.read('fsc.receipts').map((r) => r.value as { productId: string; sha256: string; status: string });
-    await h.until(() => receipts().length === 1, { stepMs: 2000, what: 'B took the partition over and answered' });
+    await h.until(() => receipts().length === 1, { stepMs: 2000, realMs: 50, rounds: 1200, what: 'B took the partition over and answered' });
     const topic = nsName('zf', 'gic.products');
     const part = h.broker.records(topic)[0].partition;
     expect(h.broker.committed(b.groupId, topic, part)).toBe(1n);
     release();
-    await h.until(() => receipts().length === 2, { what: "the zombie's late receipt" });
+    await h.until(() => receipts().length === 2, { realMs: 50, rounds: 1200, what: "the zombie's late receipt" });
     expect(h.broker.committed(b.groupId, topic, part)).toBe(1n); // the zombie's commit was refused (nothing new either way)
     const [r1, r2] = receipts();
     expect(r1).toMatchObject({ productId: value.productId, sha256: stored.sha256, status: 'accepted' });
