@@ -43,6 +43,11 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const env = { ...process.env };
+  // Every test namespace makes its own ~26 topics. At the chain's default of 6 partitions a full run
+  // leaves ~10,000 partitions on the test broker, whose open log segments then reach the machine's
+  // file limit (20,000 here: "Too many open files" took the broker down). Tests run on 2 partitions
+  // (enough for two instances to share a topic); set GFT_TOPIC_PARTITIONS to test another layout.
+  env.GFT_TOPIC_PARTITIONS ??= '2';
   if (a.options.stack) {
     const { up, layout } = await import('../../deploy/stack.ts');
     const { platformConfig } = await import('../config/platform.ts');

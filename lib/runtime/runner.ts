@@ -349,16 +349,17 @@ export class StageRunner<T = any> {
     }
   }
 
-  private async punctuateAll(): Promise<boolean> {
-    let more = false;
+  /** Punctuates every task; returns ms until the next is due (0: at once). */
+  private async punctuateAll(): Promise<number> {
+    let next = Infinity;
     for (const task of [...this.tasks.values()]) {
       try {
-        if (await this.withLock(() => task.punctuate())) more = true;
+        next = Math.min(next, await this.withLock(() => task.punctuate()));
       } catch (e) {
         void this.fail(e as Error);
       }
     }
-    return more;
+    return next;
   }
 
   private taskEnv(): TaskEnv<T> {
@@ -430,18 +431,22 @@ export class StageRunner<T = any> {
     for (const t of this.tasks.values()) t.revoke();
   }
 
-  /** Runs `fn` every `ms` (sooner while it returns true) until the stage stops. */
-  private loop(ms: number, fn: () => Promise<boolean>): void {
+  /**
+   * Runs `fn` every `ms` until the stage stops; again at once when it returns true or 0, sooner when it
+   * returns a number of ms below `ms` (when its next work falls due).
+   */
+  private loop(ms: number, fn: () => Promise<boolean | number>): void {
     void (async () => {
       const signal = this.loops.signal;
       while (!signal.aborted) {
-        const more = await fn().catch((e) => {
+        const r = await fn().catch((e) => {
           void this.fail(e as Error);
           return false;
         });
         if (signal.aborted) return;
-        if (more) await new Promise<void>((r) => setImmediate(r));
-        else await this.clock.sleep(ms, signal);
+        const wait = r === true ? 0 : r === false ? ms : Math.min(ms, r);
+        if (wait <= 0) await new Promise<void>((res) => setImmediate(res));
+        else await this.clock.sleep(wait, signal);
       }
     })();
   }

@@ -63,9 +63,10 @@ export interface Punctuator {
   /**
    * Runs for each assigned, restored partition with its store (Kafka Streams' wall-clock punctuation):
    * time-driven outputs, e.g. frames released on a schedule. Outputs and store writes are flushed like
-   * a handled message's. Returns the outputs and whether more work is due at once.
+   * a handled message's. Returns the outputs, whether more work is due at once, and when the next
+   * work falls due (ms from now) if sooner than `everyMs`: the runner wakes up then, not a tick later.
    */
-  run(ctx: StageContext): Promise<{ outputs: Output[]; more?: boolean }>;
+  run(ctx: StageContext): Promise<{ outputs: Output[]; more?: boolean; nextInMs?: number }>;
 }
 
 export interface StageDefinition<T = any> {

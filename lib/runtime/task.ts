@@ -286,17 +286,17 @@ export class PartitionTask<T> {
     return out;
   }
 
-  /** One punctuation of this partition; true when more work is due at once. */
-  async punctuate(): Promise<boolean> {
+  /** One punctuation of this partition: 0 when more work is due at once, else ms until the next (Infinity: none known). */
+  async punctuate(): Promise<number> {
     const env = this.env;
     const p = env.stage.punctuate;
-    if (!p || this.revoked || this.stopped || env.stopping()) return false;
+    if (!p || this.revoked || this.stopped || env.stopping()) return Infinity;
     await this.restored;
-    if (this.revoked) return false;
+    if (this.revoked) return Infinity;
     const heartbeat = async () => {};
     const retry: Retry = (what, fn) => env.retry(what, fn, heartbeat);
     const ctx = env.ctx({ partition: this.partition, store: this.visibleStore, signal: this.signal, heartbeat });
-    let res: { outputs: Output[]; more?: boolean };
+    let res: { outputs: Output[]; more?: boolean; nextInMs?: number };
     const t0 = performance.now();
     try {
       res = await p.run(ctx);
@@ -306,14 +306,14 @@ export class PartitionTask<T> {
     } catch (e) {
       this.store.rollbackMessage();
       if (e instanceof FatalStageError) throw e;
-      if (isRebalance(e) || isAbort(e) || this.revoked) return false;
+      if (isRebalance(e) || isAbort(e) || this.revoked) return Infinity;
       const c = classify(e);
       if (c.retriable) {
         env.log.warn('punctuation failed; retried at the next one', { partition: this.partition, code: c.code, error: c.message });
-        return false;
+        return Infinity;
       }
       this.stop(`punctuation failed: ${c.code}`, { error: c.message });
-      return false;
+      return Infinity;
     }
     const outputs = new Map<string, OutRecord[]>();
     for (const o of res.outputs) {
@@ -323,6 +323,6 @@ export class PartitionTask<T> {
     env.counters.out += res.outputs.length;
     env.delivery.enqueue({ outputs, changelog: env.changelog(this.store.takeChanges(), this.partition), commit: null }, retry);
     await env.delivery.drain();
-    return !!res.more;
+    return res.more ? 0 : Math.max(0, res.nextInMs ?? Infinity);
   }
 }

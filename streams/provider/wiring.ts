@@ -96,6 +96,7 @@ export function providerStage(cfg: ProviderConfig, storage: LocalStorage): Stage
       async run(ctx) {
         const outputs: Output[] = [];
         let more = false;
+        let nextInMs = Infinity;
         for (const key of ctx.store.keys('burst/')) {
           const p = ctx.store.get<Progress>(key)!;
           if (p.done) continue;
@@ -113,13 +114,14 @@ export function providerStage(cfg: ProviderConfig, storage: LocalStorage): Stage
             ctx.store.delete(`plan/${burstId}`);
             ctx.log.info('injection finished', { burstId, frames: p.next });
           } else if (now >= p.startedAt + plan[p.next].dueMs) more = true;
+          else nextInMs = Math.min(nextInMs, p.startedAt + plan[p.next].dueMs - now); // wake up when the next frame falls due
           ctx.store.put(key, p);
           if (outputs.length >= RELEASE_BATCH) {
             more = true;
             break;
           }
         }
-        return { outputs, more };
+        return { outputs, more, nextInMs };
       },
     },
   };
