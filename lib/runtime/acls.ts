@@ -129,9 +129,25 @@ function toKafkajs(r: AclRule) {
   };
 }
 
-/** Creates the rules (Kafka keeps one copy of an identical binding: idempotent). */
-export async function applyAcls(admin: Admin, rules: AclRule[]): Promise<void> {
+const ruleKey = (r: AclRule) => `${r.principal}|${r.resourceType}|${r.pattern}|${r.name}|${r.operation}`;
+
+/**
+ * Creates the rules (Kafka keeps one copy of an identical binding: idempotent) and waits until the
+ * broker answering DescribeAcls has them: CreateAcls returns once the controller committed them, but
+ * a broker applies them when it replays the metadata log, a few ms later — a client of the principal
+ * connecting in between is denied.
+ */
+export async function applyAcls(admin: Admin, rules: AclRule[], timeoutMs = 15_000): Promise<void> {
   for (let i = 0; i < rules.length; i += 500) await admin.createAcls({ acl: rules.slice(i, i + 500).map(toKafkajs) as never });
+  const want = new Set(rules.map(ruleKey));
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+    const have = new Set((await describeAcls(admin)).map(ruleKey));
+    const missing = [...want].filter((k) => !have.has(k));
+    if (!missing.length) return;
+    if (Date.now() > deadline) throw new Error(`ACLs not visible within ${timeoutMs} ms: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
 
 /** The ALLOW rules of one principal (or of all with `principal` undefined). */
