@@ -61,6 +61,8 @@ const STATIC: Record<string, { file: string; type: string; public: boolean }> = 
 export interface WebServerOptions {
   config: WebConfig;
   ch: ClickHouse;
+  /** a read-only ClickHouse user for the pages' data queries (telemetry, pipeline, SDB); default `ch` */
+  chRead?: ClickHouse;
   storage: LocalStorage;
   log?: Logger;
   /** apply the web_ migrations at start (default true) */
@@ -88,9 +90,11 @@ export class WebServer {
       sessions: new SessionStore({ ttlMs: config.sessionTtlHours * 3600_000, idleMs: config.sessionIdleMinutes * 60_000, persistence: sessionsDb }),
       audit: new AuditLog(ch),
       limiter: new LoginLimiter(),
-      telemetry: new TelemetryQueries(ch),
-      pipeline: new PipelineQueries(ch),
-      sdb: new SdbQueries(ch, config.sdbDatabase),
+      // the pages' data: read-only when a reader is configured; the web's own tables (users,
+      // sessions, audit, shifts, rollup) need the writer
+      telemetry: new TelemetryQueries(opts.chRead ?? ch),
+      pipeline: new PipelineQueries(opts.chRead ?? ch),
+      sdb: new SdbQueries(opts.chRead ?? ch, config.sdbDatabase),
       shifts: new ShiftStore(ch),
     };
     this.hub = new LiveHub(this.deps);
