@@ -58,8 +58,20 @@ async function ensureLeaf(dir: string, name: string, cn: string): Promise<void> 
   }
 }
 
-/** CA, one certificate per broker node, the operator's, and the Java trust store. */
-export async function ensurePki(home: string, nodes: number[], keytool: string): Promise<void> {
+const making = new Map<string, Promise<void>>();
+
+/**
+ * CA, one certificate per broker node, the operator's, and the Java trust store. The nodes of a
+ * cluster prepare concurrently: one run per GFT_HOME at a time (the others wait for it).
+ */
+export function ensurePki(home: string, nodes: number[], keytool: string): Promise<void> {
+  const prev = making.get(home) ?? Promise.resolve();
+  const p = prev.catch(() => {}).then(() => ensurePkiOnce(home, nodes, keytool));
+  making.set(home, p);
+  return p;
+}
+
+async function ensurePkiOnce(home: string, nodes: number[], keytool: string): Promise<void> {
   const dir = tlsDir(home);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(join(home, 'secure'), 0o700);
