@@ -20,7 +20,7 @@ const spec: CommandSpec = {
   ].join('\n'),
   options: {
     namespace: { type: 'string', multiple: true, description: 'add-consumer: also the public topics of this run namespace (repeatable; default: the production names only)' },
-    'no-production': { type: 'boolean', description: 'add-consumer: only the --namespace topics, not the production names', default: false },
+    production: { type: 'boolean', description: 'add-consumer: the production topic names (--no-production: only the --namespace ones)', default: true },
     acls: { type: 'boolean', description: 'list: print every ACL of every user', default: false },
     json: { type: 'boolean', description: 'add-consumer/list: print JSON', default: false },
   },
@@ -49,7 +49,7 @@ export async function run(args: string[]): Promise<number> {
       if (!name) throw new UsageError('add-consumer: expected a name (your team, e.g. acme-followup)');
       const bad = checkConsumerName(name);
       if (bad) throw new UsageError(`add-consumer: ${bad}`);
-      const namespaces = [...(a.options['no-production'] ? [] : ['']), ...((a.options.namespace as string[] | undefined) ?? [])];
+      const namespaces = [...(a.options.production ? [''] : []), ...((a.options.namespace as string[] | undefined) ?? [])];
       if (!namespaces.length) throw new UsageError('add-consumer: --no-production needs at least one --namespace');
       const c = await users.addConsumer(home, internal, name, namespaces);
       await stack.restartIfRunning('registry', { log: (s) => console.error(s) });
