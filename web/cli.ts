@@ -13,9 +13,6 @@ import { ClickHouse } from '../connectors/clickhouse/client.ts';
 import { LocalStorage } from '../connectors/storage/storage.ts';
 import { isRole } from './auth/roles.ts';
 import { UserError, UserStore, AuditLog, ClickHouseSessions } from './auth/stores.ts';
-import { existsSync } from 'node:fs';
-import { CLICKHOUSE_USERS, clickhousePasswordFile, stackSecure } from '../lib/config/localSecure.ts';
-import { readSecretFile } from '../lib/config/secrets.ts';
 import { SessionStore } from './auth/sessions.ts';
 import { webConfig } from './config.ts';
 import { migrateWeb } from './migrations.ts';
@@ -73,20 +70,6 @@ async function readPassword(prompt: string): Promise<string> {
     };
     stdin.on('data', onData);
   });
-}
-
-/**
- * The read-only ClickHouse client of the pages' data queries: GFT_WEB_CLICKHOUSE_READ_USER, else on the
- * local secured stack its `reader` user; undefined: the writer serves everything (plaintext stack).
- */
-function readerClient(config: ReturnType<typeof webConfig>): ClickHouse | undefined {
-  const cfg = platformConfig();
-  if (config.clickhouseReadUser) return new ClickHouse({ ...cfg, clickhouseUser: config.clickhouseReadUser, clickhousePassword: config.clickhouseReadPassword });
-  if (!process.env.GFT_CLICKHOUSE_URL && stackSecure(cfg.home)) {
-    const f = clickhousePasswordFile(cfg.home, CLICKHOUSE_USERS.reader);
-    if (existsSync(f)) return new ClickHouse({ ...cfg, clickhouseUser: CLICKHOUSE_USERS.reader, clickhousePassword: readSecretFile(f, 'ClickHouse password of reader') });
-  }
-  return undefined;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -152,7 +135,7 @@ export async function run(args: string[]): Promise<number> {
   }
 
   if (sub !== 'serve') throw new UsageError(`unknown subcommand '${sub}'\n\n${formatHelp(spec)}`);
-  const server = new WebServer({ config, ch, chRead: readerClient(config), storage: LocalStorage.fromEnv() });
+  const server = new WebServer({ config, ch, storage: LocalStorage.fromEnv() });
   let url: string;
   try {
     url = await server.start();

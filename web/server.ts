@@ -28,6 +28,7 @@ import { LoginLimiter } from './auth/limiter.ts';
 import { can } from './auth/roles.ts';
 import { SessionStore } from './auth/sessions.ts';
 import { AuditLog, ClickHouseSessions, UserStore } from './auth/stores.ts';
+import { readerClient } from './reader.ts';
 import type { WebConfig } from './config.ts';
 import { PipelineQueries } from './data/pipeline.ts';
 import { SdbQueries } from './data/sdb.ts';
@@ -61,7 +62,7 @@ const STATIC: Record<string, { file: string; type: string; public: boolean }> = 
 export interface WebServerOptions {
   config: WebConfig;
   ch: ClickHouse;
-  /** a read-only ClickHouse user for the pages' data queries (telemetry, pipeline, SDB); default `ch` */
+  /** a read-only ClickHouse user for the pages' data queries (telemetry, pipeline, SDB); default: web/reader.ts, else `ch` */
   chRead?: ClickHouse;
   storage: LocalStorage;
   log?: Logger;
@@ -80,6 +81,7 @@ export class WebServer {
 
   constructor(private readonly opts: WebServerOptions) {
     const { config, ch } = opts;
+    const chRead = opts.chRead ?? readerClient(config) ?? ch;
     this.log = opts.log ?? new Logger('web');
     const sessionsDb = new ClickHouseSessions(ch);
     this.deps = {
@@ -92,9 +94,9 @@ export class WebServer {
       limiter: new LoginLimiter(),
       // the pages' data: read-only when a reader is configured; the web's own tables (users,
       // sessions, audit, shifts, rollup) need the writer
-      telemetry: new TelemetryQueries(opts.chRead ?? ch),
-      pipeline: new PipelineQueries(opts.chRead ?? ch),
-      sdb: new SdbQueries(opts.chRead ?? ch, config.sdbDatabase),
+      telemetry: new TelemetryQueries(chRead),
+      pipeline: new PipelineQueries(chRead),
+      sdb: new SdbQueries(chRead, config.sdbDatabase),
       shifts: new ShiftStore(ch),
     };
     this.hub = new LiveHub(this.deps);
