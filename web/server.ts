@@ -28,7 +28,6 @@ import { LoginLimiter } from './auth/limiter.ts';
 import { can } from './auth/roles.ts';
 import { SessionStore } from './auth/sessions.ts';
 import { AuditLog, ClickHouseSessions, UserStore } from './auth/stores.ts';
-import { readerClient } from './reader.ts';
 import type { WebConfig } from './config.ts';
 import { PipelineQueries } from './data/pipeline.ts';
 import { SdbQueries } from './data/sdb.ts';
@@ -48,6 +47,7 @@ import { registerMonitoring } from './pages/monitoring.ts';
 import { registerProducts } from './pages/products.ts';
 import { registerShifts } from './pages/shifts.ts';
 import { registerTelemetryPages } from './pages/telemetry.ts';
+import { readerClient } from './reader.ts';
 import { registerUsers } from './pages/users.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
