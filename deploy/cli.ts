@@ -11,7 +11,8 @@ const spec: CommandSpec = {
   usage: 'gft stack up|down|status|restart <service>|logs <service>|kill-broker <N>|start-broker <N> [options]',
   description: [
     'up            install what is missing, start what is not running, wait until healthy',
-    '              (--brokers 3: a 3-node KRaft cluster; --s3: an S3 store, MinIO; the layout is kept for later `up` calls)',
+    '              (--brokers 3: a 3-node KRaft cluster; --s3: an S3 store, MinIO; --secure: SASL_SSL + ACLs, registry and',
+    '              ClickHouse with passwords, see docs/consumers.md; the layout is kept for later `up` calls)',
     'down          stop the processes started by up (data is kept in GFT_HOME)',
     'status        services, then each broker and the partitions it leads (exit 1 unless all are healthy)',
     'restart       stop and start one service (kafka, kafka-N, registry, clickhouse, s3)',
@@ -21,6 +22,7 @@ const spec: CommandSpec = {
   options: {
     install: { type: 'boolean', description: 'up: run deploy/install-debian.sh first (--no-install: skip)', default: true },
     s3: { type: 'boolean', description: 'up: also run the S3-compatible store (MinIO, built once with `go install`; --no-s3: stop it); default: the layout of the last up' },
+    secure: { type: 'boolean', description: 'up: Kafka on SASL_SSL (SCRAM-SHA-512/256) with a local CA and ACLs per stage, registry and ClickHouse with passwords (--no-secure: plaintext); default: the layout of the last up' },
     brokers: { type: 'number', description: 'up: Kafka nodes, 1 (default) or 3 (each broker + controller; RF 3, min ISR 2 for internal topics); default: the layout of the last up' },
     json: { type: 'boolean', description: 'status: print JSON', default: false },
     topics: { type: 'boolean', description: 'status: partitions led by each broker, per topic', default: false },
@@ -47,7 +49,7 @@ export async function run(args: string[]): Promise<number> {
   const log = (s: string) => console.log(s);
   switch (cmd) {
     case 'up':
-      await stack.up({ log, install: a.options.install as boolean, brokers, s3: a.options.s3 as boolean | undefined });
+      await stack.up({ log, install: a.options.install as boolean, brokers, s3: a.options.s3 as boolean | undefined, secure: a.options.secure as boolean | undefined });
       const rows = await stack.status();
       console.log(stack.formatStatus(rows));
       if (rows.some((r) => r.service === 's3') && !process.env.GFT_STORAGE_URL)
@@ -59,7 +61,7 @@ export async function run(args: string[]): Promise<number> {
     case 'status': {
       const rows = await stack.status();
       const { kafkaOverview, formatOverview } = await import('./kafkaStatus.ts');
-      const kafka = await kafkaOverview(stack.brokers(), a.options.topic as string[]);
+      const kafka = await kafkaOverview(stack.brokers(), a.options.topic as string[], stack.operatorAccess());
       if (a.options.json) console.log(JSON.stringify({ services: rows, kafka }, null, 2));
       else {
         console.log(stack.formatStatus(rows));

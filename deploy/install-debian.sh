@@ -10,6 +10,8 @@ PACKAGES=(
   clickhouse-server        # local ClickHouse (started by gft with its own config, not as a service)
   maven                    # fetches Kafka and Apicurio Registry from Maven Central
   openjdk-17-jre-headless  # Kafka broker JVM
+  openjdk-17-jdk-headless  # Java's source launcher for deploy/security/ScramUsers.java (stack up --secure, gft users)
+  openssl                  # the secured stack's CA and certificates (deploy/security/pki.ts)
   python3-astropy          # FITS/WCS reference checks in tests
   python3-numpy
   python3-scipy

@@ -46,15 +46,16 @@ export interface KafkaOverview {
  * `filter`: only topics whose name contains one of these strings (internal topics are skipped unless named).
  * Null when no broker answers.
  */
-export async function kafkaOverview(expected: { id: number; address: string }[], filter: string[] = []): Promise<KafkaOverview | null> {
+export async function kafkaOverview(expected: { id: number; address: string }[], filter: string[] = [], operator?: { brokers: string[]; ssl: { ca: string[]; cert: string; key: string } }): Promise<KafkaOverview | null> {
   const { Kafka, logLevel } = kafkajs;
-  const admin = new Kafka({ clientId: 'gft-stack-status', brokers: expected.map((b) => b.address), logLevel: logLevel.NOTHING, connectionTimeout: 1500, requestTimeout: 5000, retry: { retries: 1 } }).admin();
+  // the secured stack: as its operator, on the INTERNAL (mTLS) listener; addresses shown are the clients'
+  const admin = new Kafka({ clientId: 'gft-stack-status', brokers: operator?.brokers ?? expected.map((b) => b.address), ssl: operator?.ssl, logLevel: logLevel.NOTHING, connectionTimeout: 1500, requestTimeout: 5000, retry: { retries: 1 } }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
     const names = (await admin.listTopics()).filter((t) => (filter.length ? filter.some((f) => t.includes(f)) : !t.startsWith('__'))).sort();
     const { topics } = names.length ? await admin.fetchTopicMetadata({ topics: names }) : { topics: [] };
-    const live = new Map(cluster.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
+    const live = new Map(cluster.brokers.map((b) => [b.nodeId, operator ? (expected.find((x) => x.id === b.nodeId)?.address ?? `${b.host}:${b.port}`) : `${b.host}:${b.port}`]));
     const ids = [...new Set([...expected.map((b) => b.id), ...live.keys()])].sort((a, b) => a - b);
     const brokers: BrokerOverview[] = ids.map((id) => ({ id, address: live.get(id) ?? expected.find((b) => b.id === id)?.address ?? '?', up: live.has(id), leaders: 0, replicas: 0, lagging: 0 }));
     const byId = new Map(brokers.map((b) => [b.id, b]));

@@ -11,7 +11,7 @@
  * - `status()` probes each service; `kafkaOverview()` says which broker leads what.
  * A failed start throws an Error whose message carries the last lines of that service's logs.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { platformConfig, repoRoot, type PlatformConfig } from '../lib/config/platform.ts';
 import { UsageError } from '../lib/cli/args.ts';
@@ -19,7 +19,9 @@ import { exec } from './lib/exec.ts';
 import { fileSize, livePid, pidAlive, portOpen, sleep, startDetached, stopPid, tail, withLock } from './lib/proc.ts';
 import { clickhouseService } from './services/clickhouse.ts';
 import { kafkaNodes, kafkaService } from './services/kafka.ts';
-import { registryService } from './services/registry.ts';
+import { REGISTRY_EVENTS_TOPIC, registryService, registryTopics } from './services/registry.ts';
+import { ensurePasswords } from './security/users.ts';
+import { operatorTls } from './security/pki.ts';
 import { ensureBucket, s3Service } from './services/s3.ts';
 import { paths, type Ctx, type Service } from './services/types.ts';
 import { readState, writeState, type StackState } from './state.ts';
@@ -39,6 +41,8 @@ export interface Layout {
   brokers: number;
   /** run the S3-compatible object store too */
   s3: boolean;
+  /** Kafka on SASL_SSL with ACLs, registry and ClickHouse with passwords (deploy/security/) */
+  secure: boolean;
 }
 
 export interface UpOptions extends Partial<Layout> {
@@ -59,7 +63,7 @@ function context(log?: (s: string) => void, cfg: PlatformConfig = platformConfig
 /** The layout recorded by the last `up` (GFT_HOME/stack.json), overridden by `opts`; default one broker, no S3. */
 export function layout(home: string, opts: Partial<Layout> = {}): Layout {
   const st = readState(home);
-  return { brokers: opts.brokers ?? st?.kafka.brokers ?? 1, s3: opts.s3 ?? st?.s3 ?? false };
+  return { brokers: opts.brokers ?? st?.kafka.brokers ?? 1, s3: opts.s3 ?? st?.s3 ?? false, secure: opts.secure ?? st?.secure ?? false };
 }
 
 export interface Services {
@@ -72,8 +76,8 @@ export interface Services {
 }
 
 export function services(cfg: PlatformConfig = platformConfig(), l: Layout = layout(resolve(cfg.home))): Services {
-  const kafka = kafkaNodes(cfg, l.brokers).map((n) => kafkaService(cfg, { node: n.id, brokers: l.brokers }));
-  return { kafka, registry: registryService(cfg), clickhouse: clickhouseService(cfg), ...(l.s3 ? { s3: s3Service() } : {}) };
+  const kafka = kafkaNodes(cfg, l.brokers, l.secure).map((n) => kafkaService(cfg, { node: n.id, brokers: l.brokers, secure: l.secure }));
+  return { kafka, registry: registryService(cfg, { secure: l.secure }), clickhouse: clickhouseService(cfg, { secure: l.secure }), ...(l.s3 ? { s3: s3Service() } : {}) };
 }
 
 const list = (s: Services): Service[] => [...s.kafka, s.registry, s.clickhouse, ...(s.s3 ? [s.s3] : [])];
@@ -216,7 +220,18 @@ export async function up(opts: UpOptions = {}): Promise<void> {
       await stopOne(s.registry, ctx); // a Kafka client of the old layout
       await stopKafka(others, ctx);
     }
-    writeState(ctx.home, { kafka: { brokers: l.brokers, bootstrap: s.kafka.map((k) => k.address) }, s3: l.s3 });
+    // Secured ↔ plaintext: listeners, registry and ClickHouse users change; the data stays.
+    const before = readState(ctx.home);
+    if ((before?.secure ?? false) !== l.secure) {
+      const running = [...s.kafka, s.registry, s.clickhouse].filter((x) => livePid(paths.pidFile(ctx.home, x.name), x.marker));
+      if (running.length) {
+        ctx.log(`stack: switching to ${l.secure ? 'the secured stack (SASL_SSL, ACLs, passwords)' : 'plaintext'}; restarting ${running.map((x) => x.name).join(', ')}`);
+        await stopOne(s.registry, ctx);
+        await Promise.all([stopKafka(s.kafka, ctx), stopOne(s.clickhouse, ctx)]);
+      }
+    }
+    if (l.secure) ensurePasswords(ctx.home);
+    writeState(ctx.home, { kafka: { brokers: l.brokers, bootstrap: s.kafka.map((k) => k.address) }, s3: l.s3, secure: l.secure });
     const want = (x: 'kafka' | 'registry' | 'clickhouse' | 's3') => !opts.only || opts.only.includes(x);
     // Not in the layout any more (`up --no-s3`): stop it.
     if (!s.s3) await stopOne(s3Service(), ctx);
@@ -234,9 +249,31 @@ export async function up(opts: UpOptions = {}): Promise<void> {
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
     if (failed.length === 1) throw failed[0];
     if (failed.length > 1) throw new Error(failed.map((e) => e.message).join('\n\n'));
+    if (l.secure && want('kafka')) await secureKafkaOf(ctx, l);
     if (want('registry')) await ensure(s.registry, ctx);
-    ctx.log(`stack: up (${((Date.now() - t0) / 1000).toFixed(1)}s); data and logs in ${ctx.home}`);
+    ctx.log(`stack: up${l.secure ? ' (secured)' : ''} (${((Date.now() - t0) / 1000).toFixed(1)}s); data and logs in ${ctx.home}`);
   });
+}
+
+/** The INTERNAL (mTLS) addresses of the secured brokers: where the operator's tools connect. */
+export function internalBrokers(cfg: PlatformConfig, l: Layout): string[] {
+  return kafkaNodes(cfg, l.brokers, true).map((n) => `127.0.0.1:${n.internalPort}`);
+}
+
+/** The KRaft cluster id of the local Kafka (its first node's meta.properties). */
+function clusterIdOf(home: string, brokers: number): string {
+  const dir = brokers === 1 ? join(home, 'kafka', 'data') : join(home, 'kafka', 'cluster', 'node-1', 'data');
+  try {
+    return /^cluster\.id=(.+)$/m.exec(readFileSync(join(dir, 'meta.properties'), 'utf8'))?.[1]?.trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** SCRAM users of the internal principals, and the base ACLs (registry, stages without namespace). */
+async function secureKafkaOf(ctx: Ctx, l: Layout): Promise<void> {
+  const { secureKafka } = await import('./security/users.ts');
+  await secureKafka(ctx.home, internalBrokers(ctx.cfg, l), clusterIdOf(ctx.home, l.brokers), { topics: [...Object.values(registryTopics), REGISTRY_EVENTS_TOPIC], groupPrefix: 'gft-registry' }, ctx.log);
 }
 
 /** Stops our processes (registry first: it is a Kafka client). Leaves data and the recorded layout in place. */
@@ -290,6 +327,15 @@ export async function restart(name: string, opts: { log?: (line: string) => void
   });
 }
 
+/** Restarts a service only when our process of it runs (the registry after its users changed). */
+export async function restartIfRunning(name: string, opts: { log?: (line: string) => void } = {}): Promise<boolean> {
+  const ctx = context(opts.log);
+  const svcs = named(ctx, name);
+  if (!svcs.some((svc) => livePid(paths.pidFile(ctx.home, svc.name), svc.marker))) return false;
+  await restart(name, opts);
+  return true;
+}
+
 function brokerService(ctx: Ctx, node: number): Service {
   const s = services(ctx.cfg);
   const svc = s.kafka[node - 1];
@@ -336,6 +382,18 @@ export async function stopService(svc: Service, opts: { log?: (line: string) => 
 export function logFiles(name: string): string[] {
   const ctx = context(() => {});
   return named(ctx, name).flatMap((svc) => svc.logFiles(ctx));
+}
+
+/** How `gft stack status` reaches the secured brokers: the operator's certificate on the INTERNAL listener (undefined: plaintext stack). */
+export function operatorAccess(): { brokers: string[]; ssl: { ca: string[]; cert: string; key: string } } | undefined {
+  const ctx = context(() => {});
+  const l = layout(ctx.home);
+  if (!l.secure) return undefined;
+  try {
+    return { brokers: internalBrokers(ctx.cfg, l), ssl: operatorTls(ctx.home) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The Kafka nodes of the current layout: id and client address. */

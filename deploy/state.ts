@@ -18,6 +18,8 @@ export interface StackState {
   };
   /** the S3-compatible object store (MinIO) runs with the stack */
   s3: boolean;
+  /** `gft stack up --secure`: Kafka SASL_SSL + ACLs, registry and ClickHouse with passwords (read by lib/config/localSecure.ts) */
+  secure: boolean;
 }
 
 export function readState(home: string): StackState | null {
@@ -25,7 +27,7 @@ export function readState(home: string): StackState | null {
     const s = JSON.parse(readFileSync(stackStateFile(home), 'utf8')) as Partial<StackState>;
     const brokers = Number(s.kafka?.brokers);
     if (!Number.isInteger(brokers) || brokers < 1) return null;
-    return { kafka: { brokers, bootstrap: (s.kafka?.bootstrap ?? []).map(String) }, s3: s.s3 === true };
+    return { kafka: { brokers, bootstrap: (s.kafka?.bootstrap ?? []).map(String) }, s3: s.s3 === true, secure: s.secure === true };
   } catch {
     return null;
   }

@@ -10,16 +10,21 @@
  *     [--brokers host:9092] [--registry https://…/apis/ccompat/v7] [--storage /mnt/gft-storage] \
  *     [--topic gic.products] [--from-beginning] [--exit-after N]
  *
- * SASL/SCRAM-SHA-256 and TLS: --sasl-user / GFT_KAFKA_SASL_USER, GFT_KAFKA_SASL_PASSWORD (env only),
- * --ssl. Delivery is at least once: a product may be announced again (redelivery, replay, revision);
- * the download is idempotent (same product id + revision + sha256 → same file, skipped when present).
+ * On a secured cluster (credentials from `gft users add-consumer`, docs/consumers.md):
+ *   --sasl-user NAME (GFT_KAFKA_SASL_USER), the password in GFT_KAFKA_SASL_PASSWORD or a file named by
+ *   GFT_KAFKA_SASL_PASSWORD_FILE (never on the command line), --sasl-mechanism scram-sha-512 (default)
+ *   or scram-sha-256, --ca FILE (GFT_KAFKA_CA: the PEM CA of the brokers; TLS on) or --ssl (system CAs).
+ *   The registry gets the same user and password (HTTP basic) unless GFT_REGISTRY_USER and
+ *   GFT_REGISTRY_PASSWORD[_FILE] say otherwise. Passwords are never printed.
+ * Delivery is at least once: a product may be announced again (redelivery, replay, revision); the
+ * download is idempotent (same product id + revision + sha256 → same file, skipped when present).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import confluent from '@kafkajs/confluent-schema-registry';
 
 const { SchemaRegistry } = confluent as unknown as typeof import('@kafkajs/confluent-schema-registry');
@@ -48,7 +53,13 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   saslUser?: string;
   saslPassword?: string;
+  /** scram-sha-512 (default) or scram-sha-256 */
+  saslMechanism?: 'scram-sha-512' | 'scram-sha-256';
   ssl?: boolean;
+  /** PEM CA certificate(s) of the brokers (TLS on) */
+  ca?: string;
+  /** registry HTTP basic auth (default: the SASL user and password) */
+  registryAuth?: { username: string; password: string };
   onProduct?: (p: ProductAnnouncement, file: string) => void;
 }
 
@@ -78,11 +89,12 @@ export async function consumeProducts(o: ConsumerOptions): Promise<{ stop(): Pro
   const kafka = new Kafka({
     clientId: `${o.groupId}-example`,
     brokers: o.brokers,
-    ssl: o.ssl || undefined,
-    sasl: o.saslUser ? { mechanism: 'scram-sha-256', username: o.saslUser, password: o.saslPassword ?? '' } : undefined,
+    ssl: o.ca ? { ca: [o.ca] } : o.ssl || undefined,
+    sasl: o.saslUser ? ({ mechanism: o.saslMechanism ?? 'scram-sha-512', username: o.saslUser, password: o.saslPassword ?? '' } as SASLOptions) : undefined,
     logLevel: logLevel.ERROR,
   });
-  const registry = new SchemaRegistry({ host: o.registryUrl });
+  const auth = o.registryAuth ?? (o.saslUser ? { username: o.saslUser, password: o.saslPassword ?? '' } : undefined);
+  const registry = new SchemaRegistry({ host: o.registryUrl, ...(auth ? { auth } : {}) });
   const consumer = kafka.consumer({ groupId: o.groupId });
   await consumer.connect();
   await consumer.subscribe({ topic: o.topic, fromBeginning: o.fromBeginning ?? false });
@@ -97,6 +109,13 @@ export async function consumeProducts(o: ConsumerOptions): Promise<{ stop(): Pro
   return { stop: () => consumer.disconnect() };
 }
 
+/** A secret from VAR or from the file named by VAR_FILE (Docker/Kubernetes secrets); never printed. */
+function secret(name: string): string | undefined {
+  const file = process.env[`${name}_FILE`];
+  if (file) return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  return process.env[name];
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -108,7 +127,9 @@ async function main(): Promise<number> {
       out: { type: 'string', default: './products' },
       'from-beginning': { type: 'boolean', default: false },
       'sasl-user': { type: 'string', default: process.env.GFT_KAFKA_SASL_USER ?? '' },
+      'sasl-mechanism': { type: 'string', default: process.env.GFT_KAFKA_SASL_MECHANISM ?? 'scram-sha-512' },
       ssl: { type: 'boolean', default: process.env.GFT_KAFKA_SSL === 'true' },
+      ca: { type: 'string', default: process.env.GFT_KAFKA_CA ?? '' },
       'exit-after': { type: 'string', default: '0' },
     },
   });
@@ -116,6 +137,13 @@ async function main(): Promise<number> {
     console.error('--group is required: use your own consumer group id (e.g. <team>-products)');
     return 2;
   }
+  const mechanism = values['sasl-mechanism'];
+  if (mechanism !== 'scram-sha-512' && mechanism !== 'scram-sha-256') {
+    console.error(`--sasl-mechanism: scram-sha-512 or scram-sha-256, not ${mechanism}`);
+    return 2;
+  }
+  const saslPassword = secret('GFT_KAFKA_SASL_PASSWORD');
+  const registryUser = process.env.GFT_REGISTRY_USER;
   const exitAfter = Number(values['exit-after']);
   let n = 0;
   let done: () => void = () => {};
@@ -129,8 +157,11 @@ async function main(): Promise<number> {
     outDir: values.out,
     fromBeginning: values['from-beginning'],
     saslUser: values['sasl-user'] || undefined,
-    saslPassword: process.env.GFT_KAFKA_SASL_PASSWORD,
+    saslPassword,
+    saslMechanism: mechanism,
     ssl: values.ssl,
+    ca: values.ca ? readFileSync(values.ca, 'utf8') : undefined,
+    registryAuth: registryUser ? { username: registryUser, password: secret('GFT_REGISTRY_PASSWORD') ?? '' } : undefined,
     onProduct: (p, file) => {
       console.log(JSON.stringify({ productId: p.productId, revision: p.revision, epochMinutes: p.epochMinutes, candidates: p.candidates, file }));
       if (exitAfter && ++n >= exitAfter) done();

@@ -14,8 +14,10 @@ printed in ISO 8601.
         [--brokers host:9092] [--registry https://.../apis/ccompat/v7] [--storage /mnt/gft-storage] \\
         [--topic gic.products] [--topic fsc.receipts] [--from-beginning] [--exit-after N]
 
-SASL/SCRAM-SHA-256 and TLS: --sasl-user / GFT_KAFKA_SASL_USER, GFT_KAFKA_SASL_PASSWORD (env only),
---ssl [--ca FILE]. Delivery is at least once: offsets are committed only after a record was handled,
+SASL/SCRAM and TLS: --sasl-user / GFT_KAFKA_SASL_USER, the password in GFT_KAFKA_SASL_PASSWORD or the
+file named by GFT_KAFKA_SASL_PASSWORD_FILE (never on the command line), --sasl-mechanism (SCRAM-SHA-512
+by default, or SCRAM-SHA-256), --ssl [--ca FILE]; the registry gets the same user and password (HTTP
+basic) unless GFT_REGISTRY_USER / GFT_REGISTRY_PASSWORD[_FILE] are set. Delivery is at least once: offsets are committed only after a record was handled,
 and the download is idempotent (same product id + revision + sha256 -> same file, skipped when there).
 """
 import argparse
@@ -70,6 +72,15 @@ def to_json(value):
     raise TypeError(f"cannot print {type(value).__name__}")
 
 
+def secret(name):
+    """A secret from NAME or from the file named by NAME_FILE (Docker/Kubernetes secrets); never printed."""
+    path = os.environ.get(name + "_FILE", "")
+    if path:
+        with open(path, encoding="utf-8") as f:
+            return f.read().rstrip("\r\n")
+    return os.environ.get(name, "")
+
+
 def main(argv=None):
     env = os.environ.get
     p = argparse.ArgumentParser(description="Consume GFT-FGFT products (and receipts) through the schema registry.")
@@ -81,6 +92,7 @@ def main(argv=None):
     p.add_argument("--out", default=None, help="copy each announced product file here (verified)")
     p.add_argument("--from-beginning", action="store_true", help="a new group starts at the oldest record")
     p.add_argument("--sasl-user", default=env("GFT_KAFKA_SASL_USER", ""))
+    p.add_argument("--sasl-mechanism", default=env("GFT_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512").upper(), choices=["SCRAM-SHA-512", "SCRAM-SHA-256"])
     p.add_argument("--ssl", action="store_true", default=env("GFT_KAFKA_SSL") == "true")
     p.add_argument("--ca", default=None, help="CA certificate (PEM) for TLS")
     p.add_argument("--exit-after", type=int, default=0, help="stop after N records (0: run until SIGINT/SIGTERM)")
@@ -94,9 +106,10 @@ def main(argv=None):
         # at least once: the offset of a record is stored only once it was handled (auto-committed after)
         "enable.auto.offset.store": False,
     }
+    password = secret("GFT_KAFKA_SASL_PASSWORD")
     if a.sasl_user:
-        conf.update({"security.protocol": "SASL_SSL" if a.ssl else "SASL_PLAINTEXT", "sasl.mechanism": "SCRAM-SHA-256",
-                     "sasl.username": a.sasl_user, "sasl.password": env("GFT_KAFKA_SASL_PASSWORD", "")})
+        conf.update({"security.protocol": "SASL_SSL" if a.ssl or a.ca else "SASL_PLAINTEXT", "sasl.mechanism": a.sasl_mechanism,
+                     "sasl.username": a.sasl_user, "sasl.password": password})
     elif a.ssl:
         conf["security.protocol"] = "SSL"
     if a.ca:
@@ -104,7 +117,12 @@ def main(argv=None):
 
     # No reader schema: records are decoded with the writer schema of their id, so fields added
     # later simply appear (the public subjects are FULL_TRANSITIVE: nothing is removed without a default).
-    deserialize = AvroDeserializer(SchemaRegistryClient({"url": a.registry}))
+    registry = {"url": a.registry}
+    registry_user = env("GFT_REGISTRY_USER", "") or a.sasl_user
+    if registry_user:
+        registry_password = secret("GFT_REGISTRY_PASSWORD") if env("GFT_REGISTRY_USER", "") else password
+        registry["basic.auth.user.info"] = f"{registry_user}:{registry_password}"
+    deserialize = AvroDeserializer(SchemaRegistryClient(registry))
     consumer = Consumer(conf)
     consumer.subscribe(topics)
     stopping = []

@@ -23,6 +23,8 @@ export const webSchema = {
   liveIntervalMs: field<number>({ env: 'GFT_WEB_LIVE_INTERVAL_MS', type: 'int', doc: 'How often live pages are told to refresh (Server-Sent Events)', default: 5000, min: 200 }),
   publicOrigin: field<string>({ env: 'GFT_WEB_PUBLIC_ORIGIN', type: 'string', doc: 'Origin(s) users reach the pages at, comma-separated (e.g. https://gic.example.org behind a TLS proxy). A POST whose Origin/Referer names another origin is refused (CSRF, DNS rebinding). Default: the listen address (and localhost when it is a loopback or wildcard address)', default: '' }),
   adminUser: field<string>({ env: 'GFT_WEB_ADMIN_USER', type: 'string', doc: 'Name of the initial admin created at start when no user exists', default: 'admin' }),
+  clickhouseReadUser: field<string>({ env: 'GFT_WEB_CLICKHOUSE_READ_USER', type: 'string', doc: 'ClickHouse user (read-only) for the pages\' data queries — telemetry, pipeline, SDB (empty: GFT_CLICKHOUSE_USER; on the local secured stack: `reader`)', default: '' }),
+  clickhouseReadPassword: field<string>({ env: 'GFT_WEB_CLICKHOUSE_READ_PASSWORD', type: 'string', doc: 'Its password (or GFT_WEB_CLICKHOUSE_READ_PASSWORD_FILE)', default: '', secret: true }),
   adminPassword: field<string>({ env: 'GFT_WEB_ADMIN_PASSWORD', type: 'string', doc: 'Password of the initial admin (only used when no user exists)', default: '', secret: true }),
 };
 

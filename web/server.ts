@@ -49,6 +49,7 @@ import { registerMonitoring } from './pages/monitoring.ts';
 import { registerProducts } from './pages/products.ts';
 import { registerShifts } from './pages/shifts.ts';
 import { registerTelemetryPages } from './pages/telemetry.ts';
+import { readerClient } from './reader.ts';
 import { registerUsers } from './pages/users.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,6 +64,8 @@ const STATIC: Record<string, { file: string; type: string; public: boolean }> = 
 export interface WebServerOptions {
   config: WebConfig;
   ch: ClickHouse;
+  /** a read-only ClickHouse user for the pages' data queries (telemetry, pipeline, SDB); default: web/reader.ts, else `ch` */
+  chRead?: ClickHouse;
   storage: LocalStorage;
   log?: Logger;
   /** apply the web_ migrations at start (default true) */
@@ -80,6 +83,7 @@ export class WebServer {
 
   constructor(private readonly opts: WebServerOptions) {
     const { config, ch } = opts;
+    const chRead = opts.chRead ?? readerClient(config) ?? ch;
     this.log = opts.log ?? new Logger('web');
     const sessionsDb = new ClickHouseSessions(ch);
     this.deps = {
@@ -90,9 +94,11 @@ export class WebServer {
       sessions: new SessionStore({ ttlMs: config.sessionTtlHours * 3600_000, idleMs: config.sessionIdleMinutes * 60_000, persistence: sessionsDb }),
       audit: new AuditLog(ch),
       limiter: new LoginLimiter(),
-      telemetry: new TelemetryQueries(ch),
-      pipeline: new PipelineQueries(ch),
-      sdb: new SdbQueries(ch, config.sdbDatabase),
+      // the pages' data: read-only when a reader is configured; the web's own tables (users,
+      // sessions, audit, shifts, rollup) need the writer
+      telemetry: new TelemetryQueries(chRead),
+      pipeline: new PipelineQueries(chRead),
+      sdb: new SdbQueries(chRead, config.sdbDatabase),
       shifts: new ShiftStore(ch),
     };
     this.hub = new LiveHub(this.deps);

@@ -3,6 +3,9 @@
  * config.xml/users.xml and data folder under GFT_HOME. The packaged systemd service is not used.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { CLICKHOUSE_USERS, clickhousePasswordFile } from '../../lib/config/localSecure.ts';
+import { readSecretFile } from '../../lib/config/secrets.ts';
 import { join } from 'node:path';
 import type { PlatformConfig } from '../../lib/config/platform.ts';
 import { paths, type Service } from './types.ts';
@@ -41,6 +44,33 @@ function configXml(cfg: PlatformConfig, dir: string, logs: string): string {
   <default_session_timeout>60</default_session_timeout>
 </yandex>
 `;
+}
+
+/**
+ * The secured stack's users: `default` (migrations, sinks, the SDB writer, the web pages' own tables)
+ * and `reader` (profile readonly=1: SELECT only — web pages' data queries, analysts), both with
+ * passwords (GFT_HOME/secure/users/clickhouse-<user>.password; ClickHouse keeps only their SHA-256).
+ */
+export function secureUsersXml(passwords: { writer: string; reader: string }): string {
+  const sha = (p: string) => createHash('sha256').update(p).digest('hex');
+  const user = (name: string, password: string, profile: string) => `    <${name}>
+      <password_sha256_hex>${sha(password)}</password_sha256_hex>
+      <networks>
+        <ip>127.0.0.1</ip>
+        <ip>::1</ip>
+      </networks>
+      <profile>${profile}</profile>
+      <quota>default</quota>
+    </${name}>`;
+  return usersXml
+    .replace('local development only.', 'the secured stack (option secure; no double dash in an XML comment).')
+    .replace(/ {4}<default>\n {6}<password><\/password>[\s\S]*?<\/default>\n(?= {2}<\/users>)/, `${user('default', passwords.writer, 'default')}\n${user('reader', passwords.reader, 'readonly')}\n`)
+    .replace('  </profiles>', `    <readonly>
+      <readonly>1</readonly>
+      <max_memory_usage>4000000000</max_memory_usage>
+      <allow_experimental_low_cardinality_type>1</allow_experimental_low_cardinality_type>
+    </readonly>
+  </profiles>`);
 }
 
 export const usersXml = `<?xml version="1.0"?>
@@ -94,7 +124,7 @@ export async function clickhouseAnswers(port: number, timeoutMs = 2000): Promise
   }
 }
 
-export function clickhouseService(cfg: PlatformConfig): Service {
+export function clickhouseService(cfg: PlatformConfig, opts: { secure?: boolean } = {}): Service {
   return {
     name: 'clickhouse',
     address: `127.0.0.1:${cfg.clickhouseHttpPort}`,
@@ -107,7 +137,8 @@ export function clickhouseService(cfg: PlatformConfig): Service {
       for (const d of ['data', 'tmp', 'user_files', 'format_schemas']) mkdirSync(join(dir, d), { recursive: true });
       mkdirSync(paths.logs(ctx.home), { recursive: true });
       writeFileSync(join(dir, 'config.xml'), configXml(ctx.cfg, dir, paths.logs(ctx.home)));
-      writeFileSync(join(dir, 'users.xml'), usersXml);
+      const pw = (u: string) => readSecretFile(clickhousePasswordFile(ctx.home, u), `ClickHouse password of ${u}`);
+      writeFileSync(join(dir, 'users.xml'), opts.secure ? secureUsersXml({ writer: pw(CLICKHOUSE_USERS.writer), reader: pw(CLICKHOUSE_USERS.reader) }) : usersXml, { mode: 0o600 });
     },
     launch(ctx) {
       const dir = join(ctx.home, 'clickhouse');

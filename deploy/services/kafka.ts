@@ -4,13 +4,15 @@
  * Listens on 127.0.0.1 only; topics are never auto-created (the topology provisions them).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { repoRoot, type PlatformConfig } from '../../lib/config/platform.ts';
 import { execOk } from '../lib/exec.ts';
 import { findJava } from '../lib/java.ts';
 import { portOpen } from '../lib/proc.ts';
 import { paths, type Ctx, type Service } from './types.ts';
+import { ADMIN_PRINCIPAL } from '../../lib/config/localSecure.ts';
+import { brokerPem, brokerPrincipal, caFile, ensurePki, OPERATOR_PRINCIPAL, operatorTls } from '../security/pki.ts';
 
 const pom = join(repoRoot, 'deploy', 'kafka', 'pom.xml');
 
@@ -32,15 +34,20 @@ export interface KafkaNode {
   port: number;
   /** CONTROLLER listener (the KRaft quorum) */
   controllerPort: number;
+  /** INTERNAL listener of the secured stack: inter-broker traffic and the stack's operator, mTLS */
+  internalPort: number;
 }
 
-/** Node i (1-based) of N: GFT_KAFKA_PORT + 2(i-1) and GFT_KAFKA_CONTROLLER_PORT + 2(i-1); node 1 = the single node's ports. */
-export function kafkaNodes(cfg: PlatformConfig, brokers: number): KafkaNode[] {
+/**
+ * Node i (1-based) of N: GFT_KAFKA_PORT + 2(i-1), GFT_KAFKA_CONTROLLER_PORT + 2(i-1) and (secured
+ * stack) GFT_KAFKA_INTERNAL_PORT + 2(i-1); node 1 = the single node's ports.
+ */
+export function kafkaNodes(cfg: PlatformConfig, brokers: number, secure = false): KafkaNode[] {
   if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) throw new Error(`brokers: expected 1…9, got ${brokers}`);
-  const nodes = Array.from({ length: brokers }, (_, i) => ({ id: i + 1, port: cfg.kafkaPort + 2 * i, controllerPort: cfg.kafkaControllerPort + 2 * i }));
-  const ports = nodes.flatMap((n) => [n.port, n.controllerPort]);
+  const nodes = Array.from({ length: brokers }, (_, i) => ({ id: i + 1, port: cfg.kafkaPort + 2 * i, controllerPort: cfg.kafkaControllerPort + 2 * i, internalPort: cfg.kafkaInternalPort + 2 * i }));
+  const ports = nodes.flatMap((n) => [n.port, n.controllerPort, ...(secure ? [n.internalPort] : [])]);
   if (new Set(ports).size !== ports.length || ports.some((p) => p > 65535))
-    throw new Error(`kafka ports overlap or exceed 65535 with ${brokers} brokers (GFT_KAFKA_PORT=${cfg.kafkaPort}, GFT_KAFKA_CONTROLLER_PORT=${cfg.kafkaControllerPort}; node i uses both + 2(i-1)): move one of them`);
+    throw new Error(`kafka ports overlap or exceed 65535 with ${brokers} brokers (GFT_KAFKA_PORT=${cfg.kafkaPort}, GFT_KAFKA_CONTROLLER_PORT=${cfg.kafkaControllerPort}${secure ? `, GFT_KAFKA_INTERNAL_PORT=${cfg.kafkaInternalPort}` : ''}; node i uses each + 2(i-1)): move one of them`);
   return nodes;
 }
 
@@ -88,24 +95,64 @@ async function fetchLibsOnce(ctx: Ctx): Promise<void> {
   renameSync(tmp, libs);
 }
 
-export function serverProperties(node: KafkaNode, all: KafkaNode[], dataDir: string): string {
+/**
+ * The listeners of the secured stack (`gft stack up --secure`): clients on SASL_SSL (SCRAM-SHA-512 and
+ * -256) at the usual port; brokers between themselves (INTERNAL) and the KRaft quorum (CONTROLLER) on
+ * TLS with client certificates (the principal is the certificate's CN: User:gft-kafka-<id>, super
+ * users with the stack's operator); ACLs by the standard KRaft authorizer, denying what no ACL allows.
+ */
+function securityProperties(node: KafkaNode, all: KafkaNode[], tls: { ca: string; keystore: string; superUsers: string[] }): { listeners: string; advertised: string; map: string; interBroker: string; extra: string } {
+  const host = '127.0.0.1';
+  const n = all.length;
+  return {
+    listeners: `SASL_SSL://${host}:${node.port},INTERNAL://${host}:${node.internalPort},CONTROLLER://${host}:${node.controllerPort}`,
+    advertised: `SASL_SSL://${host}:${node.port},INTERNAL://${host}:${node.internalPort}${n > 1 ? `,CONTROLLER://${host}:${node.controllerPort}` : ''}`,
+    map: 'SASL_SSL:SASL_SSL,INTERNAL:SSL,CONTROLLER:SSL',
+    interBroker: 'INTERNAL',
+    extra: `
+# Security (gft stack up --secure): TLS everywhere with the stack's CA (deploy/security/pki.ts).
+ssl.keystore.type=PEM
+ssl.keystore.location=${tls.keystore}
+ssl.truststore.type=PEM
+ssl.truststore.location=${tls.ca}
+ssl.endpoint.identification.algorithm=https
+# Brokers and the quorum authenticate each other (and the stack's operator) by certificate.
+listener.name.internal.ssl.client.auth=required
+listener.name.controller.ssl.client.auth=required
+ssl.principal.mapping.rules=RULE:^.*CN=([^,]+).*$/$1/,DEFAULT
+# Clients: SCRAM users (gft users, deploy/security/users.ts) over TLS.
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+# What no ACL allows is denied (ACLs from the topology: lib/runtime/acls.ts).
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+# The brokers, the stack's operator (certificate) and the operator's SCRAM user \`admin\` (gft dc3's
+# monitor, gft topics, gft users on this machine) are super users; nobody else is.
+super.users=${tls.superUsers.map((u) => `User:${u}`).join(';')}
+`,
+  };
+}
+
+export function serverProperties(node: KafkaNode, all: KafkaNode[], dataDir: string, tls?: { ca: string; keystore: string; superUsers: string[] }): string {
   const host = '127.0.0.1';
   const n = all.length;
   const rf = Math.min(3, n);
   const isr = rf >= 3 ? 2 : 1;
   const header = n === 1 ? '' : `# Node ${node.id} of a ${n}-node KRaft quorum (every node is broker and controller).
 `;
+  const sec = tls ? securityProperties(node, all, tls) : null;
   return `# Generated by \`gft stack up\` (deploy/services/kafka.ts) on every start: edit the generator, not this file.
 ${header}process.roles=broker,controller
 node.id=${node.id}
 controller.quorum.bootstrap.servers=${all.map((x) => `${host}:${x.controllerPort}`).join(',')}
-listeners=PLAINTEXT://${host}:${node.port},CONTROLLER://${host}:${node.controllerPort}
-advertised.listeners=PLAINTEXT://${host}:${node.port}${n > 1 ? `,CONTROLLER://${host}:${node.controllerPort}` : ''}
+listeners=${sec ? sec.listeners : `PLAINTEXT://${host}:${node.port},CONTROLLER://${host}:${node.controllerPort}`}
+advertised.listeners=${sec ? sec.advertised : `PLAINTEXT://${host}:${node.port}${n > 1 ? `,CONTROLLER://${host}:${node.controllerPort}` : ''}`}
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=${sec ? sec.interBroker : 'PLAINTEXT'}
+listener.security.protocol.map=${sec ? sec.map : 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT'}
 log.dirs=${dataDir}
-
+${sec ? sec.extra : ''}
 # Topics are provisioned from the topology (\`gft topics create\`), never created by a stray client.
 auto.create.topics.enable=false
 num.partitions=1
@@ -208,12 +255,15 @@ function formatCluster(ctx: Ctx, java: string, nodes: KafkaNode[]): Promise<void
 let jvm: string | undefined;
 const kafkaJava = () => (jvm ??= findJava(17, process.env.GFT_KAFKA_JAVA).java);
 
-/** One describeCluster through kafkajs: the broker answers the Kafka protocol, not just TCP. */
-export async function kafkaAnswers(broker: string, timeoutMs = 5000, nodeId?: number): Promise<boolean> {
+/**
+ * One describeCluster through kafkajs: the broker answers the Kafka protocol, not just TCP. On the
+ * secured stack `tls` is the operator's certificate and `broker` the node's INTERNAL (mTLS) address.
+ */
+export async function kafkaAnswers(broker: string, timeoutMs = 5000, nodeId?: number, tls?: { ca: string[]; cert: string; key: string }): Promise<boolean> {
   const [host, port] = broker.split(':');
   if (!(await portOpen(Number(port), host))) return false;
   const { Kafka, logLevel } = (await import('kafkajs')).default; // CommonJS: named exports are not guaranteed
-  const admin = new Kafka({ clientId: 'gft-stack-probe', brokers: [broker], logLevel: logLevel.NOTHING, connectionTimeout: 1500, requestTimeout: 3000, retry: { retries: 0 } }).admin();
+  const admin = new Kafka({ clientId: 'gft-stack-probe', brokers: [broker], ssl: tls, logLevel: logLevel.NOTHING, connectionTimeout: 1500, requestTimeout: 3000, retry: { retries: 0 } }).admin();
   let timer: NodeJS.Timeout | undefined;
   try {
     const probe = (async () => {
@@ -230,9 +280,10 @@ export async function kafkaAnswers(broker: string, timeoutMs = 5000, nodeId?: nu
 }
 
 /** The single default node (`brokers` 1), or node `id` of an N-node quorum. */
-export function kafkaService(cfg: PlatformConfig, opts: { node?: number; brokers?: number } = {}): Service {
+export function kafkaService(cfg: PlatformConfig, opts: { node?: number; brokers?: number; secure?: boolean } = {}): Service {
   const brokers = opts.brokers ?? 1;
-  const all = kafkaNodes(cfg, brokers);
+  const secure = opts.secure ?? false;
+  const all = kafkaNodes(cfg, brokers, secure);
   const node = all[(opts.node ?? 1) - 1];
   if (!node) throw new Error(`kafka: no node ${opts.node} among ${brokers}`);
   const name = kafkaServiceName(node.id, brokers);
@@ -242,7 +293,7 @@ export function kafkaService(cfg: PlatformConfig, opts: { node?: number; brokers
   return {
     name,
     address,
-    ports: [node.port, node.controllerPort],
+    ports: [node.port, node.controllerPort, ...(secure ? [node.internalPort] : [])],
     // The properties file is in the command line: tells the nodes (and the single node) apart.
     marker: d.props,
     startTimeoutMs: 90_000,
@@ -250,11 +301,13 @@ export function kafkaService(cfg: PlatformConfig, opts: { node?: number; brokers
     async prepare(ctx) {
       mkdirSync(d.logs, { recursive: true });
       await fetchLibs(ctx);
+      if (secure) await ensurePki(ctx.home, all.map((x) => x.id), join(dirname(kafkaJava()), 'keytool'));
       // Every node's file (formatting the quorum reads them all); rewritten only when it changed, so
       // a concurrent format of another node never reads a half-written file.
       for (const x of all) {
         const dx = dirs(ctx.home, x.id, brokers);
-        const text = serverProperties(x, all, dx.data);
+        const tls = secure ? { ca: caFile(ctx.home), keystore: brokerPem(ctx.home, x.id), superUsers: [...all.map((y) => brokerPrincipal(y.id)), OPERATOR_PRINCIPAL, ADMIN_PRINCIPAL] } : undefined;
+        const text = serverProperties(x, all, dx.data, tls);
         mkdirSync(dx.root, { recursive: true });
         if (!existsSync(dx.props) || readFileSync(dx.props, 'utf8') !== text) writeFileSync(dx.props, text);
       }
@@ -273,6 +326,7 @@ export function kafkaService(cfg: PlatformConfig, opts: { node?: number; brokers
           '-Djava.awt.headless=true',
           log4j(),
           `-Dkafka.logs.dir=${d.logs}`,
+          `-Dgft.authorizer.level=${process.env.GFT_KAFKA_AUTHORIZER_LOG === 'debug' ? 'DEBUG' : 'INFO'}`,
           '-cp',
           join(ctx.home, 'kafka', 'libs', '*'),
           'kafka.Kafka',
@@ -282,7 +336,16 @@ export function kafkaService(cfg: PlatformConfig, opts: { node?: number; brokers
       };
     },
     // A node counts as up when it answers and the cluster metadata lists it (registered, unfenced).
-    healthy: () => kafkaAnswers(address, 5000, brokers === 1 ? undefined : node.id),
+    async healthy() {
+      if (!secure) return kafkaAnswers(address, 5000, brokers === 1 ? undefined : node.id);
+      let tls: ReturnType<typeof operatorTls>;
+      try {
+        tls = operatorTls(home);
+      } catch {
+        return false; // no certificates yet
+      }
+      return kafkaAnswers(`127.0.0.1:${node.internalPort}`, 5000, brokers === 1 ? undefined : node.id, tls);
+    },
     logFiles: (ctx) => [join(dirs(ctx.home, node.id, brokers).logs, 'kafka.log'), paths.outFile(ctx.home, name)],
   };
 }

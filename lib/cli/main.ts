@@ -20,6 +20,7 @@ export interface CommandModule {
 const commands: Record<string, string> = {
   stack: 'deploy/cli.ts',
   deploy: 'deploy/deployCli.ts',
+  users: 'deploy/usersCli.ts',
   topics: 'lib/runtime/topicsCli.ts',
   db: 'connectors/clickhouse/cli.ts',
   test: 'lib/cli/testCommand.ts',

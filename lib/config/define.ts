@@ -12,8 +12,11 @@ export interface Field<T> {
   default: T | (() => T);
   min?: number;
   max?: number;
+  /** never printed; may also come from a file named by `<env>_FILE` (the Docker/Kubernetes secrets convention) */
   secret?: boolean;
 }
+
+import { readSecretFile, rememberSecret } from './secrets.ts';
 
 type Values<S> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never };
 
@@ -64,11 +67,23 @@ export function loadConfig<S extends Record<string, Field<any>>>(
   const out: Record<string, unknown> = {};
   const errors: string[] = [];
   for (const [key, f] of Object.entries(schema)) {
-    const raw = env[f.env];
+    let raw = env[f.env];
+    try {
+      if (f.secret) {
+        const file = env[`${f.env}_FILE`];
+        if (file && raw) throw new ConfigError(`${f.env} and ${f.env}_FILE are both set: keep one`);
+        if (file) raw = readSecretFile(file, `${f.env}_FILE`);
+        rememberSecret(raw);
+      }
+    } catch (e) {
+      errors.push((e as Error).message); // names the variable or the file, never the content
+      continue;
+    }
     try {
       out[key] = raw === undefined || raw === '' ? (typeof f.default === 'function' ? f.default() : f.default) : coerce(f, raw);
     } catch (e) {
-      errors.push((e as Error).message);
+      // a coercion error quotes the raw value: never for a secret
+      errors.push(f.secret ? `${f.env}: invalid value` : (e as Error).message);
     }
   }
   if (errors.length) throw new ConfigError(`invalid configuration:\n  ${errors.join('\n  ')}`);

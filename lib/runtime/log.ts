@@ -1,9 +1,11 @@
 /**
  * Structured logs: one JSON line per event on stderr (for humans and process supervisors), and the
  * same records queued for the `ops.logs` topic when a publisher is attached (the runner attaches
- * one), so every stage's logs end up in ClickHouse.
+ * one), so every stage's logs end up in ClickHouse. Known secrets are blanked out of both
+ * (lib/config/secrets.ts).
  */
 import { hostname } from 'node:os';
+import { redact } from '../config/secrets.ts';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -34,9 +36,9 @@ export class Logger {
   log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
     if (ORDER[level] < ORDER[this.minLevel]) return;
     const f: Record<string, string> = {};
-    for (const [k, v] of Object.entries(fields)) f[k] = typeof v === 'string' ? v : JSON.stringify(v);
-    const rec: LogRecordValue = { time: Date.now(), level, stage: this.stage, instance: instanceId, message, fields: f };
-    if (this.toStderr) process.stderr.write(JSON.stringify({ t: new Date(rec.time).toISOString(), level, stage: this.stage, msg: message, ...fields }) + '\n');
+    for (const [k, v] of Object.entries(fields)) f[k] = redact(typeof v === 'string' ? v : JSON.stringify(v));
+    const rec: LogRecordValue = { time: Date.now(), level, stage: this.stage, instance: instanceId, message: redact(message), fields: f };
+    if (this.toStderr) process.stderr.write(redact(JSON.stringify({ t: new Date(rec.time).toISOString(), level, stage: this.stage, msg: message, ...fields })) + '\n');
     for (const s of this.sinks) s(rec);
   }
   debug(m: string, f?: Record<string, unknown>) { this.log('debug', m, f); }

@@ -18,6 +18,7 @@ import avro from 'avsc';
 import { schema as schemaByName } from './schemas.ts';
 import { invalidInput, retriable } from './errors.ts';
 import { TOPICS } from './topology.ts';
+import { platformConfig, registryCredentials } from '../config/platform.ts';
 
 export const NOT_READY = Symbol('not-ready');
 
@@ -45,6 +46,8 @@ export function subjectCompatibility(subject: string): Compatibility {
 
 const JSON_TYPE = 'application/vnd.schemaregistry.v1+json';
 
+const basic = (c: { user: string; password: string } | null): string | null => (c ? `Basic ${Buffer.from(`${c.user}:${c.password}`).toString('base64')}` : null);
+
 class RegistryHttpError extends Error {
   constructor(
     readonly status: number,
@@ -65,8 +68,21 @@ export class AvroSerdes {
   // A request the registry never answers (seen once in CI, under load, while another namespace
   // registered the same subject name) must fail, so that the caller's retry can run: each request
   // times out (15 s by default) and is tried REGISTRY_ATTEMPTS times in all.
-  constructor(registryUrl: string, private readonly timeoutMs = REGISTRY_TIMEOUT_MS) {
+  /** `Basic …` header value, null for none; resolved at the first request when not given */
+  private authorization: string | null | undefined;
+
+  /**
+   * `credentials`: HTTP basic auth for the registry; default (undefined) from the configuration
+   * (GFT_REGISTRY_USER/PASSWORD, else the Kafka SASL user; lib/config/platform.ts `registryCredentials`).
+   */
+  constructor(registryUrl: string, private readonly timeoutMs = REGISTRY_TIMEOUT_MS, credentials?: { user: string; password: string } | null) {
     this.url = registryUrl.replace(/\/+$/, '');
+    if (credentials !== undefined) this.authorization = basic(credentials);
+  }
+
+  private auth(): Record<string, string> {
+    if (this.authorization === undefined) this.authorization = basic(registryCredentials(platformConfig()));
+    return this.authorization ? { Authorization: this.authorization } : {};
   }
 
   /**
@@ -81,7 +97,7 @@ export class AvroSerdes {
       try {
         res = await fetch(`${this.url}${path}`, {
           method,
-          headers: { Accept: JSON_TYPE, ...(body !== undefined ? { 'Content-Type': JSON_TYPE } : {}) },
+          headers: { Accept: JSON_TYPE, ...this.auth(), ...(body !== undefined ? { 'Content-Type': JSON_TYPE } : {}) },
           body: body !== undefined ? JSON.stringify(body) : undefined,
           signal: AbortSignal.timeout(this.timeoutMs),
         });
@@ -168,7 +184,7 @@ export class AvroSerdes {
     if (t) return t;
     let res: Response;
     try {
-      res = await fetch(`${this.url}/schemas/ids/${id}`, { signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await fetch(`${this.url}/schemas/ids/${id}`, { headers: this.auth(), signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (e) {
       throw retriable('registry.unavailable', `fetching schema ${id}: ${(e as Error).message}`, e);
     }

@@ -3,7 +3,7 @@
  * namespaces and group ids so tests never see each other's data.
  */
 import { randomBytes } from 'node:crypto';
-import { platformConfig } from '../config/platform.ts';
+import { platformConfig, registryCredentials } from '../config/platform.ts';
 import { createKafka } from './kafka.ts';
 import { createTopics } from './topics.ts';
 
@@ -24,12 +24,15 @@ export function stackProblem(): Promise<string | null> {
     } catch (e) {
       return `Kafka not reachable at ${cfg.kafkaBrokers.join(',')}: ${(e as Error).message}`;
     }
-    for (const [name, url] of [
-      ['registry', `${cfg.registryUrl}/subjects`],
-      ['ClickHouse', `${cfg.clickhouseUrl}/ping`],
-    ]) {
+    // (the secured stack wants credentials for the registry: the configured ones, as clients send them)
+    const reg = registryCredentials(cfg);
+    const auth: Record<string, string> = reg ? { Authorization: `Basic ${Buffer.from(`${reg.user}:${reg.password}`).toString('base64')}` } : {};
+    for (const [name, url, headers] of [
+      ['registry', `${cfg.registryUrl}/subjects`, auth],
+      ['ClickHouse', `${cfg.clickhouseUrl}/ping`, {}],
+    ] as const) {
       try {
-        const r = await fetch(url, { signal: AbortSignal.timeout(4000) });
+        const r = await fetch(url, { headers, signal: AbortSignal.timeout(4000) });
         if (!r.ok) return `${name} answered HTTP ${r.status} at ${url}`;
       } catch (e) {
         return `${name} not reachable at ${url}: ${(e as Error).message}`;

@@ -7,6 +7,8 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { field, loadConfig } from '../config/define.ts';
 import { allTopics, nsName, type TopicSpec } from './topology.ts';
+import { platformConfig } from '../config/platform.ts';
+import { applyAcls, namespaceAcls } from './acls.ts';
 
 export const topicLayoutSchema = {
   partitions: field<number>({ env: 'GFT_TOPIC_PARTITIONS', type: 'int', doc: 'Partitions of the chain topics (keyed by burst or product id): the most instances of a stage that share the work', default: 6, min: 1, max: 10_000 }),
@@ -100,13 +102,17 @@ export async function createAndAwaitTopics(admin: Admin, topics: ITopicConfig[],
 
 /**
  * Creates every declared topic (DLQs and changelogs included) under a namespace with the configured
- * layout (`overrides` win); existing ones are left as they are. Returns the names created.
+ * layout (`overrides` win); existing ones are left as they are. Returns the names created. On a
+ * secured cluster (GFT_KAFKA_ACLS; on by default on the local secured stack) it also grants every
+ * stage's principal its ACLs in that namespace (lib/runtime/acls.ts): provisioning a namespace is
+ * topics + ACLs, so stages never need to create topics.
  */
 export async function createTopics(admin: Admin, namespace = '', overrides: Partial<TopicLayout> = {}, topics: TopicSpec[] = allTopics()): Promise<string[]> {
   const layout = { ...(await clusterLayout(admin)), ...definedOnly(overrides) };
   const existing = new Set(await admin.listTopics());
   const wanted = topics.filter((t) => !existing.has(nsName(namespace, t.name)));
   await createAndAwaitTopics(admin, wanted.map((t) => topicRequest(namespace, t, layout)));
+  if (platformConfig().provisionAcls) await applyAcls(admin, namespaceAcls(namespace));
   return wanted.map((t) => nsName(namespace, t.name));
 }
 
