@@ -29,7 +29,7 @@ describe('ACLs from the topology', () => {
     const rules = stageAcls('alerts', 'ns1');
     for (const r of rules.filter((x) => x.resourceType === 'TOPIC')) expect(r.name.startsWith('ns1.')).toBe(true);
     expect(rules).toContainEqual({ principal: 'alerts', resourceType: 'GROUP', name: 'ns1.alerts', pattern: 'LITERAL', operation: 'READ' });
-    expect(rules).toContainEqual({ principal: 'alerts', resourceType: 'GROUP', name: 'alerts-', pattern: 'PREFIXED', operation: 'READ' });
+    expect(rules).toContainEqual({ principal: 'alerts', resourceType: 'GROUP', name: 'ns1.alerts-', pattern: 'PREFIXED', operation: 'READ' });
     expect(rules).toContainEqual({ principal: 'alerts', resourceType: 'TRANSACTIONAL_ID', name: 'ns1.alerts-tx-', pattern: 'PREFIXED', operation: 'WRITE' });
     const all = namespaceAcls('ns1');
     expect(all.some((r) => r.operation === 'CREATE' || r.operation === 'ALL' || r.resourceType === 'CLUSTER')).toBe(false);

@@ -11,8 +11,8 @@
  *   and ops.logs. Idempotent producers need no cluster ACL since Kafka 3.0 (KIP-679: WRITE on any topic
  *   is enough for InitProducerId);
  * - its consumer group `<ns>.<stage>` (READ, which includes committing offsets), and the groups of its
- *   followers, PREFIXED `<stage>-` (kafkajs.ts names them `<stage>-<instance>-tables-follower-<hex>` /
- *   `…-changelog-follower-<hex>`; not namespaced, so one ACL covers every namespace);
+ *   followers, PREFIXED `<ns>.<stage>-` (broker/kafkajs.ts names them
+ *   `<ns>.<stage>-<instance>-tables-follower-<hex>` / `…-changelog-follower-<hex>`);
  * - a transactional stage (alerts): WRITE on the transactional ids PREFIXED `<ns>.<stage>-tx-` (the
  *   runner's `<group>-tx-<instance>`).
  * No CREATE: the DLQ and changelog topics are provisioned with the others (`gft topics create`,
@@ -68,7 +68,7 @@ export function stageAcls(stage: StageName, ns = ''): AclRule[] {
     ...reads.map((t) => rule(stage, 'TOPIC', nsName(ns, t), 'READ')),
     ...writes.map((t) => rule(stage, 'TOPIC', nsName(ns, t), 'WRITE')),
     rule(stage, 'GROUP', nsName(ns, stage), 'READ'),
-    rule(stage, 'GROUP', `${stage}-`, 'READ', 'PREFIXED'),
+    rule(stage, 'GROUP', `${nsName(ns, stage)}-`, 'READ', 'PREFIXED'),
   ];
   if (TRANSACTIONAL_STAGES.includes(stage)) out.push(rule(stage, 'TRANSACTIONAL_ID', `${nsName(ns, stage)}-tx-`, 'WRITE', 'PREFIXED'));
   return out;
@@ -101,7 +101,7 @@ export function registryAcls(topics: string[], groupPrefix: string, principal = 
 /**
  * Names an outside consumer may not take: a stage's or a reserved principal, or one whose group
  * prefix `<name>.` could reach a stage's groups (`<ns>.<stage>` when ns = name) or whose name starts a
- * stage follower group (`<stage>-…`).
+ * stage follower group (`<ns>.<stage>-…`, or `<stage>-…` with no namespace).
  */
 export function checkConsumerName(name: string): string | null {
   if (!/^[a-z][a-z0-9_-]{1,62}$/.test(name)) return `'${name}': use 2-63 characters a-z 0-9 _ -, starting with a letter`;

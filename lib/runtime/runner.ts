@@ -167,7 +167,8 @@ export class StageRunner<T = any> {
     if (!stage.handle && !stage.sink) throw new Error(`stage ${stage.name} defines neither handle nor sink`);
     if (stage.state && stage.inputs.length !== 1) throw new Error(`stage ${stage.name}: a stage with state has exactly one input stream (its store is partitioned like it); has ${stage.inputs.length}`);
     if (stage.state && stage.sink) throw new Error(`stage ${stage.name}: a sink has no state store`);
-    this.broker = options.broker ?? new KafkajsBroker(this.cfg, (m, f) => this.log.warn(m, f));
+    // the stage's own principal on a secured cluster; the followers' groups `<ns>.<stage>-<instance>-…`
+    this.broker = options.broker ?? new KafkajsBroker(this.cfg, (m, f) => this.log.warn(m, f), { principal: stage.name, groupPrefix: this.ns ? `${this.ns}.` : '' });
     this.serdes = options.serdes ?? new AvroSerdes(this.cfg.registryUrl);
   }
 

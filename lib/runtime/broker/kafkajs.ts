@@ -263,13 +263,13 @@ class KafkajsFollower implements TopicFollower {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly o: FollowerOptions,
+    private readonly o: FollowerOptions & { groupPrefix: string },
   ) {}
 
   async start(): Promise<void> {
     // a group of its own that never commits: every start reads the topics from the beginning
     const limits = this.o.maxBytesPerPartition ? { maxBytesPerPartition: this.o.maxBytesPerPartition, maxBytes: this.o.maxBytesPerPartition } : {};
-    const c = this.kafka.consumer({ groupId: `${this.o.clientId}-follower-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100, allowAutoTopicCreation: false, ...limits });
+    const c = this.kafka.consumer({ groupId: `${this.o.groupPrefix}-follower-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100, allowAutoTopicCreation: false, ...limits });
     this.consumer = c;
     const advance = (topic: string, partition: number, next: bigint) => {
       const k = tpKey(topic, partition);
@@ -322,24 +322,33 @@ class KafkajsFollower implements TopicFollower {
 }
 
 export class KafkajsBroker implements Broker {
+  /**
+   * `principal`: the Kafka principal of every client (a stage's own user on the secured stack);
+   * `groupPrefix`: prefix of the followers' own groups (`<ns>.<stage>-…`, within the stage's ACLs).
+   */
   constructor(
     private readonly cfg: PlatformConfig,
     private readonly warn: (m: string, f: Record<string, unknown>) => void = () => {},
+    private readonly o: { principal?: string; groupPrefix?: string } = {},
   ) {}
 
+  private kafka(clientId: string): Kafka {
+    return createKafka(this.cfg, clientId, { principal: this.o.principal });
+  }
+
   consumer(o: { clientId: string; groupId: string; topics: string[]; sessionTimeoutMs: number; maxBytesPerPartition?: number }): GroupConsumer {
-    return new KafkajsConsumer(createKafka(this.cfg, o.clientId), o, this.warn);
+    return new KafkajsConsumer(this.kafka(o.clientId), o, this.warn);
   }
 
   producer(o: { clientId: string; transactionalId?: string }): BrokerProducer {
-    return new KafkajsProducer(createKafka(this.cfg, o.clientId), !!o.transactionalId, o.transactionalId);
+    return new KafkajsProducer(this.kafka(o.clientId), !!o.transactionalId, o.transactionalId);
   }
 
   admin(o: { clientId: string }): BrokerAdmin {
-    return new KafkajsAdmin(createKafka(this.cfg, o.clientId));
+    return new KafkajsAdmin(this.kafka(o.clientId));
   }
 
   follower(o: FollowerOptions): TopicFollower {
-    return new KafkajsFollower(createKafka(this.cfg, o.clientId), o);
+    return new KafkajsFollower(this.kafka(o.clientId), { ...o, groupPrefix: `${this.o.groupPrefix ?? ''}${o.clientId}` });
   }
 }
