@@ -7,15 +7,20 @@
  * INSERT … SELECT FROM system.numbers, one day per statement — faster, same table layout). The 30 days
  * end at the current time, as live telemetry would.
  *
+ * Client-side batches go through `insertTelemetry` (connectors/clickhouse/rollup.ts), as the
+ * ClickHouse sink writes them: rows, then the exact one-minute rollup `telemetry_1m` of their minutes;
+ * after a server-side load the rollup is filled from `telemetry FINAL` (`fillRollup`, timed).
+ *
  * Timed (p50 of --runs, after a warm-up), each through the web server's own query code
- * (web/data/telemetry.ts, with the one-minute rollup of web/rollup.ts, whose materialized view is in
- * place before the data is inserted, as in production), and one page end to end over HTTP:
+ * (web/data/telemetry.ts, with the rollup), and one page end to end over HTTP:
  *   latest sample time; latest values of a source; downsampled series over 24 h / 7 d / 30 d (one
  *   metric, and all bench metrics in one query as the weather page does); min/max/avg over 30 d;
  *   GET /weather?range=30d (login session, every query and the SVG rendering). The long windows are
  *   also timed on the raw rows (informative; `--no-raw` skips them).
  * References measured in the same run: `SELECT count()` of one series over the same 30 days (a primary
  * key range), and the same 24 h query on a table holding one day only. Target: p50 < 200 ms.
+ * Also the cost of the rollup to the sink: a flush of one sink batch (1,000 rows, the same batch
+ * again each run, as a redelivery) with and without the recomputation of its minutes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,9 +35,10 @@ import { Logger } from '../lib/runtime/log.ts';
 import { randomNamespace } from '../lib/runtime/testing.ts';
 import { UserStore } from '../web/auth/stores.ts';
 import { webConfig } from '../web/config.ts';
+import { fillRollup, insertTelemetry, refreshRollup, type TelemetryRow } from '../connectors/clickhouse/rollup.ts';
 import { RANGES, TelemetryQueries } from '../web/data/telemetry.ts';
 import { migrateWeb } from '../web/migrations.ts';
-import { ensureRollup } from '../web/rollup.ts';
+import { rollupTable } from '../web/rollup.ts';
 import { WebServer } from '../web/server.ts';
 import { Client } from '../web/testing/client.ts';
 import { ratio, table, time } from './lib.ts';
@@ -72,16 +78,16 @@ function value(k: number, t: number): number {
   return Math.round((m.base + m.amp * Math.sin((2 * Math.PI * (t % 86400)) / 86400) + m.noise * u) * 1000) / 1000;
 }
 
-async function insertClientSide(ch: ClickHouse, table: string, start: number, seconds: number, series: number, batch: number, log: (s: string) => void): Promise<void> {
+async function insertClientSide(ch: ClickHouse, start: number, seconds: number, series: number, batch: number, log: (s: string) => void): Promise<void> {
   const total = seconds * series;
   let done = 0;
   const jobs: Array<{ k: number; from: number; to: number }> = [];
   for (let k = 0; k < series; k++) for (let s = 0; s < seconds; s += batch) jobs.push({ k, from: s, to: Math.min(seconds, s + batch) });
   const worker = async () => {
     for (let j = jobs.shift(); j; j = jobs.shift()) {
-      const rows = new Array(j.to - j.from);
-      for (let s = j.from; s < j.to; s++) rows[s - j.from] = { source: 'weather', metric: METRICS[j.k].metric, time: start + s, ms: 0, value: value(j.k, start + s), state: 'dry' };
-      await ch.insert(table, rows);
+      const rows: TelemetryRow[] = new Array(j.to - j.from);
+      for (let s = j.from; s < j.to; s++) rows[s - j.from] = { source: 'weather', metric: METRICS[j.k].metric, time: start + s, ms: 0, value: value(j.k, start + s), state: 'dry', version: (start + s) * 1000 };
+      await insertTelemetry(ch, rows);
       done += rows.length;
       if (done % (batch * 20) < rows.length) log(`  ${(done / 1e6).toFixed(1)} M / ${(total / 1e6).toFixed(1)} M rows`);
     }
@@ -95,8 +101,9 @@ async function insertServerSide(ch: ClickHouse, tableName: string, start: number
     const m = METRICS[k];
     for (let d = 0; d < seconds; d += 86400) {
       const n = Math.min(86400, seconds - d);
-      await ch.exec(sql`INSERT INTO ${t} SELECT 'weather', ${m.metric}, toDateTime(${start + d} + number), 0,
-        ${m.base} + ${m.amp} * sin(2 * pi() * ((${start + d} + number) % 86400) / 86400) + ${m.noise} * (intHash32(number + ${d + k * 1_000_003}) % 100000 / 100000 - 0.5), 'dry'
+      await ch.exec(sql`INSERT INTO ${t} (source, metric, time, ms, value, state, version) SELECT 'weather', ${m.metric}, toDateTime(${start + d} + number), 0,
+        ${m.base} + ${m.amp} * sin(2 * pi() * ((${start + d} + number) % 86400) / 86400) + ${m.noise} * (intHash32(number + ${d + k * 1_000_003}) % 100000 / 100000 - 0.5), 'dry',
+        (${start + d} + number) * 1000
         FROM system.numbers LIMIT ${n}`);
     }
   }
@@ -130,17 +137,22 @@ export async function run(args: string[]): Promise<number> {
     await migrate(ch);
     await migrateWeb(ch);
     await ch.exec(raw(`CREATE TABLE ${ident(`${db}.telemetry_1d`)} AS ${ident(`${db}.telemetry`)}`));
-    // the rollup's materialized view exists before the data arrives, as in production
-    const rollup = a.options['no-rollup'] ? null : await ensureRollup(ch);
+    // the rollup (telemetry_1m) is created by the migrations, as in production
+    const rollup = a.options['no-rollup'] ? null : await rollupTable(ch);
     const seconds = days * 86400;
     const end = Math.floor(Date.now() / 1000);
     const start = end - seconds;
     log(`bench web: ${series} series × ${seconds.toLocaleString('en')} s = ${(series * seconds).toLocaleString('en')} rows into ${db}.telemetry (${a.options['server-side'] ? 'server-side' : `client-side, ${Number(a.options.batch).toLocaleString('en')} rows per insert`})`);
     const t0 = performance.now();
     if (a.options['server-side']) await insertServerSide(ch, 'telemetry', start, seconds, series);
-    else await insertClientSide(ch, 'telemetry', start, seconds, series, Number(a.options.batch), log);
+    else await insertClientSide(ch, start, seconds, series, Number(a.options.batch), log);
     const insertS = (performance.now() - t0) / 1000;
-    log(`  inserted in ${insertS.toFixed(1)} s (${Math.round((series * seconds) / insertS).toLocaleString('en')} rows/s)`);
+    log(`  inserted in ${insertS.toFixed(1)} s (${Math.round((series * seconds) / insertS).toLocaleString('en')} rows/s${a.options['server-side'] ? '' : ', rollup refreshed after each batch'})`);
+    if (a.options['server-side'] && rollup) {
+      const f0 = performance.now();
+      const days = await fillRollup(ch);
+      log(`  rollup filled from telemetry FINAL (${days} days) in ${((performance.now() - f0) / 1000).toFixed(1)} s`);
+    }
     await insertServerSide(ch, 'telemetry_1d', end - 86400, 86400, series);
     await waitForMerges(ch);
     const parts = await ch.query<{ n: string; rows: string; bytes: string }>(sql`SELECT count() AS n, sum(rows) AS rows, sum(data_compressed_bytes) AS bytes FROM system.parts WHERE database = ${db} AND table = 'telemetry' AND active`);
@@ -195,6 +207,12 @@ export async function run(args: string[]): Promise<number> {
         await r.arrayBuffer();
       }],
     ];
+    // the sink's flush: one batch of 1,000 rows (250 s × 4 metrics after the data), the same batch each run (a redelivery)
+    const batchRows: TelemetryRow[] = [];
+    const b0 = Math.floor(tEnd / 1000) + 1;
+    for (let i = 0; batchRows.length < 1000; i++) for (let k = 0; k < series && batchRows.length < 1000; k++) batchRows.push({ source: 'weather-sink', metric: METRICS[k].metric, time: b0 + i, ms: 0, value: value(k, b0 + i), state: 'dry', version: (b0 + i) * 1000 });
+    const flushInsert = await time(() => ch.insert('telemetry', batchRows as unknown as Record<string, unknown>[]), { runs });
+    const flushRefresh = await time(async () => (await ch.insert('telemetry', batchRows as unknown as Record<string, unknown>[]), await refreshRollup(ch, batchRows)), { runs });
     const rows: Record<string, string | number>[] = [];
     let worst = 0;
     for (const [name, fn] of cases) {
@@ -207,6 +225,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(`\nDashboard queries, ${days} days of 1 Hz telemetry × ${series} series (${(series * seconds).toLocaleString('en')} rows), ClickHouse ${(await ch.query<{ v: string }>(sql`SELECT version() AS v`))[0].v}, p50 of ${runs} runs:`);
     console.log(table(rows));
     console.log(`rollup: ${rollup ? 'on' : 'off'}; rows marked (raw rows) read the raw table and are not part of the target`);
+    console.log(`\nsink flush of 1,000 telemetry rows (p50 of ${runs}): insert ${flushInsert.medianMs.toFixed(1)} ms; insert + rollup refresh of its minutes ${flushRefresh.medianMs.toFixed(1)} ms (${ratio(flushRefresh.medianMs, flushInsert.medianMs)} the insert alone)`);
     console.log(`\nslowest p50: ${worst.toFixed(1)} ms (target < 200 ms): ${worst < 200 ? 'met' : 'NOT met'}`);
     return worst < 200 ? 0 : 1;
   } finally {

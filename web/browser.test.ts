@@ -15,6 +15,7 @@ import { stackReady } from '../lib/runtime/testing.ts';
 import { createHarness, PASSWORDS, USERS, type Harness } from './testing/harness.ts';
 import { DC3 } from './testing/dataset.ts';
 import { telemetryAt } from '../streams/ops/core/samples.ts';
+import { insertTelemetry } from '../connectors/clickhouse/rollup.ts';
 
 const CHROMIUM = process.env.GFT_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = join(repoRoot, 'test-artifacts', 'web');
@@ -180,7 +181,7 @@ describe.skipIf(!ready)('web pages in Chromium', () => {
     await expect.poll(() => page.locator('#live').getAttribute('class'), { timeout: 10_000 }).toBe('on');
     const t = h.dataset.telemetryEnd + 60_000;
     const v = telemetryAt('tcs', t, 1);
-    await h.ch.insert('telemetry', Object.entries(v.metrics).map(([metric, value]) => ({ source: 'tcs', metric, time: Math.floor(t / 1000), ms: 0, value, state: 'closed-weather' })));
+    await insertTelemetry(h.ch, Object.entries(v.metrics).map(([metric, value]) => ({ source: 'tcs', metric, time: Math.floor(t / 1000), ms: 0, value, state: 'closed-weather', version: t })));
     await expect.poll(() => page.locator('#tcs-state').textContent(), { timeout: 15_000 }).toBe('closed-weather');
     await shot('11-dashboard-live');
   });

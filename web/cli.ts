@@ -4,8 +4,8 @@
  *   gft web adduser NAME [--role admin|shifter|viewer]  create a user; the password is read from stdin
  *                                                      (piped) or asked without echo (terminal), never argv
  *   gft web passwd NAME                                set a user's password (same input rules)
- *   gft web migrate                                    create the web_ tables (and the telemetry rollup)
- *   gft web retention --days N                         drop rollup partitions older than N days
+ *   gft web migrate                                    create the web_ tables (the telemetry rollup comes from `gft db migrate`)
+ *   gft web retention --days N                         drop rollup partitions (telemetry_1m, telemetry_10m) older than N days
  */
 import { formatHelp, parseArgs, unknownSubcommand, UsageError, type CommandSpec } from '../lib/cli/args.ts';
 import { platformConfig } from '../lib/config/platform.ts';
@@ -16,7 +16,7 @@ import { UserError, UserStore, AuditLog, ClickHouseSessions } from './auth/store
 import { SessionStore } from './auth/sessions.ts';
 import { webConfig } from './config.ts';
 import { migrateWeb } from './migrations.ts';
-import { ensureRollup, rollupRetention } from './rollup.ts';
+import { rollupRetention, rollupTable } from './rollup.ts';
 import { WebServer } from './server.ts';
 
 export const summary = 'GIC web pages (dashboard, weather, telescope, products, shifts, monitoring): web [--port N] | web adduser NAME';
@@ -31,7 +31,7 @@ const spec: CommandSpec = {
     port: { type: 'number', description: 'listen port (GFT_WEB_PORT)' },
     host: { type: 'string', description: 'listen address (GFT_WEB_HOST)' },
     role: { type: 'string', description: 'role of the new user: admin, shifter or viewer', default: 'viewer' },
-    days: { type: 'number', description: 'retention: keep this many days of the telemetry rollup', default: 30 },
+    days: { type: 'number', description: 'retention: keep this many days of the telemetry rollups (telemetry_1m, telemetry_10m)', default: 30 },
   },
 };
 
@@ -89,7 +89,7 @@ export async function run(args: string[]): Promise<number> {
     try {
       const applied = await migrateWeb(ch, (s) => console.log(s));
       console.log(applied.length ? `database ${ch.database}: ${applied.length} web migrations applied` : `database ${ch.database}: web tables up to date`);
-      if (!(await ensureRollup(ch, (s) => console.log(s)))) console.log('telemetry rollup: waiting for the telemetry table (run `npx gft db migrate`)');
+      if (!(await rollupTable(ch))) console.log('telemetry rollup: not there yet (`npx gft db migrate` or the ClickHouse sink creates it); the pages read raw rows until then');
       return 0;
     } finally {
       await ch.close();

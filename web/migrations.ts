@@ -7,17 +7,15 @@
  * (ms × 1000 + counter): an update is an insert of a higher version, a deletion an insert with
  * `deleted`/`revoked` = 1; reads use FINAL (these tables are small). Nothing is ever updated in place.
  * On a ClickHouse cluster (GFT_CLICKHOUSE_CLUSTER) the statements take their cluster form
- * (connectors/clickhouse/cluster.ts). The telemetry rollup (rollup.ts) is not cluster-aware yet.
+ * (connectors/clickhouse/cluster.ts). The telemetry rollup the pages read is a project table
+ * (`telemetry_1m`, connectors/clickhouse/rollup.ts), created by `gft db migrate`.
  */
-import { ident, raw, sql, type Sql } from '../connectors/clickhouse/sql.ts';
+import { ident, raw, type Sql } from '../connectors/clickhouse/sql.ts';
 import type { ClickHouse } from '../connectors/clickhouse/client.ts';
-import { clusterDdl, clusterizeAll, type ClusterDdl } from '../connectors/clickhouse/cluster.ts';
+import { clusterDdl, type ClusterDdl } from '../connectors/clickhouse/cluster.ts';
+import { applyMigrations, migrationPlan, type Migration } from '../connectors/clickhouse/migrator.ts';
 
-interface WebMigration {
-  id: number;
-  name: string;
-  up(db: string): Sql[];
-}
+type WebMigration = Migration;
 
 const t = (db: string, table: string) => ident(`${db}.${table}`);
 
@@ -46,26 +44,13 @@ export const WEB_MIGRATIONS: WebMigration[] = [
   },
 ];
 
-const setupSql = (db: string) => [raw(`CREATE DATABASE IF NOT EXISTS ${ident(db)}`), raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'web_schema_migrations')} (id UInt32, name String, applied DateTime) ENGINE = MergeTree() ORDER BY id`)];
-
 /** Every statement `migrateWeb` may run, in order. */
 export function webMigrationSql(db: string, cluster: ClusterDdl | null = clusterDdl()): Sql[] {
-  return clusterizeAll([...setupSql(db), ...WEB_MIGRATIONS.flatMap((m) => m.up(db))], cluster);
+  return migrationPlan(db, 'web_schema_migrations', WEB_MIGRATIONS, cluster);
 }
 
 export async function migrateWeb(ch: ClickHouse, log: (s: string) => void = () => {}, cluster: ClusterDdl | null = clusterDdl()): Promise<number[]> {
-  const db = ch.database;
-  for (const stmt of clusterizeAll(setupSql(db), cluster)) await ch.exec(stmt);
-  const done = new Set((await ch.query<{ id: number }>(sql`SELECT id FROM ${t(db, 'web_schema_migrations')}`)).map((r) => Number(r.id)));
-  const applied: number[] = [];
-  for (const m of WEB_MIGRATIONS) {
-    if (done.has(m.id)) continue;
-    for (const stmt of clusterizeAll(m.up(db), cluster)) await ch.exec(stmt);
-    await ch.insert('web_schema_migrations', [{ id: m.id, name: m.name, applied: Math.floor(Date.now() / 1000) }]);
-    log(`applied web migration ${m.id}: ${m.name}`);
-    applied.push(m.id);
-  }
-  return applied;
+  return applyMigrations(ch, { logTable: 'web_schema_migrations', migrations: WEB_MIGRATIONS, cluster, log, label: 'web' });
 }
 
 let counter = 0;

@@ -40,7 +40,7 @@ import { HttpError, readForm, redirect, securityHeaders, sendBytes, sendHtml, se
 import { html } from './http/html.ts';
 import { Router } from './http/router.ts';
 import { migrateWeb } from './migrations.ts';
-import { ensureRollup } from './rollup.ts';
+import { rollupTable } from './rollup.ts';
 import { LiveHub, registerApi } from './pages/api.ts';
 import { registerDashboard } from './pages/dashboard.ts';
 import { page } from './pages/layout.ts';
@@ -129,7 +129,7 @@ export class WebServer {
   /** The one-minute rollup for long windows (web/rollup.ts); raw rows only until it exists. */
   private async attachRollup(): Promise<void> {
     try {
-      this.deps.telemetry.rollup = await ensureRollup(this.deps.ch, (s) => this.log.info(s));
+      this.deps.telemetry.rollup = await rollupTable(this.deps.ch);
     } catch (e) {
       this.log.warn('telemetry rollup unavailable, plots read raw rows', { error: (e as Error).message });
     }
@@ -153,7 +153,7 @@ export class WebServer {
     this.origins = this.allowedOrigins();
     this.sweepTimer = setInterval(() => {
       this.deps.sessions.sweep();
-      if (!this.deps.telemetry.rollup) void this.attachRollup(); // telemetry created after we started
+      if (!this.deps.telemetry.rollup) void this.attachRollup(); // `gft db migrate` ran after we started
     }, 60_000);
     this.sweepTimer.unref();
     return this.url;

@@ -61,3 +61,22 @@ export function chdbSession(path: string, configFile?: string): ChdbSession {
   const { Session } = req('chdb') as { Session: new (p: string, o?: { connectionArgs?: string[] }) => ChdbSession };
   return new Session(path, configFile ? { connectionArgs: [`--config-file=${configFile}`] } : undefined);
 }
+
+/**
+ * A `ClickHouse` (client.ts) on a chdb session, for tests that run our own code (migrations, the
+ * sink, the SDB writer) on a current ClickHouse: statements run in the session, inserts are
+ * JSONEachRow as over HTTP. Settings (for Distributed tables) are ignored: one server.
+ */
+export function chdbClickHouse(s: ChdbSession, database: string): import('./client.ts').ClickHouse {
+  const rows = (out: string) => out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    database,
+    exec: async (q: unknown) => void s.query(String(q)),
+    query: async (q: unknown) => rows(s.query(String(q), 'JSONEachRow')),
+    insert: async (table: string, values: Record<string, unknown>[]) => {
+      if (values.length) s.query(`INSERT INTO \`${database}\`.\`${table}\` FORMAT JSONEachRow\n${values.map((v) => JSON.stringify(v)).join('\n')}`);
+    },
+    ping: async () => true,
+    close: async () => {},
+  } as unknown as import('./client.ts').ClickHouse;
+}

@@ -7,6 +7,9 @@ import type { PlatformConfig } from '../../lib/config/platform.ts';
 import { retriable } from '../../lib/runtime/errors.ts';
 import type { Sql } from './sql.ts';
 
+/** Settings of one statement, sent as URL parameters (every server version reads them there). */
+export type QuerySettings = Record<string, string | number>;
+
 export class ClickHouse {
   readonly client: ClickHouseClient;
   readonly database: string;
@@ -45,19 +48,19 @@ export class ClickHouse {
   }
 
   /** DDL and statements without results (sent over HTTP; clickhouse-client crashes on some errors). */
-  async exec(q: Sql | string): Promise<void> {
-    await this.wrap('exec', () => this.client.command({ query: String(q) }));
+  async exec(q: Sql | string, settings?: QuerySettings): Promise<void> {
+    await this.wrap('exec', () => this.client.command({ query: String(q), ...(settings ? { clickhouse_settings: settings as never } : {}) }));
   }
 
-  async query<T = Record<string, unknown>>(q: Sql): Promise<T[]> {
-    const rs = await this.wrap('query', () => this.client.query({ query: String(q), format: 'JSONEachRow' }));
+  async query<T = Record<string, unknown>>(q: Sql, settings?: QuerySettings): Promise<T[]> {
+    const rs = await this.wrap('query', () => this.client.query({ query: String(q), format: 'JSONEachRow', ...(settings ? { clickhouse_settings: settings as never } : {}) }));
     return (await rs.json()) as T[];
   }
 
   /** Inserts rows (every column present: omitted columns get the type's zero value on 18.16). */
-  async insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
+  async insert(table: string, rows: Record<string, unknown>[], settings?: QuerySettings): Promise<void> {
     if (!rows.length) return;
-    await this.wrap('insert', () => this.client.insert({ table: `${this.database}.${table}`, values: rows, format: 'JSONEachRow' }));
+    await this.wrap('insert', () => this.client.insert({ table: `${this.database}.${table}`, values: rows, format: 'JSONEachRow', ...(settings ? { clickhouse_settings: settings as never } : {}) }));
   }
 
   async ping(): Promise<boolean> {

@@ -1,17 +1,22 @@
 /**
- * Cluster-ready migrations (cluster.ts) of the three migration sets (telemetry/logs/metrics, SDB, web):
+ * Cluster-ready migrations (cluster.ts, rebuild.ts) of the three migration sets (telemetry/logs/metrics
+ * and rollups, SDB, web):
  *
- * - the default (one server) is exactly the SQL of before, and runs on Debian's 18.16 (the local
- *   stack: migrate / migrateSdb / migrateWeb on fresh databases) and on a current ClickHouse (chdb 26.x);
+ * - the default (one server): the DDL of the migrations unchanged, and it runs on Debian's 18.16 (the
+ *   local stack: migrate / migrateSdb / migrateWeb on fresh databases) and on a current ClickHouse
+ *   (chdb 26.x); the table rebuilds of migration 2 run too (RENAME, INSERT … SELECT, DROP);
  * - the cluster form, on chdb 26.x: every statement parses as written (EXPLAIN AST: ON CLUSTER,
- *   Replicated*MergeTree with {shard}/{replica} macros, Distributed with its sharding key); and it
- *   runs as far as a server without ZooKeeper/Keeper can run it: the same statements without
- *   `ON CLUSTER` and with the non-replicated engine, the Distributed tables unchanged over a one-shard
- *   cluster of the chdb config; rows written through the Distributed tables collapse under FINAL.
+ *   Replicated*MergeTree with {shard}/{replica} macros, Distributed with its sharding key, the
+ *   rebuilds' RENAME / INSERT / DROP); and it runs as far as a server without ZooKeeper/Keeper can
+ *   run it: the same statements without `ON CLUSTER` and with the non-replicated engine, the
+ *   Distributed tables unchanged over a one-shard cluster of the chdb config; rows written through the
+ *   Distributed tables collapse under FINAL.
  * - the cluster form for real on 18.16: ZooKeeper (Debian) + two clickhouse-server 18.16 replicas of
- *   one shard: migrate / migrateSdb / migrateWeb ON CLUSTER from replica 1 create the tables on both,
- *   rows written through the Distributed tables of replica 1 are replicated to replica 2 and collapse
- *   under FINAL there, retention drops a partition on both.
+ *   one shard: a database made ON CLUSTER in the layout of before (migration 1) with rows, then
+ *   migrate / migrateSdb / migrateWeb ON CLUSTER from replica 1: the versioned layout on both
+ *   replicas, the rows of before kept (as FINAL showed them), the sink's batch written twice through
+ *   replica 1 counted once in telemetry and in the rollups on replica 2, retention drops a partition
+ *   of the tables and of the rollups on both.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +32,9 @@ import { WEB_MIGRATIONS, migrateWeb, webMigrationSql } from '../../web/migration
 import { chdbInstalled, chdbSession, ensureChdb, type ChdbSession } from './chdb.ts';
 import { raw } from './sql.ts';
 import { startTestCluster, testClusterProblem, type TestCluster } from './testCluster.ts';
+import { applyMigrations } from './migrator.ts';
+import { clickhouseSink } from './sink.ts';
+import { rollupRetention } from '../../web/rollup.ts';
 
 const CLUSTER: ClusterDdl = { cluster: 'gft_test', zkPath: '/clickhouse/tables/{shard}' };
 const sets = (c: ClusterDdl | null) => [...migrationSql('gft', c), ...sdbMigrationSql('sdb', c), ...webMigrationSql('gft', c)].map((s) => s.text);
@@ -34,7 +42,7 @@ const sets = (c: ClusterDdl | null) => [...migrationSql('gft', c), ...sdbMigrati
 describe('cluster DDL', () => {
   it('one server (the default): the statements are those of the migrations, unchanged', () => {
     expect(clusterDdl({})).toBeNull();
-    const plain = [...MIGRATIONS.flatMap((m) => m.up('gft')), ...SDB_MIGRATIONS.flatMap((m) => m.up('sdb')), ...WEB_MIGRATIONS.flatMap((m) => m.up('gft'))].map((s) => s.text);
+    const plain = [...MIGRATIONS.flatMap((m) => m.up?.('gft') ?? []), ...SDB_MIGRATIONS.flatMap((m) => m.up?.('sdb') ?? []), ...WEB_MIGRATIONS.flatMap((m) => m.up?.('gft') ?? [])].map((s) => s.text);
     const all = sets(null);
     for (const p of plain) expect(all).toContain(p);
     expect(all.every((s) => !/ON CLUSTER|Replicated|Distributed/.test(s))).toBe(true);
@@ -49,10 +57,16 @@ describe('cluster DDL', () => {
       'CREATE TABLE IF NOT EXISTS `gft`.`web_users` ON CLUSTER `gft_test` AS `gft`.`web_users_local` ENGINE = Distributed(`gft_test`, `gft`, `web_users_local`, cityHash64(username))',
     ]);
     const all = sets(CLUSTER);
-    expect(all.every((s) => / ON CLUSTER `gft_test`/.test(s))).toBe(true);
+    // DDL ON CLUSTER; the INSERTs (rebuild copies, rollup fill) go through the Distributed tables
+    expect(all.every((s) => (s.startsWith('INSERT INTO') ? !/ON CLUSTER/.test(s) && /^INSERT INTO `\w+`\.`(\w+)` /.test(s) : / ON CLUSTER `gft_test`/.test(s)))).toBe(true);
+    for (const ins of all.filter((s) => s.startsWith('INSERT INTO'))) expect(ins, ins).not.toMatch(/^INSERT INTO `\w+`\.`\w+_local`/);
     const locals = all.filter((s) => /ENGINE = Replicated/.test(s));
     const dists = all.filter((s) => /ENGINE = Distributed/.test(s));
-    expect(locals.length).toBe(dists.length);
+    // every Distributed table reads a replicated local table the plan creates (or a rebuild renames the old one to)
+    const renamed = all.filter((s) => s.startsWith('RENAME')).flatMap((s) => [...s.matchAll(/ TO `\w+`\.`(\w+_local)`/g)].map((m) => m[1]));
+    const localNames = new Set([...locals.map((s) => /^CREATE TABLE IF NOT EXISTS `\w+`\.`(\w+)`/.exec(s)![1]), ...renamed]);
+    expect(dists.length).toBeGreaterThanOrEqual(locals.length);
+    for (const d of dists) expect(localNames.has(/ENGINE = Distributed\(`gft_test`, `\w+`, `(\w+)`/.exec(d)![1]), d).toBe(true);
     expect(locals.length).toBe(sets(null).filter((s) => s.startsWith('CREATE TABLE')).length);
     expect(all.find((s) => /`sdb`.`candidates` ON/.test(s))).toMatch(/cityHash64\(product_id\)\)$/);
     expect(all.find((s) => /`gft`.`telemetry_local` ON/.test(s))).toMatch(/ReplicatedReplacingMergeTree\('\/clickhouse\/tables\/\{shard\}\/gft\/telemetry_local', '\{replica\}'\) PARTITION BY toYYYYMMDD\(time\)/);
@@ -100,9 +114,10 @@ describe.skipIf(!!chdbProblem)('on a current ClickHouse (chdb)', () => {
 
   it('every cluster statement parses as written (ON CLUSTER, replicated engines with macros, Distributed)', () => {
     const all = sets(CLUSTER);
+    const kinds: Record<string, RegExp> = { CREATE: /^CreateQuery/, RENAME: /^Rename/, ALTER: /^AlterQuery/, INSERT: /^InsertQuery/, DROP: /^DropQuery/ };
     for (const q of all) {
       const ast = s.query(`EXPLAIN AST ${q}`, 'TSVRaw');
-      expect(ast, q).toMatch(/CreateQuery/);
+      expect(ast, q).toMatch(kinds[q.split(' ')[0]]);
       if (/Replicated/.test(q)) expect(ast).toMatch(/Function Replicated\w*MergeTree/);
       if (/Distributed/.test(q)) expect(ast).toMatch(/Function Distributed/);
     }
@@ -192,16 +207,21 @@ describe.skipIf(!!clusterProblem)("on Debian's ClickHouse 18.16 as a cluster (Zo
     await tc?.stop();
   }, 60_000);
 
-  it('migrations ON CLUSTER create replicated + Distributed tables on both replicas; writes replicate and collapse; retention drops on both', async () => {
+  it('migrations ON CLUSTER: a database of before is rebuilt with version columns on both replicas, its rows kept; the sink\'s rows and rollup are exact on the other replica; retention drops on both', async () => {
     const [a, b] = [client(0, 'gft'), client(1, 'gft')];
-    expect(await migrate(a, () => {}, cl())).toEqual(MIGRATIONS.map((m) => m.id));
-    expect(await migrateSdb(client(0, 'sdb'), () => {}, cl())).toEqual(SDB_MIGRATIONS.map((m) => m.id));
-    expect(await migrateWeb(a, () => {}, cl())).toEqual(WEB_MIGRATIONS.map((m) => m.id));
-    const tables = async (ch: ClickHouse) => Object.fromEntries((await ch.query<{ t: string; engine: string }>(raw("SELECT concat(database, '.', name) AS t, engine FROM system.tables WHERE database IN ('gft', 'sdb')"))).map((r) => [r.t, r.engine]));
-    const onB = await tables(b);
-    expect(onB).toEqual(await tables(a));
-    expect(onB).toMatchObject({ 'gft.telemetry': 'Distributed', 'gft.telemetry_local': 'ReplicatedReplacingMergeTree', 'sdb.products_local': 'ReplicatedReplacingMergeTree', 'gft.web_users_local': 'ReplicatedReplacingMergeTree', 'gft.web_audit_local': 'ReplicatedMergeTree' });
-
+    const [sa, sb] = [client(0, 'sdb'), client(1, 'sdb')];
+    const waitOnB = async (q: string, n: number) => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const got = Number((await b.query<{ n: string }>(raw(q)))[0].n);
+        if (got >= n) return;
+        if (Date.now() > deadline) throw new Error(`replica 2: ${q} = ${got}, not ${n} after 30 s`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    };
+    // the layout of before (migration 1 of each set), ON CLUSTER
+    expect(await applyMigrations(a, { logTable: 'schema_migrations', migrations: MIGRATIONS.slice(0, 1), cluster: cl() })).toEqual([1]);
+    expect(await applyMigrations(sa, { logTable: 'schema_migrations', migrations: SDB_MIGRATIONS.slice(0, 1), cluster: cl() })).toEqual([1]);
     // through replica 1's Distributed table: a batch, the identical batch again (dropped whole by the
     // replicated table's block deduplication), and a redelivery of one row in another batch (collapsed by FINAL)
     const ra = { source: 'tcs', metric: 'ra', time: '2019-10-16 08:00:00', ms: 0, value: 1.5, state: '' };
@@ -209,19 +229,60 @@ describe.skipIf(!!clusterProblem)("on Debian's ClickHouse 18.16 as a cluster (Zo
     await a.insert('telemetry', [ra, dec]);
     await a.insert('telemetry', [ra, dec]);
     await a.insert('telemetry', [ra]);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const n = await b.query<{ n: string }>(raw('SELECT count() AS n FROM gft.telemetry_local'));
-      if (Number(n[0].n) >= 3) break; // replicated to replica 2
-      if (Date.now() > deadline) throw new Error(`replica 2 has ${n[0].n} of 3 rows after 30 s`);
-      await new Promise((r) => setTimeout(r, 300));
+    // a product delivered twice by the writer of before (FINAL showed the last inserted)
+    const product = (received: string) => ({ product_id: 'p1', revision: 0, sha256: 'h', t0: '2019-10-16 08:30:00', status: 'accepted', reasons: [], received });
+    await sa.insert('products', [product('2026-11-25 07:01:30')]);
+    await sa.insert('products', [product('2026-11-25 07:00:00')]);
+    await waitOnB('SELECT count() AS n FROM gft.telemetry_local', 3);
+    await waitOnB('SELECT count() AS n FROM sdb.products_local', 2);
+
+    // the migrations of now
+    expect(await migrate(a, () => {}, cl())).toEqual([2, 3]);
+    expect(await migrateSdb(sa, () => {}, cl())).toEqual([2]);
+    expect(await migrateWeb(a, () => {}, cl())).toEqual(WEB_MIGRATIONS.map((m) => m.id));
+    const tables = async (ch: ClickHouse) => Object.fromEntries((await ch.query<{ t: string; engine: string }>(raw("SELECT concat(database, '.', name) AS t, engine_full AS engine FROM system.tables WHERE database IN ('gft', 'sdb')"))).map((r) => [r.t, r.engine.replace(/\(.*$/s, '')]));
+    const onB = await tables(b);
+    expect(onB).toEqual(await tables(a));
+    expect(onB).toMatchObject({ 'gft.telemetry': 'Distributed', 'gft.telemetry_local': 'ReplicatedReplacingMergeTree', 'gft.telemetry_1m_local': 'ReplicatedReplacingMergeTree', 'sdb.products_local': 'ReplicatedReplacingMergeTree', 'gft.web_users_local': 'ReplicatedReplacingMergeTree', 'gft.web_audit_local': 'ReplicatedMergeTree' });
+    expect(Object.keys(onB).filter((t) => /__m\d/.test(t))).toEqual([]);
+    for (const t of ['gft.telemetry_local', 'gft.logs_local', 'gft.stage_metrics_local', 'gft.telemetry_1m_local', 'gft.telemetry_10m_local', 'sdb.products_local', 'sdb.candidates_local', 'sdb.lightcurve_points_local']) {
+      const [db, name] = t.split('.');
+      const e = await b.query<{ e: string }>(raw(`SELECT engine_full AS e FROM system.tables WHERE database = '${db}' AND name = '${name}'`));
+      expect(e[0].e, t).toMatch(/^ReplicatedReplacingMergeTree\('[^']+', '\{replica\}', version\)/);
     }
-    expect(await b.query(raw('SELECT count() AS n FROM gft.telemetry_local'))).toEqual([{ n: '3' }]);
-    expect(await b.query(raw('SELECT metric, value FROM gft.telemetry FINAL ORDER BY metric'))).toEqual([{ metric: 'dec', value: -2 }, { metric: 'ra', value: 1.5 }]);
+    expect(await b.query(raw("SELECT name FROM system.columns WHERE database = 'gft' AND table = 'telemetry' AND name = 'version'"))).toEqual([{ name: 'version' }]);
+    // the rows of before, copied as they were shown, are on replica 2 too
+    await waitOnB('SELECT count() AS n FROM gft.telemetry_local', 2);
+    expect(await b.query(raw('SELECT metric, value, version FROM gft.telemetry_local FINAL ORDER BY metric'))).toEqual([{ metric: 'dec', value: -2, version: '0' }, { metric: 'ra', value: 1.5, version: '0' }]);
+    await waitOnB('SELECT count() AS n FROM sdb.products_local', 1);
+    expect(await sb.query(raw('SELECT received, version FROM sdb.products_local FINAL'))).toEqual([{ received: '2026-11-25 07:00:00', version: String(Date.parse('2026-11-25T07:00:00Z')) }]);
+
+    // the sink through replica 1, the same batch twice (a crash before the commit): exact on replica 2
+    const sink = clickhouseSink(a, { cluster: cl() }).sink!;
+    const t0 = Date.parse('2019-10-16T08:10:30Z');
+    const msgs = Array.from({ length: 90 }, (_, i) => ({
+      topic: 'ops.telemetry', partition: 0, offset: String(i), key: 'wx', headers: {}, timestamp: t0 + i * 1000 + 5, bytes: 0,
+      value: { source: 'wx', time: t0 + i * 1000, metrics: { t: i % 17, h: 50 - (i % 5) }, state: '' },
+    }));
+    await sink.flush(msgs, {} as never);
+    await sink.flush(msgs, {} as never);
+    await waitOnB("SELECT count() AS n FROM gft.telemetry_1m_local WHERE source = 'wx'", 4); // 2 metrics × minutes 08:10, 08:11 (+ 08:12)
+    await waitOnB("SELECT count() AS n FROM gft.telemetry_local FINAL WHERE source = 'wx'", 180);
+    expect(await b.query(raw("SELECT count() AS n FROM gft.telemetry_local FINAL WHERE source = 'wx'"))).toEqual([{ n: '180' }]);
+    for (const table of ['telemetry_1m_local', 'telemetry_10m_local']) {
+      const rollup = async () => b.query(raw(`SELECT metric, sum(n) AS n, min(vmin) AS lo, max(vmax) AS hi FROM gft.${table} FINAL WHERE source = 'wx' GROUP BY metric ORDER BY metric`));
+      const expected = [{ metric: 'h', n: '90', lo: 46, hi: 50 }, { metric: 't', n: '90', lo: 0, hi: 16 }];
+      const deadline = Date.now() + 30_000;
+      while (JSON.stringify(await rollup()) !== JSON.stringify(expected) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+      expect(await rollup(), table).toEqual(expected);
+    }
     expect(await migrate(b, () => {}, cl())).toEqual([]); // the migration log is shared through the cluster
 
     const dropped = await applyRetention(a, 30, new Date('2019-12-01T00:00:00Z'), cl());
     expect(dropped).toEqual(['telemetry:20191016']);
     for (const ch of [a, b]) expect(await ch.query(raw('SELECT count() AS n FROM gft.telemetry_local'))).toEqual([{ n: '0' }]);
+    expect(await rollupRetention(a, 30, new Date('2019-12-01T00:00:00Z'), cl())).toEqual(['telemetry_1m:20191016', 'telemetry_10m:20191016']);
+    for (const ch of [a, b]) expect(await ch.query(raw('SELECT count() AS n FROM gft.telemetry_1m_local'))).toEqual([{ n: '0' }]);
+    for (const ch of [a, b]) expect(await ch.query(raw('SELECT count() AS n FROM gft.telemetry_10m_local'))).toEqual([{ n: '0' }]);
   }, 180_000);
 });

@@ -15,6 +15,11 @@
  * ReplacingMergeTree must collapse (a redelivery, a replay) always land on the same shard, so FINAL
  * and argMax stay exact. Partition maintenance goes to the local tables (`localTable`, `onCluster`).
  * Without the variable the statements are returned unchanged (the default, single server).
+ *
+ *   DROP TABLE IF EXISTS db.t                           → … ON CLUSTER c (every host that has it)
+ *
+ * Statements that are not DDL of this shape (RENAME, ALTER, INSERT … SELECT of a table rebuild) are
+ * written in both forms by their authors (rebuild.ts), with `clusterTable` for the parts.
  */
 import { field, loadConfig } from '../../lib/config/define.ts';
 import { raw, type Sql } from './sql.ts';
@@ -54,21 +59,44 @@ function firstOrderColumn(rest: string): string {
   return m[1];
 }
 
+const DROP_TABLE = /^DROP TABLE IF EXISTS (`[A-Za-z0-9_]+`\.`[A-Za-z0-9_]+`)$/;
+
+/**
+ * The two tables of a CREATE TABLE statement on a cluster: the replicated local table `<t>_local`
+ * (ZooKeeper path `<zkPath>/<db>/<t>_local`) and the Distributed table `<t>` over it.
+ */
+export function clusterTable(stmt: Sql, c: ClusterDdl): { local: Sql; distributed: Sql } {
+  const text = stmt.text.trim();
+  const t = CREATE_TABLE.exec(text);
+  if (!t) throw new Error(`no cluster form for: ${text.slice(0, 120)}`);
+  const [, database, table, columns, engine, args, rest] = t;
+  const local = localTable(table, c);
+  const path = `'${c.zkPath}/${database}/${local}', '{replica}'${args.trim() ? `, ${args.trim()}` : ''}`;
+  return {
+    local: raw(`CREATE TABLE IF NOT EXISTS ${q(database)}.${q(local)}${onCluster(c)} (${columns}) ENGINE = Replicated${engine}(${path})${rest}`),
+    distributed: raw(`CREATE TABLE IF NOT EXISTS ${q(database)}.${q(table)}${onCluster(c)} AS ${q(database)}.${q(local)} ENGINE = ${distributedEngine(c, database, local, firstOrderColumn(rest))}`),
+  };
+}
+
+/** `Distributed(c, db, local, cityHash64(key))`: rows sharded by the first column of their identity. */
+export const distributedEngine = (c: ClusterDdl, database: string, local: string, key: string) => `Distributed(${q(c.cluster)}, ${q(database)}, ${q(local)}, cityHash64(${key}))`;
+
+/** First column of the ORDER BY clause of a CREATE TABLE statement. */
+export function shardingKey(create: Sql): string {
+  const t = CREATE_TABLE.exec(create.text.trim());
+  if (!t) throw new Error(`not a CREATE TABLE of the migrations: ${create.text.slice(0, 120)}`);
+  return firstOrderColumn(t[6]);
+}
+
 /** One statement in its cluster form (1 or 2 statements); unchanged for one server. */
 export function clusterize(stmt: Sql, c: ClusterDdl | null): Sql[] {
   if (!c) return [stmt];
   const text = stmt.text.trim();
   const db = CREATE_DB.exec(text);
   if (db) return [raw(`${text}${onCluster(c)}`)];
-  const t = CREATE_TABLE.exec(text);
-  if (!t) throw new Error(`no cluster form for: ${text.slice(0, 120)}`);
-  const [, database, table, columns, engine, args, rest] = t;
-  const local = localTable(table, c);
-  const path = `'${c.zkPath}/${database}/${local}', '{replica}'${args.trim() ? `, ${args.trim()}` : ''}`;
-  return [
-    raw(`CREATE TABLE IF NOT EXISTS ${q(database)}.${q(local)}${onCluster(c)} (${columns}) ENGINE = Replicated${engine}(${path})${rest}`),
-    raw(`CREATE TABLE IF NOT EXISTS ${q(database)}.${q(table)}${onCluster(c)} AS ${q(database)}.${q(local)} ENGINE = Distributed(${q(c.cluster)}, ${q(database)}, ${q(local)}, cityHash64(${firstOrderColumn(rest)}))`),
-  ];
+  if (DROP_TABLE.test(text)) return [raw(`${text}${onCluster(c)}`)];
+  const { local, distributed } = clusterTable(stmt, c);
+  return [local, distributed];
 }
 
 export function clusterizeAll(stmts: Sql[], c: ClusterDdl | null): Sql[] {

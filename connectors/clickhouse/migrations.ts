@@ -1,25 +1,61 @@
 /**
- * Tables of the project, created by `gft db migrate`. SQL that runs on Debian's ClickHouse 18.16 and
- * on current releases: MergeTree family with PARTITION BY / ORDER BY; no TTL, no DateTime64, no Map.
+ * Tables of the project, created by `gft db migrate` (and by the ClickHouse sink at its start). SQL
+ * that runs on Debian's ClickHouse 18.16 and on current releases: MergeTree family with PARTITION BY /
+ * ORDER BY; no TTL, no DateTime64, no Map.
  *
  * Idempotency on redelivery: ReplacingMergeTree whose ORDER BY contains a stable identity of the
  * row (source + time + metric, or the Kafka coordinates of the message it came from), so a replayed
  * batch collapses into the same rows (queries use FINAL or argMax when exactness matters).
- * Retention: daily partitions, dropped by `gft db retention` (ALTER TABLE … DROP PARTITION).
+ * Version column (migration 2): `version UInt64` = the timestamp (ms) of the Kafka record the row
+ * came from. A redelivered or replayed record carries the same timestamp, so its copies are the same
+ * row; a sample sent again later (a correction) is a newer record and wins. With a version, FINAL,
+ * background merges and every replica keep the same row of an identity whatever the order in which
+ * the copies were inserted (without one they keep the last inserted, which at-least-once delivery
+ * does not fix). Rows of before migration 2 have version 0.
+ * Rollups (migration 3): `telemetry_1m`, `telemetry_10m`, exact rollups of telemetry (rollup.ts).
+ * Retention: daily partitions, dropped by `gft db retention` (ALTER TABLE … DROP PARTITION); the
+ * rollups' by `gft web retention`.
  * On a ClickHouse cluster (GFT_CLICKHOUSE_CLUSTER) every statement takes its cluster form
- * (cluster.ts: Replicated*MergeTree `<table>_local` + Distributed `<table>`, ON CLUSTER).
+ * (cluster.ts: Replicated*MergeTree `<table>_local` + Distributed `<table>`, ON CLUSTER; rebuild.ts).
  */
 import { ident, raw, sql, type Sql } from './sql.ts';
 import type { ClickHouse } from './client.ts';
-import { clusterDdl, clusterizeAll, localTable, onCluster, type ClusterDdl } from './cluster.ts';
+import { clusterDdl, localTable, onCluster, type ClusterDdl } from './cluster.ts';
+import { applyMigrations, migrationPlan, type Migration } from './migrator.ts';
+import type { TableRebuild } from './rebuild.ts';
+import { fillRollup, fillSql, ROLLUPS, rollupCreate } from './rollup.ts';
 
-export interface Migration {
-  id: number;
-  name: string;
-  up(db: string): Sql[];
-}
+export type { Migration } from './migrator.ts';
 
 const t = (db: string, table: string) => ident(`${db}.${table}`);
+
+/** The layout of migration 2: the tables of migration 1 with `version UInt64` (last column). */
+const VERSIONED: Record<string, { columns: string; engine: string }> = {
+  telemetry: {
+    columns: 'source String, metric String, time DateTime, ms UInt16, value Float64, state String, version UInt64',
+    engine: 'PARTITION BY toYYYYMMDD(time) ORDER BY (source, metric, time, ms)',
+  },
+  logs: {
+    columns: 'time DateTime, ms UInt16, level String, stage String, instance String, message String, fields String, kafka_id String, version UInt64',
+    engine: 'PARTITION BY toYYYYMMDD(time) ORDER BY (stage, time, kafka_id)',
+  },
+  stage_metrics: {
+    columns: `stage String, instance String, time DateTime, ms UInt16, interval_ms UInt64, messages_in UInt64, messages_out UInt64,
+        messages_dlq UInt64, retries UInt64, lag Int64, processing_ms_p50 Float64, processing_ms_p99 Float64, version UInt64`,
+    engine: 'PARTITION BY toYYYYMMDD(time) ORDER BY (stage, instance, time, ms)',
+  },
+};
+
+const versioned = (table: string): TableRebuild => ({
+  table,
+  create: (db, name) => raw(`CREATE TABLE IF NOT EXISTS ${t(db, name)} (
+        ${VERSIONED[table].columns}
+      ) ENGINE = ReplacingMergeTree(version) ${VERSIONED[table].engine}`),
+  columns: VERSIONED[table].columns.split(',').map((c) => c.trim().split(/\s+/)[0]),
+  // rows of before: version 0, older than any row written since; their duplicates are copies of one Kafka record
+  added: [{ name: 'version', type: 'UInt64', from: '0' }],
+  final: false,
+});
 
 export const MIGRATIONS: Migration[] = [
   {
@@ -38,38 +74,39 @@ export const MIGRATIONS: Migration[] = [
       ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (stage, instance, time, ms)`),
     ],
   },
+  {
+    id: 2,
+    name: 'version column (Kafka record time) in telemetry, logs, stage metrics',
+    rebuild: () => Object.keys(VERSIONED).map(versioned),
+  },
+  {
+    id: 3,
+    name: 'exact telemetry rollups telemetry_1m, telemetry_10m (replace web_telemetry_1m)',
+    up: (db) => [...ROLLUPS.map((r) => rollupCreate(db, r.table)), raw(`DROP TABLE IF EXISTS ${t(db, 'web_telemetry_1m_mv')}`), raw(`DROP TABLE IF EXISTS ${t(db, 'web_telemetry_1m')}`)],
+    after: {
+      plan: (db) => fillSql(db),
+      run: async (ch, c, log) => void (await fillRollup(ch, c, log)),
+    },
+  },
 ];
 
 export const RETAINED_TABLES = ['telemetry', 'logs', 'stage_metrics'];
 
 /** Every statement `migrate` may run, in order (the migration log first): for tests and `gft db migrate --print`. */
 export function migrationSql(db: string, cluster: ClusterDdl | null = clusterDdl()): Sql[] {
-  return clusterizeAll([...setupSql(db), ...MIGRATIONS.flatMap((m) => m.up(db))], cluster);
+  return migrationPlan(db, 'schema_migrations', MIGRATIONS, cluster);
 }
-
-const setupSql = (db: string) => [raw(`CREATE DATABASE IF NOT EXISTS ${ident(db)}`), raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'schema_migrations')} (id UInt32, name String, applied DateTime) ENGINE = MergeTree() ORDER BY id`)];
 
 export async function migrate(ch: ClickHouse, log: (s: string) => void = () => {}, cluster: ClusterDdl | null = clusterDdl()): Promise<number[]> {
-  const db = ch.database;
-  for (const stmt of clusterizeAll(setupSql(db), cluster)) await ch.exec(stmt);
-  const done = new Set((await ch.query<{ id: number }>(sql`SELECT id FROM ${t(db, 'schema_migrations')}`)).map((r) => Number(r.id)));
-  const applied: number[] = [];
-  for (const m of MIGRATIONS) {
-    if (done.has(m.id)) continue;
-    for (const stmt of clusterizeAll(m.up(db), cluster)) await ch.exec(stmt);
-    await ch.insert('schema_migrations', [{ id: m.id, name: m.name, applied: Math.floor(Date.now() / 1000) }]);
-    log(`applied migration ${m.id}: ${m.name}`);
-    applied.push(m.id);
-  }
-  return applied;
+  return applyMigrations(ch, { logTable: 'schema_migrations', migrations: MIGRATIONS, cluster, log });
 }
 
-/** Drops daily partitions older than `days` from the retained tables. Returns dropped partition ids. */
-export async function applyRetention(ch: ClickHouse, days: number, now = new Date(), cluster: ClusterDdl | null = clusterDdl()): Promise<string[]> {
+/** Drops daily partitions older than `days` from the retained tables (or `tables`). Returns dropped partition ids. */
+export async function applyRetention(ch: ClickHouse, days: number, now = new Date(), cluster: ClusterDdl | null = clusterDdl(), tables: string[] = RETAINED_TABLES): Promise<string[]> {
   const cutoff = new Date(now.getTime() - days * 86400_000);
   const cutoffId = Number(`${cutoff.getUTCFullYear()}${String(cutoff.getUTCMonth() + 1).padStart(2, '0')}${String(cutoff.getUTCDate()).padStart(2, '0')}`);
   const dropped: string[] = [];
-  for (const table of RETAINED_TABLES) {
+  for (const table of tables) {
     // On a cluster the rows live in `<table>_local` on every replica of every shard: the parts of
     // all of them (clusterAllReplicas, ClickHouse ≥ 20.x; older servers: this server's parts).
     const local = localTable(table, cluster);

@@ -55,14 +55,19 @@ async function waitFor(what: string, probe: () => Promise<boolean>, child: Child
   }
 }
 
-const ruok = (port: number) =>
+/**
+ * ZooKeeper serving requests: `srvr` answers with its mode only once the server runs (`ruok` answers
+ * `imok` as soon as the port is open, while client sessions are still refused; 18.16 then crashes in
+ * its ZooKeeper client).
+ */
+const serving = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = connect({ port, host: '127.0.0.1' });
     let out = '';
     s.setTimeout(1000, () => (s.destroy(), resolve(false)));
-    s.on('connect', () => s.write('ruok'));
+    s.on('connect', () => s.write('srvr'));
     s.on('data', (b) => (out += b.toString()));
-    s.on('close', () => resolve(out === 'imok'));
+    s.on('close', () => resolve(/Mode: /.test(out)));
     s.on('error', () => resolve(false));
   });
 
@@ -79,10 +84,10 @@ export async function startTestCluster(name = 'gft_test'): Promise<TestCluster> 
   try {
     const zk = await freePort();
     mkdirSync(join(dir, 'zk'), { recursive: true });
-    writeFileSync(join(dir, 'zk', 'zoo.cfg'), `tickTime=2000\ndataDir=${join(dir, 'zk')}\nclientPort=${zk}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxClientCnxns=200\n4lw.commands.whitelist=ruok\n`);
+    writeFileSync(join(dir, 'zk', 'zoo.cfg'), `tickTime=2000\ndataDir=${join(dir, 'zk')}\nclientPort=${zk}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxClientCnxns=200\n4lw.commands.whitelist=srvr\n`);
     const zkProc = spawn('java', ['-Xmx256m', `-Dzookeeper.log.dir=${join(dir, 'zk')}`, '-cp', `${ZOOKEEPER_JAR}:/etc/zookeeper/conf`, 'org.apache.zookeeper.server.ZooKeeperServerMain', join(dir, 'zk', 'zoo.cfg')], { stdio: 'ignore' });
     children.push(zkProc);
-    await waitFor('zookeeper', () => ruok(zk), zkProc, 60_000, () => '');
+    await waitFor('zookeeper', () => serving(zk), zkProc, 60_000, () => '');
 
     const ports = await Promise.all([0, 1].map(async () => ({ http: await freePort(), tcp: await freePort(), inter: await freePort() })));
     const remote = `<remote_servers><${name}><shard><internal_replication>true</internal_replication>${ports.map((p) => `<replica><host>127.0.0.1</host><port>${p.tcp}</port></replica>`).join('')}</shard></${name}></remote_servers>`;

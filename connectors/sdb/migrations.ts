@@ -12,23 +12,67 @@
  *   lightcurve_points (product_id, revision, cand_id, frame_id)
  * The partition key (month of T0) is a function of the identity, so duplicates always share a
  * partition (ReplacingMergeTree only collapses rows within one partition).
+ * Version (migration 2): every table has `version UInt64` = the time (ms) the FSC wrote the product
+ * (`received`, to the ms), and is ReplacingMergeTree(version). Copies of an identity differ only in
+ * what the FSC recorded when it processed them (`received`; the status and reasons of a validator
+ * that changed meanwhile): the latest processing wins, in FINAL, in background merges
+ * (OPTIMIZE … FINAL) and on every replica alike, whatever order the copies were inserted in
+ * (without a version a merge keeps the last inserted, and under at-least-once delivery with several
+ * FSC instances that order is an accident). Copies with equal versions are equal rows. Rows of before
+ * migration 2 were copied as FINAL showed them, with version = `received` × 1000 (products) or 0.
  * A revision supersedes: queries take, per product id, the highest accepted revision (queries.ts).
  * Rejected products keep their products row (status 'rejected', reasons) and no candidate rows.
  * On a ClickHouse cluster (GFT_CLICKHOUSE_CLUSTER) the statements take their cluster form
- * (../clickhouse/cluster.ts): rows sharded by product_id, so a product and its candidates and points
- * share a shard.
+ * (../clickhouse/cluster.ts, rebuild.ts): rows sharded by product_id, so a product and its candidates
+ * and points share a shard.
  */
-import { ident, raw, sql, type Sql } from '../clickhouse/sql.ts';
+import { ident, raw, type Sql } from '../clickhouse/sql.ts';
 import type { ClickHouse } from '../clickhouse/client.ts';
-import { clusterDdl, clusterizeAll, type ClusterDdl } from '../clickhouse/cluster.ts';
+import { clusterDdl, type ClusterDdl } from '../clickhouse/cluster.ts';
+import { applyMigrations, migrationPlan, type Migration } from '../clickhouse/migrator.ts';
+import type { TableRebuild } from '../clickhouse/rebuild.ts';
 
-export interface SdbMigration {
-  id: number;
-  name: string;
-  up(db: string): Sql[];
-}
+export type SdbMigration = Migration;
 
 const t = (db: string, table: string) => ident(`${db}.${table}`);
+
+/** The layout of migration 2: the tables of migration 1 with `version UInt64` (last column). */
+const VERSIONED: Record<string, { columns: string; engine: string; version: string }> = {
+  products: {
+    columns: `product_id String, burst_id String, obs_id String, epoch String, epoch_minutes Nullable(Float64), revision UInt32,
+        sha256 String, size UInt64, storage_uri String, status String, reasons Array(String),
+        card String, prdm_ver String, proc_ver String, pip_ver String, program String,
+        t0 DateTime, t0_ms UInt16, epoch_time DateTime, created_at DateTime, date String,
+        ra_obj Float64, dec_obj Float64, err_rad Float64,
+        n_frames UInt32, n_candidates UInt32, n_points UInt32, n_cutouts UInt32, received DateTime, version UInt64`,
+    engine: 'PARTITION BY toYYYYMM(t0) ORDER BY (product_id, revision, sha256)',
+    version: 'toUInt64(received) * 1000',
+  },
+  candidates: {
+    columns: `product_id String, revision UInt32, cand_id String, burst_id String, obs_id String, epoch String, t0 DateTime, sha256 String,
+        ra Float64, dec Float64, pos_err Float64, mag Float64, mag_err Float64, dist_alert Float64, flags UInt32, score Float64,
+        fade_idx Nullable(Float64), version UInt64`,
+    engine: 'PARTITION BY toYYYYMM(t0) ORDER BY (product_id, revision, cand_id)',
+    version: '0',
+  },
+  lightcurve_points: {
+    columns: `product_id String, revision UInt32, cand_id String, frame_id String, burst_id String, t0 DateTime, sha256 String,
+        t_t0 Float64, mag Float64, mag_err Float64, version UInt64`,
+    engine: 'PARTITION BY toYYYYMM(t0) ORDER BY (product_id, revision, cand_id, frame_id)',
+    version: '0',
+  },
+};
+
+const versioned = (table: string): TableRebuild => ({
+  table,
+  create: (db, name) => raw(`CREATE TABLE IF NOT EXISTS ${t(db, name)} (
+        ${VERSIONED[table].columns}
+      ) ENGINE = ReplacingMergeTree(version) ${VERSIONED[table].engine}`),
+  columns: VERSIONED[table].columns.split(/,(?![^(]*\))/).map((c) => c.trim().split(/\s+/)[0]),
+  added: [{ name: 'version', type: 'UInt64', from: VERSIONED[table].version }],
+  // small tables: copy what FINAL showed, so the row each identity shows stays the same
+  final: true,
+});
 
 export const SDB_MIGRATIONS: SdbMigration[] = [
   {
@@ -54,29 +98,21 @@ export const SDB_MIGRATIONS: SdbMigration[] = [
       ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(t0) ORDER BY (product_id, revision, cand_id, frame_id)`),
     ],
   },
+  {
+    id: 2,
+    name: 'version column (write time, ms) in products, candidates, light-curve points',
+    rebuild: () => Object.keys(VERSIONED).map(versioned),
+  },
 ];
 
 export const SDB_TABLES = ['products', 'candidates', 'lightcurve_points'];
 
-const setupSql = (db: string) => [raw(`CREATE DATABASE IF NOT EXISTS ${ident(db)}`), raw(`CREATE TABLE IF NOT EXISTS ${t(db, 'schema_migrations')} (id UInt32, name String, applied DateTime) ENGINE = MergeTree() ORDER BY id`)];
-
 /** Every statement `migrateSdb` may run, in order. */
 export function sdbMigrationSql(db: string, cluster: ClusterDdl | null = clusterDdl()): Sql[] {
-  return clusterizeAll([...setupSql(db), ...SDB_MIGRATIONS.flatMap((m) => m.up(db))], cluster);
+  return migrationPlan(db, 'schema_migrations', SDB_MIGRATIONS, cluster);
 }
 
-/** Creates the database and applies the migrations it has not seen. Safe to run concurrently (IF NOT EXISTS). */
+/** Creates the database and applies the migrations it has not seen. Safe to run concurrently (migrator.ts). */
 export async function migrateSdb(ch: ClickHouse, log: (s: string) => void = () => {}, cluster: ClusterDdl | null = clusterDdl()): Promise<number[]> {
-  const db = ch.database;
-  for (const stmt of clusterizeAll(setupSql(db), cluster)) await ch.exec(stmt);
-  const done = new Set((await ch.query<{ id: number }>(sql`SELECT id FROM ${t(db, 'schema_migrations')}`)).map((r) => Number(r.id)));
-  const applied: number[] = [];
-  for (const m of SDB_MIGRATIONS) {
-    if (done.has(m.id)) continue;
-    for (const stmt of clusterizeAll(m.up(db), cluster)) await ch.exec(stmt);
-    await ch.insert('schema_migrations', [{ id: m.id, name: m.name, applied: Math.floor(Date.now() / 1000) }]);
-    log(`sdb: applied migration ${m.id}: ${m.name}`);
-    applied.push(m.id);
-  }
-  return applied;
+  return applyMigrations(ch, { logTable: 'schema_migrations', migrations: SDB_MIGRATIONS, cluster, log, label: 'sdb' });
 }

@@ -25,7 +25,7 @@ describe.skipIf(!ready)('SDB on the real ClickHouse', () => {
   let ch: ClickHouse;
   beforeAll(async () => {
     ch = sdbClient(`sdb_${randomNamespace('t')}`);
-    expect(await migrateSdb(ch)).toEqual([1]);
+    expect(await migrateSdb(ch)).toEqual([1, 2]);
     expect(await migrateSdb(ch)).toEqual([]); // idempotent
   });
   afterAll(async () => {

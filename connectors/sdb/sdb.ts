@@ -1,6 +1,8 @@
 /**
  * SDB writer and queries. `insertProduct` writes one validated product idempotently: the same
- * product delivered again (redelivery, replay) upserts onto the same rows (see migrations.ts).
+ * product delivered again (redelivery, replay) upserts onto the same rows (see migrations.ts), and
+ * every row carries `version` = `receivedMs`, the time the FSC processed it: of two writes of the
+ * same identity the later processing wins, in FINAL and in merges alike.
  * Candidate and light-curve rows are written before the products row, so a visible products row
  * means its candidates are there. Values reach SQL only through connectors/clickhouse/sql.ts;
  * inserts are JSONEachRow with every column present (18.16 gives omitted columns zero values).
@@ -42,7 +44,10 @@ export interface ValidatedProduct {
   content: ProductContent;
   /** Event time of the product (the announcement's createdAt), ms. */
   createdAtMs: number;
-  /** When the FSC processed it (audit only; a redelivery replaces the row, it never adds one). */
+  /**
+   * When the FSC processed it (ms): the rows' `received` and their `version` (a redelivery replaces
+   * the rows, it never adds any; the latest processing is the one kept).
+   */
   receivedMs: number;
 }
 
@@ -63,16 +68,17 @@ export async function insertProduct(ch: ClickHouse, p: ValidatedProduct): Promis
   const t0 = Number.isFinite(t0Ms) ? t0Ms : p.createdAtMs; // unreadable file: partition by event time
   const epoch = p.epochMinutes === null ? 'FINAL' : String(p.epochMinutes);
   const keys = { product_id: p.productId, revision: p.revision };
+  const version = Number.isFinite(p.receivedMs) && p.receivedMs > 0 ? Math.floor(p.receivedMs) : Date.now();
   const accepted = p.status === 'accepted';
   const cands = accepted
     ? c.candidates.map((x) => ({
         ...keys, cand_id: x.id, burst_id: p.burstId, obs_id: p.obsId, epoch, t0: secs(t0), sha256: p.sha256,
         ra: x.ra, dec: x.dec, pos_err: x.posErr, mag: x.mag, mag_err: x.magErr, dist_alert: x.distAlert, flags: x.flags, score: x.score,
-        fade_idx: x.fadeIdx === null || !Number.isFinite(x.fadeIdx) ? null : x.fadeIdx,
+        fade_idx: x.fadeIdx === null || !Number.isFinite(x.fadeIdx) ? null : x.fadeIdx, version,
       }))
     : [];
   const points = accepted
-    ? c.points.map((x) => ({ ...keys, cand_id: x.candId, frame_id: x.frameId, burst_id: p.burstId, t0: secs(t0), sha256: p.sha256, t_t0: x.tT0, mag: x.mag, mag_err: x.magErr }))
+    ? c.points.map((x) => ({ ...keys, cand_id: x.candId, frame_id: x.frameId, burst_id: p.burstId, t0: secs(t0), sha256: p.sha256, t_t0: x.tT0, mag: x.mag, mag_err: x.magErr, version }))
     : [];
   await Promise.all([ch.insert('candidates', cands), ch.insert('lightcurve_points', points)]);
   await ch.insert('products', [
@@ -82,7 +88,8 @@ export async function insertProduct(ch: ClickHouse, p: ValidatedProduct): Promis
       pip_ver: c.pipelineVersion ?? '', program: c.program ?? '', t0: secs(t0), t0_ms: Number.isFinite(t0) ? Math.round(t0) % 1000 : 0,
       epoch_time: secs(isoMs(c.epochTime)), created_at: secs(p.createdAtMs), date: c.date ?? '',
       ra_obj: finiteOr(c.raObj, 0), dec_obj: finiteOr(c.decObj, 0), err_rad: finiteOr(c.errRadDeg, -1),
-      n_frames: finiteOr(c.nFrames, 0), n_candidates: c.candidates.length, n_points: c.points.length, n_cutouts: c.nCutouts, received: secs(p.receivedMs),
+      n_frames: finiteOr(c.nFrames, 0), n_candidates: c.candidates.length, n_points: c.points.length, n_cutouts: c.nCutouts, received: secs(version),
+      version,
     },
   ]);
   return 1 + cands.length + points.length;

@@ -4,7 +4,12 @@
  * reads only those ranges of the primary key, and bounds time, so it reads only those partitions.
  * Time-series are downsampled in ClickHouse to ~300 buckets (intDiv on the Unix time: 18.16 has no
  * toStartOfInterval) with avg, min and max per bucket, so 30 days of 1 Hz data come back as ~360 rows;
- * buckets of whole minutes read the one-minute rollup (../rollup.ts) instead of the raw rows.
+ * buckets of whole minutes read the rollups (../rollup.ts: min, max, sum and count per minute and per
+ * ten minutes, exact, read with FINAL) instead of the raw rows: ten-minute rows inside the window
+ * when the buckets are whole ten minutes, minute rows at its edges, so the figures are those of the
+ * minute rows; the mean of a bucket is sum(vsum) / sum(n).
+ * Series and statistics read the raw rows with FINAL too (a sample inserted twice, not merged yet,
+ * counts once); conditions are on key columns only, so FINAL stays exact.
  *
  * Windows end at the source's latest sample (not at the wall clock), so a replayed or historical run
  * (DC3 of 2019-10-16) is shown as well as live data.
@@ -46,16 +51,41 @@ export function rangeOf(key: string | null | undefined, dflt = '24h') {
 
 export const chTime = (s: string) => Date.parse(String(s).replace(' ', 'T') + 'Z');
 
+/** The rollup tables (connectors/clickhouse/rollup.ts). */
+export interface Rollups {
+  minute: Sql;
+  tenMinutes: Sql;
+}
+
 export class TelemetryQueries {
   /**
-   * @param rollup the one-minute rollup (../rollup.ts), used for buckets that are whole minutes and
-   *   for statistics over more than 6 hours; null: raw rows only.
+   * @param rollup the rollups (../rollup.ts), used for buckets that are whole minutes and for
+   *   statistics over more than 6 hours; null: raw rows only.
    */
   constructor(
     readonly ch: ClickHouse,
     readonly table: Sql = ident(`${ch.database}.telemetry`),
-    public rollup: Sql | null = null,
+    public rollup: Rollups | null = null,
   ) {}
+
+  /**
+   * The rollup rows of the minutes t with floor(start) ≤ t < end (what the minute rollup alone
+   * gives): ten-minute rows for the whole ten minutes inside when `tens`, minute rows for the rest.
+   */
+  private rollupRows(source: string, names: Sql, start: number, end: number, tens: boolean): Sql {
+    const r = this.rollup!;
+    const m0 = Math.floor(start / 60_000) * 60_000;
+    const m1 = Math.ceil(end / 60_000) * 60_000; // minute t < end ⇔ t < m1
+    const lo = Math.ceil(m0 / 600_000) * 600_000;
+    const hi = Math.floor(m1 / 600_000) * 600_000;
+    const rows = (table: Sql, from: number, to: number) =>
+      sql`SELECT metric, t, vmin, vmax, vsum, n FROM ${table} FINAL WHERE source = ${source} AND metric IN (${names}) AND t >= ${new Date(from)} AND t < ${new Date(to)}`;
+    if (!tens || lo >= hi) return rows(r.minute, m0, m1);
+    const parts = [rows(r.tenMinutes, lo, hi)];
+    if (m0 < lo) parts.push(rows(r.minute, m0, lo));
+    if (hi < m1) parts.push(rows(r.minute, hi, m1));
+    return join(parts, ' UNION ALL ');
+  }
 
   /**
    * Unix ms of the latest sample of a source (null when none). Looks at the last ten minutes, then the
@@ -91,13 +121,12 @@ export class TelemetryQueries {
     const rows = await this.ch.query<{ metric: string; tb: string; avg: number; min: number; max: number }>(
       this.rollup && b % 60 === 0
         ? sql`
-      SELECT metric, intDiv(toUInt32(t), ${b}) * ${b} AS tb, avgMerge(vavg) AS avg, minMerge(vmin) AS min, maxMerge(vmax) AS max
-      FROM ${this.rollup}
-      WHERE source = ${source} AND metric IN (${names}) AND t >= ${new Date(Math.floor(start / 60_000) * 60_000)} AND t < ${new Date(end)}
+      SELECT metric, intDiv(toUInt32(t), ${b}) * ${b} AS tb, sum(vsum) / sum(n) AS avg, min(vmin) AS min, max(vmax) AS max
+      FROM (${this.rollupRows(source, names, start, end, b % 600 === 0)})
       GROUP BY metric, tb ORDER BY metric, tb`
         : sql`
       SELECT metric, intDiv(toUInt32(time), ${b}) * ${b} AS tb, avg(value) AS avg, min(value) AS min, max(value) AS max
-      FROM ${this.table}
+      FROM ${this.table} FINAL
       WHERE source = ${source} AND metric IN (${names}) AND time >= ${new Date(start)} AND time < ${new Date(end)}
       GROUP BY metric, tb ORDER BY metric, tb`,
     );
@@ -113,13 +142,12 @@ export class TelemetryQueries {
     const rows = await this.ch.query<{ metric: string; min: number; max: number; avg: number; cnt: string }>(
       this.rollup && end - start > 6 * 3600_000
         ? sql`
-      SELECT metric, minMerge(vmin) AS min, maxMerge(vmax) AS max, avgMerge(vavg) AS avg, countMerge(n) AS cnt
-      FROM ${this.rollup}
-      WHERE source = ${source} AND metric IN (${names}) AND t >= ${new Date(Math.floor(start / 60_000) * 60_000)} AND t < ${new Date(end)}
+      SELECT metric, min(vmin) AS min, max(vmax) AS max, sum(vsum) / sum(n) AS avg, sum(n) AS cnt
+      FROM (${this.rollupRows(source, names, start, end, true)})
       GROUP BY metric`
         : sql`
       SELECT metric, min(value) AS min, max(value) AS max, avg(value) AS avg, count() AS cnt
-      FROM ${this.table}
+      FROM ${this.table} FINAL
       WHERE source = ${source} AND metric IN (${names}) AND time >= ${new Date(start)} AND time < ${new Date(end)}
       GROUP BY metric`,
     );

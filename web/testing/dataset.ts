@@ -11,6 +11,7 @@
  * - each product's FITS file (a stack image, candidate cut-outs and a candidates table) in local storage.
  */
 import type { ClickHouse } from '../../connectors/clickhouse/client.ts';
+import { insertTelemetry, type TelemetryRow } from '../../connectors/clickhouse/rollup.ts';
 import { migrateSdb } from '../../connectors/sdb/migrations.ts';
 import type { LocalStorage, StorageRef } from '../../connectors/storage/storage.ts';
 import { writeFits, type ImageInput, type TableInput } from '../../lib/fits/index.ts';
@@ -77,17 +78,18 @@ export async function insertDataset(o: { ch: ClickHouse; sdb: ClickHouse; storag
   const tEnd = t0 + 2 * 3600_000;
 
   // telemetry (long format, one row per metric)
-  const tel: Record<string, unknown>[] = [];
+  const tel: TelemetryRow[] = [];
   for (let t = tStart; t <= tEnd; t += step) {
     for (const s of ['tcs', 'weather'] as const) {
       const v = telemetryAt(s, t, seed);
-      for (const [metric, value] of Object.entries(v.metrics)) tel.push({ source: v.source, metric, time: sec(t), ms: t % 1000, value, state: v.state });
+      for (const [metric, value] of Object.entries(v.metrics)) tel.push({ source: v.source, metric, time: sec(t), ms: t % 1000, value, state: v.state, version: t });
     }
     const busy = t > t0 && t < t0 + 3600_000 ? 55 : 12;
     const host = { cpuPct: busy + 10 * hash01(seed, 'cpu', t / step), memUsedPct: 40 + (t - tStart) / 3600_000, diskUsedPct: 61.5, load1: busy / 25, load5: busy / 30, memUsedMB: 6000, diskFreeGB: 120 };
-    for (const [metric, value] of Object.entries(host)) tel.push({ source: HOST, metric, time: sec(t), ms: 0, value, state: 'up' });
+    for (const [metric, value] of Object.entries(host)) tel.push({ source: HOST, metric, time: sec(t), ms: 0, value, state: 'up', version: t });
   }
-  for (let i = 0; i < tel.length; i += 50_000) await o.ch.insert('telemetry', tel.slice(i, i + 50_000));
+  // as the ClickHouse sink writes it: rows, then the rollup of their minutes
+  for (let i = 0; i < tel.length; i += 50_000) await insertTelemetry(o.ch, tel.slice(i, i + 50_000));
 
   // stage metrics every 10 s
   const metrics: Record<string, unknown>[] = [];
@@ -100,7 +102,7 @@ export async function insertDataset(o: { ch: ClickHouse; sdb: ClickHouse; storag
       const dlq = stage === 'gp1-detection' && Math.abs(t - (t0 + 31 * 60_000)) < 5000 ? 2 : 0;
       metrics.push({
         stage, instance: `gft-node1:${1000 + i}`, time: sec(t), ms: 0, interval_ms: 10_000, messages_in: n, messages_out: n, messages_dlq: dlq, retries: 0,
-        lag: lagPeak, processing_ms_p50: 2 + i, processing_ms_p99: 10 + 5 * i,
+        lag: lagPeak, processing_ms_p50: 2 + i, processing_ms_p99: 10 + 5 * i, version: t,
       });
     });
   }
@@ -108,7 +110,7 @@ export async function insertDataset(o: { ch: ClickHouse; sdb: ClickHouse; storag
 
   // logs
   const log = (dt: number, level: string, stage: string, message: string, fields: Record<string, string> = {}, k = 0) => ({
-    time: sec(t0 + dt), ms: (t0 + dt) % 1000, level, stage, instance: 'gft-node1:1', message, fields: JSON.stringify(fields), kafka_id: `0:${dt}:${k}`,
+    time: sec(t0 + dt), ms: (t0 + dt) % 1000, level, stage, instance: 'gft-node1:1', message, fields: JSON.stringify(fields), kafka_id: `0:${dt}:${k}`, version: t0 + dt,
   });
   const logs = [
     log(12_000, 'info', 'voevent-intake', 'VOEvent received', { ivorn: `ivo://org.svom/fsc#${burstId}_eclairs-wakeup` }),
@@ -149,11 +151,13 @@ export async function insertDataset(o: { ch: ClickHouse; sdb: ClickHouse; storag
     products.push({ productId, revision, status, ref, bytes, candidates: candDefs.map((c) => c.id) });
     const epochStr = epoch === null ? 'FINAL' : String(epoch);
     const points: Record<string, unknown>[] = [];
+    const created = t0 + tEpoch * 1000 + 40_000 + revision * 300_000;
+    const received = created + 2000; // ms: the rows' version (connectors/sdb/sdb.ts)
     for (const c of mags) {
       for (let t = 300; t <= tEpoch; t += 120) {
         const mag = c.mag0 + shift + 2.5 * c.alpha * Math.log10(t / 300) + 0.03 * (hash01(seed, c.id, t) - 0.5);
         const iso = new Date(t0 + t * 1000).toISOString();
-        points.push({ product_id: productId, revision, cand_id: c.id, frame_id: `${iso.slice(0, 10).replace(/-/g, '')}T${iso.slice(11, 19).replace(/:/g, '')}C0o`, burst_id: burstId, t0: sec0, sha256: ref.sha256, t_t0: t, mag, mag_err: 0.02 + 0.01 * (mag - 15) });
+        points.push({ product_id: productId, revision, cand_id: c.id, frame_id: `${iso.slice(0, 10).replace(/-/g, '')}T${iso.slice(11, 19).replace(/:/g, '')}C0o`, burst_id: burstId, t0: sec0, sha256: ref.sha256, t_t0: t, mag, mag_err: 0.02 + 0.01 * (mag - 15), version: received });
       }
     }
     if (status === 'accepted') {
@@ -162,15 +166,14 @@ export async function insertDataset(o: { ch: ClickHouse; sdb: ClickHouse; storag
         sdbCands.push({
           product_id: productId, revision, cand_id: c.id, burst_id: burstId, obs_id: DC3.obsId, epoch: epochStr, t0: sec0, sha256: ref.sha256,
           ra: DC3.ra + ((c.x - 48) * 0.34) / 3600, dec: DC3.dec + ((c.y - 40) * 0.34) / 3600, pos_err: 0.2, mag: c.mag, mag_err: 0.02 + 0.01 * (c.mag - 15),
-          dist_alert: c.dist, flags: c.alpha > 0.5 ? 1 : 0, score: c.score, fade_idx: c.alpha > 0.5 ? c.alpha : null,
+          dist_alert: c.dist, flags: c.alpha > 0.5 ? 1 : 0, score: c.score, fade_idx: c.alpha > 0.5 ? c.alpha : null, version: received,
         });
     }
-    const created = t0 + tEpoch * 1000 + 40_000 + revision * 300_000;
     sdbProducts.push({
       product_id: productId, revision, burst_id: burstId, obs_id: DC3.obsId, epoch: epochStr, epoch_minutes: epoch, sha256: ref.sha256, size: ref.size, storage_uri: ref.uri,
       status, reasons: status === 'rejected' ? ['HDU 2: DATASUM does not match the data'] : [], card: 'FGFT-CAND', prdm_ver: '1.005', proc_ver: '0.1', pip_ver: '0.1', program: 'GRB',
       t0: sec0, t0_ms: 0, epoch_time: sec(t0 + tEpoch * 1000), created_at: sec(created), date: new Date(created).toISOString().slice(0, 19), ra_obj: DC3.ra, dec_obj: DC3.dec, err_rad: 0.0025,
-      n_frames: Math.round(tEpoch / 120), n_candidates: candDefs.length, n_points: points.length, n_cutouts: candDefs.length, received: sec(created + 2000),
+      n_frames: Math.round(tEpoch / 120), n_candidates: candDefs.length, n_points: points.length, n_cutouts: candDefs.length, received: sec(received), version: received,
     });
     if (revision === 0) logs.push(log(tEpoch * 1000 + 30_000, 'info', 'gic', `product ${productId} written`, { productId }));
     logs.push(log(created - t0, status === 'accepted' ? 'info' : 'warn', 'fsc', `product ${productId} revision ${revision} ${status}`, { productId, revision: String(revision) }));
