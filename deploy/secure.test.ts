@@ -63,6 +63,8 @@ async function freeBase(n: number): Promise<number> {
 
 /** Everything this process writes to stdout/stderr (console, kafkajs, stage logs), to look for secrets. */
 const printed: string[] = [];
+// the stages log at info here whatever the run's level (CI runs at warn): the secret check needs lines to search
+process.env.GFT_LOG_LEVEL = 'info';
 function tee(stream: NodeJS.WriteStream): void {
   const write = stream.write.bind(stream) as (...a: unknown[]) => boolean;
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
