@@ -477,7 +477,13 @@ export class StageRunner<T = any> {
         const until = this.clock.now() + delay;
         while (this.clock.now() < until) {
           await this.clock.sleep(Math.min(1000, until - this.clock.now()));
-          await heartbeat?.(); // a rebalance during the backoff hands the partition back
+          try {
+            await heartbeat?.();
+          } catch (h) {
+            if (isRebalance(h)) throw h; // a rebalance during the backoff hands the partition back
+            // a heartbeat that cannot reach the brokers (they restart): keep backing off; the group
+            // membership is the consumer's business (kafkajs rejoins, or the partition moves)
+          }
         }
         delay = Math.min(this.opts.retryMaxMs, delay * 2);
       }
