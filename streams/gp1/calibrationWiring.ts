@@ -36,6 +36,7 @@ import { masterBytes, rawFrameFromBytes, rawFrameHeader, readMasterBytes } from 
 import type { Master, MasterResult } from './core/calibration/masters.ts';
 import { buildNightMasters, NightMastersError, type FrameEntry } from './core/calibration/nightMasters.ts';
 import { CalibrationPool } from './core/calibration/pool.ts';
+import { Lru } from '../../lib/runtime/lru.ts';
 import { FrameCalibrator, FrameCalibrationError, type FrameCalibration } from './frameCalibrator.ts';
 
 export const calibrationSchema = {
@@ -62,9 +63,13 @@ type Prepared = { calibration: FrameCalibration } | { error: unknown };
 const FITS_NAME = /\.fits?(\.fz)?$/i;
 
 export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibrationSchema>>, storage: LocalStorage): StageDefinition<RawFrameRec> {
-  /** Caches: calibrator per burst and masters digest; headers of calibration frames by sha256. */
-  const calibrators = new Map<string, FrameCalibrator>();
-  const headers = new Map<string, Omit<FrameEntry, 'load'>>();
+  /**
+   * Caches, bounded (the state store holds what must be remembered): calibrators per burst and masters
+   * digest — a burst's masters are ~80 MB of pixels for a COATLI chip, so only the last few bursts keep
+   * theirs — and headers of calibration frames by sha256 until their burst's masters are built.
+   */
+  const calibrators = new Lru<string, FrameCalibrator>(3);
+  const headers = new Lru<string, Omit<FrameEntry, 'load'>>(2000);
   const mastersKey = (burstId: string, m: StoredMasters) => `${burstId} ${m.masters.map((x) => x.storage.sha256).join(',')}`;
   const cancelled = (ctx: StageContext, burstId: string) => ctx.table<Trigger>('gp1.trigger').get(burstId)?.kind === 'cancel';
 
@@ -164,7 +169,10 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
     }
     const masters: StoredMasters = { masters: built };
     ctx.store.put(`masters/${burstId}`, masters);
-    for (const k of calKeys) ctx.store.delete(k); // the masters are built once per burst; the frames stay in storage
+    for (const k of calKeys) {
+      headers.delete(ctx.store.get<CalEntry>(k)!.storage.sha256);
+      ctx.store.delete(k); // the masters are built once per burst; the frames stay in storage
+    }
     ctx.log.info('masters built', { burstId, masters: outs.length, accepted: built.length });
     return { outs, masters };
   }

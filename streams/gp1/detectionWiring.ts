@@ -30,6 +30,7 @@ import type { FrameResult } from './core/detection/frame.ts';
 import { buildCandidates, type EpochCandidates, type ReferenceCatalog } from './core/detection/candidates.ts';
 import { measureFrame, type MeasureRequest } from './detectionTask.ts';
 import { flagBits } from './candidateFlags.ts';
+import { Lru } from '../../lib/runtime/lru.ts';
 import { baseFileCards } from './core/detection/baseFile.ts';
 import { parseExact, stringifyExact } from '../../lib/runtime/exactJson.ts';
 
@@ -102,9 +103,13 @@ interface Prepared { refVersion: number; result: FrameResult }
 export function detectionStage(storage: LocalStorage, opts: { workers?: number; pixelScale?: number } = {}): StageDefinition<Calibrated> {
   const workers = opts.workers ?? 0;
   let pool: TaskPool | null = null;
-  /** Caches (never state): catalogs by reference document checksum, measurements by checksum. */
-  const catalogs = new Map<string, ReferenceCatalog>();
-  const results = new Map<string, FrameResult>();
+  /**
+   * Caches (never state), bounded so that a stage running for months holds a bounded amount of memory:
+   * catalogs by reference document checksum, measurements by checksum (a few hundred frames: the
+   * bursts being observed; older ones are read back from storage if a late frame revises them).
+   */
+  const catalogs = new Lru<string, ReferenceCatalog>(16);
+  const results = new Lru<string, FrameResult>(400);
 
   async function catalogOf(r: Reference, log: (m: string, f: Record<string, unknown>) => void): Promise<ReferenceCatalog> {
     let c = catalogs.get(r.document.sha256);
