@@ -25,7 +25,7 @@ import { ident, sql } from '../../connectors/clickhouse/sql.ts';
 import { rawRecord } from '../../connectors/voevent/intake.ts';
 import { makeRng } from '../../lib/stats/distributions.ts';
 import type { Chain } from './chain.ts';
-import { CHAIN } from './chain.ts';
+import { CHAIN, progressLine } from './chain.ts';
 import { runDc3, type Dc3Summary } from './run.ts';
 import { compareRuns, readRun, type Comparison } from './compare.ts';
 
@@ -252,10 +252,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       disturbing.catch((e: Error) => o.log(`chaos: the schedule failed: ${e.message}`));
       feeding = telemetry(o.namespace, source, 300, windowMs / 2); // done well before the run can end (the sink stops with it)
     },
-    onProgress: () => {
+    onProgress: (p) => {
       const now = Date.now();
       if (lastProgress) stalls.push(now - lastProgress);
       lastProgress = now;
+      o.log(`[chaos] ${progressLine(p)}`);
     },
     log: (l) => o.log(`[chaos] ${l}`),
   });
