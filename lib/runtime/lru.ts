@@ -38,6 +38,11 @@ export class Lru<K, V> {
     for (const k of [...this.map.keys()]) if (pred(k)) this.map.delete(k);
   }
 
+  /** The entries' values, least recently used first. */
+  values(): V[] {
+    return [...this.map.values()];
+  }
+
   clear(): void {
     this.map.clear();
   }

@@ -571,6 +571,20 @@ export class StageRunner<T = any> {
     }
   }
 
+  /** What the stage holds now (StageMetrics' state fields): its stores' size, open bursts, cache bytes. */
+  heldNow(): { stateKeys: number; stateBytes: number; burstsHeld: number; cacheBytes: number } {
+    let stateKeys = 0;
+    let stateBytes = 0;
+    let burstsHeld = 0;
+    for (const t of this.tasks.values()) {
+      if (t.revoked || !this.stage.state) continue;
+      stateKeys += t.store.size;
+      stateBytes += t.store.bytes;
+      burstsHeld += this.stage.held?.bursts(t.store) ?? 0;
+    }
+    return { stateKeys, stateBytes, burstsHeld, cacheBytes: this.stage.held?.cacheBytes?.() ?? 0 };
+  }
+
   /** Publishes StageMetrics and queued logs (best effort: observability never blocks the stage). */
   private async publishMetrics(): Promise<void> {
     if (!this.producer || this.killed) return;
@@ -592,6 +606,8 @@ export class StageRunner<T = any> {
       processingMsP99: percentile(times, 0.99),
       busyMs: c.busyMs - this.lastCounters.busyMs,
       stoppedPartitions: [...this.tasks.values()].filter((t) => t.stopped).length,
+      ...this.heldNow(),
+      rssBytes: process.memoryUsage.rss(),
     };
     this.lastMetricsAt = now;
     this.lastCounters = { in: c.in, out: c.out, dlq: c.dlq, retries: c.retries, busyMs: c.busyMs };
