@@ -159,7 +159,7 @@ export class StageRunner<T = any> {
       retryMaxMs: options.retryMaxMs ?? 10_000,
       retryMaxElapsedMs: options.retryMaxElapsedMs ?? Number(process.env.GFT_RETRY_MAX_ELAPSED_MS || Infinity),
       maxConsecutiveDeadLetters: options.maxConsecutiveDeadLetters ?? 20,
-      metricsIntervalMs: options.metricsIntervalMs ?? 10_000,
+      metricsIntervalMs: options.metricsIntervalMs ?? Number(process.env.GFT_METRICS_INTERVAL_MS || 10_000),
       publishLogs: options.publishLogs ?? true,
     };
     this.extraTopics = options.extraTopics ?? [];
