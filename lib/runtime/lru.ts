@@ -5,9 +5,23 @@
  */
 export class Lru<K, V> {
   private readonly map = new Map<K, V>();
+  private readonly sizes = new Map<K, number>();
+  private total = 0;
 
-  constructor(readonly capacity: number) {
+  /**
+   * At most `capacity` entries and, with `maxBytes`, at most that many bytes as `sizeOf` counts them
+   * (the newest entry is kept even when it alone is bigger).
+   */
+  constructor(
+    readonly capacity: number,
+    private readonly bytes?: { maxBytes: number; sizeOf: (v: V) => number },
+  ) {
     if (!(capacity >= 1)) throw new RangeError(`capacity must be ≥ 1, got ${capacity}`);
+  }
+
+  /** Bytes held, as `sizeOf` counted them when the entries were set (0 without a byte bound). */
+  get byteSize(): number {
+    return this.total;
   }
 
   get(key: K): V | undefined {
@@ -19,9 +33,14 @@ export class Lru<K, V> {
   }
 
   set(key: K, value: V): this {
-    this.map.delete(key);
+    this.delete(key);
     this.map.set(key, value);
-    while (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
+    if (this.bytes) {
+      const n = this.bytes.sizeOf(value);
+      this.sizes.set(key, n);
+      this.total += n;
+    }
+    while (this.map.size > this.capacity || (this.bytes && this.total > this.bytes.maxBytes && this.map.size > 1)) this.delete(this.map.keys().next().value as K);
     return this;
   }
 
@@ -30,12 +49,14 @@ export class Lru<K, V> {
   }
 
   delete(key: K): boolean {
+    this.total -= this.sizes.get(key) ?? 0;
+    this.sizes.delete(key);
     return this.map.delete(key);
   }
 
   /** Drops every entry whose key matches. */
   deleteWhere(pred: (key: K) => boolean): void {
-    for (const k of [...this.map.keys()]) if (pred(k)) this.map.delete(k);
+    for (const k of [...this.map.keys()]) if (pred(k)) this.delete(k);
   }
 
   /** The entries' values, least recently used first. */
@@ -45,6 +66,8 @@ export class Lru<K, V> {
 
   clear(): void {
     this.map.clear();
+    this.sizes.clear();
+    this.total = 0;
   }
 
   get size(): number {

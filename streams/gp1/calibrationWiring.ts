@@ -75,7 +75,7 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
    * digest — a burst's masters are ~80 MB of pixels for a COATLI chip, so only the last few bursts keep
    * theirs — and headers of calibration frames by sha256 until their burst's masters are built.
    */
-  const calibrators = new Lru<string, FrameCalibrator>(2);
+  const calibrators = new Lru<string, FrameCalibrator>(2, { maxBytes: 512 * 2 ** 20, sizeOf: (c) => c.bytes });
   const headers = new Lru<string, Omit<FrameEntry, 'load'>>(2000);
   const mastersKey = (burstId: string, m: StoredMasters) => `${burstId} ${m.masters.map((x) => x.storage.sha256).join(',')}`;
   const cancelled = (ctx: StageContext, burstId: string) => ctx.table<Trigger>('gp1.trigger').get(burstId)?.kind === 'cancel';

@@ -117,8 +117,8 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
    * catalogs by reference document checksum, measurements by checksum (a few hundred frames: the
    * bursts being observed; older ones are read back from storage if a late frame revises them).
    */
-  const catalogs = new Lru<string, ReferenceCatalog>(8);
-  const results = new Lru<string, FrameResult>(200);
+  const catalogs = new Lru<string, ReferenceCatalog>(8, { maxBytes: 64 * 2 ** 20, sizeOf: (c) => 24 * c.ra.length });
+  const results = new Lru<string, FrameResult>(200, { maxBytes: 256 * 2 ** 20, sizeOf: (r) => 200 * (r.sources?.length ?? 0) });
 
   async function catalogOf(r: Reference, log: (m: string, f: Record<string, unknown>) => void): Promise<ReferenceCatalog> {
     let c = catalogs.get(r.document.sha256);
@@ -206,8 +206,8 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
     }
   }
 
-  /** Each caches' entries times a typical size: measurements ~ their JSON, catalogs 24 bytes a star. */
-  const cacheBytes = () => results.values().reduce((n, r) => n + 200 * (r.sources?.length ?? 0), 0) + catalogs.values().reduce((n, c) => n + 24 * c.ra.length, 0);
+  /** The caches' bytes as counted for their bounds: measurements ~200 bytes a source, catalogs 24 bytes a star. */
+  const cacheBytes = () => results.byteSize + catalogs.byteSize;
 
   return {
     name: 'gp1-detection',
