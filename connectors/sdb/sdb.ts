@@ -13,7 +13,7 @@ import { field, loadConfig } from '../../lib/config/define.ts';
 import { platformConfig, type PlatformConfig } from '../../lib/config/platform.ts';
 import { ClickHouse } from '../clickhouse/client.ts';
 import { ident, sql } from '../clickhouse/sql.ts';
-import type { ProductContent } from '../../streams/fsc/core/validate.ts';
+import type { ProductContent } from '../../lib/products/content.ts';
 
 export const sdbSchema = {
   database: field<string>({ env: 'GFT_SDB_DATABASE', type: 'string', doc: 'ClickHouse database of the SDB (products, candidates, light-curve points)', default: 'sdb' }),

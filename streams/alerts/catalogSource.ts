@@ -13,7 +13,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lru } from '../../lib/runtime/lru.ts';
 import { CatalogIndex } from './core/catalogIndex.ts';
-import { loadCatalog, type CatalogStar } from './core/reference.ts';
+import type { CatalogStar } from './core/reference.ts';
+import { loadCatalog } from './catalogFile.ts';
 
 const CATALOG_FILE = /\.(csv|fits?|fts)$/i;
 export const MAX_LOADED = 8;

@@ -91,7 +91,7 @@ export async function checkDc3Inputs(o: Pick<Dc3Options, 'images' | 'alert' | 'c
     throw new UsageError(`--images ${o.images}: no such folder`);
   }
   if (!isDir) throw new UsageError(`--images ${o.images}: not a folder (give the folder holding the night's raw frames)`);
-  const { listFrameFiles } = await import('../provider/core/source.ts');
+  const { listFrameFiles } = await import('../provider/source.ts');
   const { candidates, ignored } = listFrameFiles(o.images);
   if (!candidates.length) throw new UsageError(`--images ${o.images}: no FITS frames (.fits, .fit, .fts, .fits.fz, .fits.gz)${ignored.length ? `; ${ignored.length} other file(s), e.g. ${basename(ignored[0].path)}` : ''}`);
   try {
@@ -99,7 +99,7 @@ export async function checkDc3Inputs(o: Pick<Dc3Options, 'images' | 'alert' | 'c
   } catch (e) {
     throw new UsageError(`--alert: ${(e as Error).message}`);
   }
-  const { loadCatalog } = await import('../alerts/core/reference.ts');
+  const { loadCatalog } = await import('../alerts/catalogFile.ts');
   const stars = await loadCatalog(o.catalog).catch((e: Error) => Promise.reject(new UsageError(`--catalog: ${e.message}`)));
   if (!stars.length) throw new UsageError(`--catalog ${o.catalog}: no star with ra, dec and mag`);
 }

@@ -60,7 +60,7 @@ interface FitsImage {
  * or a FITS table with those columns). Throws UsageError on a missing or bad file.
  */
 export async function readCatalogFile(path: string): Promise<ReferenceCatalog & { band: string[] }> {
-  const mod = (await import(pathToFileURL(join(repoRoot, 'streams/alerts/core/reference.ts')).href)) as typeof import('../alerts/core/reference.ts');
+  const mod = (await import(pathToFileURL(join(repoRoot, 'streams/alerts/catalogFile.ts')).href)) as typeof import('../alerts/catalogFile.ts');
   let stars: Awaited<ReturnType<typeof mod.loadCatalog>>;
   try {
     stars = await mod.loadCatalog(path);

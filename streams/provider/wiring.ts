@@ -24,7 +24,7 @@ import { invalidInput } from '../../lib/runtime/errors.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { providerConfig, type ProviderConfig } from './config.ts';
 import { burstImagesDir } from './core/burstImages.ts';
-import { dateObsOffsetsMs, frameBytes, inspectFrame, listFrameFiles, orderFrames, releaseOffsetsMs, type FrameFile, type Rejected } from './core/source.ts';
+import { dateObsOffsetsMs, frameBytes, inspectFrame, listFrameFiles, orderFrames, releaseOffsetsMs, type FrameFile, type Rejected } from './source.ts';
 
 interface Trigger { burstId: string; kind: 'trigger' | 'update' | 'cancel'; referenceVersion: number; t0: string | null; reason: string; issuedAt: number }
 

@@ -7,9 +7,10 @@ import { parseVoevent } from './parse.ts';
 import { applyAll, type BurstState } from './manager.ts';
 import { svomNotice } from './fixtures.ts';
 import {
-  buildReference, catalogFromColumns, checkPlan, extractField, loadCatalog, parseCatalogCsv, referenceJson, separationDeg,
+  buildReference, catalogFromColumns, checkPlan, extractField, parseCatalogCsv, referenceJson, separationDeg,
   CatalogError, DC3_PLAN, DEFAULT_CATALOG, type CatalogStar,
 } from './reference.ts';
+import { loadCatalog } from '../catalogFile.ts';
 
 /** sb26010101 triggered by a synthetic ECLAIRs notice then refined by MXT (reference v2). */
 function burst(): BurstState {

@@ -17,7 +17,6 @@
  *   lib/fits `readTable`. RA/Dec in degrees. A bad catalog is a configuration error (`CatalogError`),
  *   not bad alert input: the stage refuses to start rather than dead-letter every alert.
  */
-import { readFileSync } from 'node:fs';
 import type { BurstState } from './manager.ts';
 
 export interface PlanConfig {
@@ -184,28 +183,23 @@ export function catalogFromColumns(columns: Record<string, Column>, rows: number
 }
 
 /**
- * Reads a catalog file: FITS (by its `SIMPLE  =` signature) through lib/fits `readTable(src, hdu)`,
- * otherwise CSV. lib/fits is imported lazily so that parsing VOEvents never loads the FITS code.
+ * A catalog file's bytes: FITS (by its `SIMPLE  =` signature) through lib/fits `readTable(src, hdu)`,
+ * otherwise CSV; `name` names it in errors. lib/fits is imported lazily so that parsing VOEvents never
+ * loads the FITS code. Reading the file: streams/alerts/catalogFile.ts.
  * @throws CatalogError
  */
-export async function loadCatalog(file: string, opts: { hdu?: number | string } = {}): Promise<CatalogStar[]> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new CatalogError(`${file}: ${(e as Error).message}`);
-  }
+export async function catalogFromBytes(bytes: Buffer, name: string, opts: { hdu?: number | string } = {}): Promise<CatalogStar[]> {
   if (bytes.subarray(0, 9).toString('latin1') === 'SIMPLE  =') {
     const { readTable } = await import('../../../lib/fits/index.ts');
     let t: { rows: number; columns: Record<string, Column> };
     try {
       t = readTable(bytes, opts.hdu ?? 1);
     } catch (e) {
-      throw new CatalogError(`${file}: ${(e as Error).message}`);
+      throw new CatalogError(`${name}: ${(e as Error).message}`);
     }
-    return catalogFromColumns(t.columns, t.rows, file);
+    return catalogFromColumns(t.columns, t.rows, name);
   }
-  return parseCatalogCsv(bytes.toString('utf8'), file);
+  return parseCatalogCsv(bytes.toString('utf8'), name);
 }
 
 export interface ReferenceOptions {

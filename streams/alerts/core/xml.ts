@@ -62,7 +62,6 @@ const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const PREDEFINED: ReadonlyMap<string, string> = new Map([['lt', '<'], ['gt', '>'], ['amp', '&'], ['quot', '"'], ['apos', "'"]]);
 // Characters XML 1.0 does not allow anywhere in a document (C0 controls except TAB, LF, CR; U+FFFE/U+FFFF;
 // lone surrogates are caught by the strict UTF-8 decoder or here).
-// eslint-disable-next-line no-control-regex
 const FORBIDDEN_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const NORMALISE = /[\t\r\n]/;

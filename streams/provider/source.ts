@@ -21,8 +21,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { observationDate, observationHeader, readHeaders, readImage, type HduInfo } from '../../../lib/fits/index.ts';
-import { frameInfo } from '../../gp1/core/camera.ts';
+import { observationDate, observationHeader, readHeaders, readImage, type HduInfo } from '../../lib/fits/index.ts';
+import { frameInfo } from '../gp1/core/camera.ts';
 
 export type ImageType = 'bias' | 'dark' | 'flat' | 'object' | 'unknown';
 

@@ -11,10 +11,10 @@ import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, symlinkSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readHeaders, readImage, writeFits, type FitsCard, type HduInput } from '../../../lib/fits/index.ts';
-import { fileInfo } from '../../../lib/fits/cli.ts';
+import { readHeaders, readImage, writeFits, type FitsCard, type HduInput } from '../../lib/fits/index.ts';
+import { fileInfo } from '../../lib/fits/cli.ts';
 import { scanImages, releaseOffsetsMs, dateObsOffsetsMs, frameBytes, storedNameOf, type FrameFile } from './source.ts';
-import { FRAME_NUMERIC_KEYWORDS } from '../../gp1/core/camera.ts';
+import { FRAME_NUMERIC_KEYWORDS } from '../gp1/core/camera.ts';
 
 const W = 40;
 const H = 24;
