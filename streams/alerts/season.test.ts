@@ -15,18 +15,24 @@ const tmp = mkdtempSync(join(tmpdir(), 'alerts-season-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('alerts stage over a season', () => {
-  it('keeps the state of recent bursts and forgets those whose T0 is older than the retention', async () => {
+  it('keeps the state of recent bursts and forgets those without a packet for the retention (receipt time)', async () => {
     const stage = alertsStage(loadConfig(alertsSchema, {}), new LocalStorage(new FsBackend(join(tmp, 's'))), closingConfig({ GFT_CLOSED_RETENTION_DAYS: '30' }));
     const ctx = stageContext({ stage: 'alerts' });
-    const send = async (burstId: string, t0: string) => {
+    const send = async (burstId: string, t0: string, receivedAt = Date.parse(t0) + 60_000) => {
       const payload = Buffer.from(svomNotice({ burstId, packetType: 209, instrument: 'MXT', isoTime: t0, ra: 150, dec: 20, error: 0.02 }));
-      await handleOnce(stage, { topic: 'voevent.raw', partition: 0, offset: '0', key: null, value: { receivedAt: Date.parse(t0) + 60_000, transport: 'file', source: 't', ivorn: null, payload }, headers: {}, timestamp: 0, bytes: 0 }, ctx);
+      const outs = await handleOnce(stage, { topic: 'voevent.raw', partition: 0, offset: '0', key: null, value: { receivedAt, transport: 'file', source: 't', ivorn: null, payload }, headers: {}, timestamp: 0, bytes: 0 }, ctx);
+      return outs.filter((o) => o.topic === 'gp1.trigger').map((o) => (o.value as { kind: string }).kind);
     };
-    await send('sb24030101', '2024-03-01T02:00:00Z');
+    const bursts = () => ctx.store.keys('burst/');
+    expect(await send('sb24030101', '2024-03-01T02:00:00Z')).toEqual(['trigger']);
     await send('sb24031501', '2024-03-15T02:00:00Z');
-    expect(ctx.store.keys()).toEqual(['burst/sb24030101', 'burst/sb24031501']);
-    await send('sb24041201', '2024-04-12T02:00:00Z'); // 42 days after the first, 28 after the second
-    expect(ctx.store.keys()).toEqual(['burst/sb24031501', 'burst/sb24041201']);
+    expect(bursts()).toEqual(['burst/sb24030101', 'burst/sb24031501']);
+    await send('sb24041201', '2024-04-12T02:00:00Z'); // 42 days after the first's last packet, 28 after the second's
+    expect(bursts()).toEqual(['burst/sb24031501', 'burst/sb24041201']);
     expect(stage.held!.bursts(ctx.store)).toBe(2);
+    // an old burst replayed long after its T0 (receipt years later): its packets still update one state
+    expect(await send('sb19101601', '2019-10-16T08:30:00Z', Date.parse('2024-05-01T00:00:00Z'))).toEqual(['trigger']);
+    expect(await send('sb19101601', '2019-10-16T08:30:00Z', Date.parse('2024-05-01T02:00:00Z'))).not.toContain('trigger');
+    expect(bursts()).toContain('burst/sb19101601');
   });
 });

@@ -4,7 +4,8 @@
  * Unparseable packets go to alerts.dlq with the reason (the raw bytes stay in voevent.raw).
  *
  * State: one BurstState per burst in the store of the voevent.raw partition (key `burst/<burst id>`,
- * forgotten GFT_CLOSED_RETENTION_DAYS after the burst's T0, event time),
+ * and `at/<burst id>` its last packet's receipt time; forgotten after GFT_CLOSED_RETENTION_DAYS
+ * without a packet, event time),
  * written to `alerts.changelog` in the same transaction as the decision, its outputs and the input
  * offset, and restored from it when the partition is assigned: a restart, a standby instance taking
  * over, or a replay into a fresh namespace gives the same decisions. voevent.raw has one partition
@@ -80,12 +81,18 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
       }
       // kept only if the handler succeeds: a retried message (storage down) sees the old state
       ctx.store.put(`burst/${alert.burstId}`, d.state);
-      // a season: the states of bursts whose T0 is older than the retention are forgotten (event time, hourly)
+      // a season: a burst with no packet for the retention (receipt time: event time) is forgotten, hourly
+      ctx.store.put(`at/${alert.burstId}`, at);
       if (at - sweptAt > 3_600_000) {
         sweptAt = at;
         for (const k of ctx.store.keys('burst/')) {
-          const t0 = Date.parse(ctx.store.get<{ t0: string | null }>(k)?.t0 ?? '');
-          if (at - t0 > closing.retentionDays * 86_400_000) ctx.store.delete(k);
+          const id = k.slice('burst/'.length);
+          const last = ctx.store.get<number>(`at/${id}`);
+          if (last === undefined) ctx.store.put(`at/${id}`, at); // a state of before: its clock starts now
+          else if (at - last > closing.retentionDays * 86_400_000) {
+            ctx.store.delete(k);
+            ctx.store.delete(`at/${id}`);
+          }
         }
       }
       return outs;
