@@ -92,11 +92,13 @@ export async function createAndAwaitTopics(admin: Admin, topics: ITopicConfig[],
         return !t || !t.partitions.length || t.partitions.some((p) => p.leader < 0);
       });
       if (!missing.length) {
-        // served by the leaders' replica managers (kafkajs retries NOT_LEADER inside, with fresh metadata)
-        await Promise.all(names.map((topic) => admin.fetchTopicOffsets(topic)));
-        return;
-      }
-      reason = `no leader yet for ${missing.join(', ')}`;
+        // served by the leaders' replica managers (kafkajs retries NOT_LEADER inside, with fresh metadata;
+        // on a fresh cluster its fetchTopicOffsets can also fail with a TypeError on an empty answer)
+        const probe = await Promise.all(names.map((topic) => admin.fetchTopicOffsets(topic).then(() => null, (e: Error) => `${topic}: ${e.message}`)));
+        const failed = probe.filter((x): x is string => x !== null);
+        if (!failed.length) return;
+        reason = `leaders not serving yet: ${failed.slice(0, 3).join('; ')}`;
+      } else reason = `no leader yet for ${missing.join(', ')}`;
     } catch (e) {
       const cause = (e as { cause?: unknown }).cause ?? e; // kafkajs wraps the last error when its retries run out
       const type = (cause as { type?: string }).type ?? '';
