@@ -108,4 +108,29 @@ describe('TCS scheduler', () => {
     };
     expect(run(60_000)).toEqual(run(4 * H));
   });
+
+  it('restored from its JSON snapshot at any point, it goes on with the same timeline (state in Kafka)', () => {
+    const events = [alert({ at: NIGHT, burstId: 'sb24030150', mission: 'Fermi', instrument: 'GBM' }), alert({ at: NIGHT + 20 * 60_000, burstId: 'sb24030151' })];
+    const whole = new TelescopeScheduler();
+    const ref: TcsOutput[] = [];
+    for (const e of events) ref.push(...whole.handle(e));
+    ref.push(...whole.advance(NIGHT + 3 * H));
+    for (const cut of [NIGHT + 5 * 60_000, NIGHT + 20 * 60_000 + 1, NIGHT + 90 * 60_000]) {
+      let s = new TelescopeScheduler();
+      const out: TcsOutput[] = [];
+      let restored = false;
+      const cutHere = () => {
+        out.push(...s.advance(cut));
+        s = TelescopeScheduler.restore(JSON.parse(JSON.stringify(s.snapshot()))); // a new instance from the changelog
+        restored = true;
+      };
+      for (const e of events) {
+        if (!restored && e.at > cut) cutHere();
+        out.push(...s.handle(e));
+      }
+      if (!restored) cutHere();
+      out.push(...s.advance(NIGHT + 3 * H));
+      expect(out, `cut at +${(cut - NIGHT) / 60_000} min`).toEqual(ref);
+    }
+  });
 });

@@ -62,6 +62,17 @@ export type TcsOutput =
   | { type: 'exposure'; start: number; end: number; burstId: string; blockId: string; index: number; ra: number; dec: number; filter: string; exptimeS: number; ditherArcsec: [number, number] }
   | { type: 'block'; at: number; burstId: string; blockId: string; state: 'started' | 'interrupted' | 'resumed' | 'paused' | 'stopped' | 'done' | 'expired'; reason: string };
 
+export interface TelescopeSnapshot {
+  queue: Block[];
+  current: Block | null;
+  pointing: { ra: number; dec: number } | null;
+  busyUntil: number | null;
+  open: boolean;
+  seq: number;
+  cursor: number | null;
+  slewedFor: string[];
+}
+
 interface Block {
   id: string;
   burstId: string;
@@ -124,6 +135,25 @@ export class TelescopeScheduler {
   private readonly slewedFor = new Set<string>();
 
   constructor(private readonly cfg: TcsConfig = DEFAULT_TCS) {}
+
+  /** The telescope's whole state as JSON (a stage keeps it in its state store: Kafka restores it). */
+  snapshot(): TelescopeSnapshot {
+    const fin = (x: number) => (Number.isFinite(x) ? x : null);
+    return { queue: this.queue.map((b) => ({ ...b, plan: { ...b.plan } })), current: this.current ? { ...this.current } : null, pointing: this.pointing, busyUntil: fin(this.busyUntil), open: this.open, seq: this.seq, cursor: fin(this.cursor), slewedFor: [...this.slewedFor].sort() };
+  }
+
+  static restore(s: TelescopeSnapshot, cfg: TcsConfig = DEFAULT_TCS): TelescopeScheduler {
+    const t = new TelescopeScheduler(cfg);
+    t.queue = s.queue.map((b) => ({ ...b }));
+    t.current = s.current ? { ...s.current } : null;
+    t.pointing = s.pointing;
+    t.busyUntil = s.busyUntil ?? -Infinity;
+    t.open = s.open;
+    t.seq = s.seq;
+    t.cursor = s.cursor ?? -Infinity;
+    for (const id of s.slewedFor) t.slewedFor.add(id);
+    return t;
+  }
 
   /** Advances to the event's time, then applies it. */
   handle(e: TcsEvent): TcsOutput[] {
