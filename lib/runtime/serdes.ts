@@ -58,9 +58,14 @@ class RegistryHttpError extends Error {
   }
 }
 
+/** How long a 404 for a schema id is taken for a registry still loading (GFT_REGISTRY_UNKNOWN_ID_GRACE_MS, default 120 s). */
+const unknownIdGraceMs = () => Number(process.env.GFT_REGISTRY_UNKNOWN_ID_GRACE_MS ?? 120_000);
+
 export class AvroSerdes {
   private readonly url: string;
   private readonly writerTypes = new Map<number, avro.Type>();
+  /** schema id → when the registry first answered 404 for it (see writerType) */
+  private readonly missingSince = new Map<number, number>();
   private readonly idsBySubject = new Map<string, number>();
   private readonly typeById = new Map<number, avro.Type>();
   private readonly readers = new Map<string, Reader>();
@@ -188,7 +193,17 @@ export class AvroSerdes {
     } catch (e) {
       throw retriable('registry.unavailable', `fetching schema ${id}: ${(e as Error).message}`, e);
     }
-    if (res.status === 404) throw invalidInput('avro.unknown_schema_id', `schema id ${id} is not in the registry`);
+    if (res.status === 404) {
+      // A registry that has just restarted answers 404 for ids it has not yet read back from its
+      // storage (Apicurio's kafkasql: seen in `gft chaos`, telemetry dead-lettered a minute after the
+      // restart). So an id is unknown only after the registry kept saying so for a grace period.
+      const since = this.missingSince.get(id) ?? Date.now();
+      this.missingSince.set(id, since);
+      const waited = Date.now() - since;
+      if (waited < unknownIdGraceMs()) throw retriable('registry.unavailable', `fetching schema ${id}: not in the registry (yet? a restarted registry is still loading; asked for ${Math.round(waited / 1000)} s)`);
+      throw invalidInput('avro.unknown_schema_id', `schema id ${id} is not in the registry (asked for ${Math.round(waited / 1000)} s)`);
+    }
+    this.missingSince.delete(id);
     if (!res.ok) throw retriable('registry.unavailable', `fetching schema ${id}: HTTP ${res.status}`);
     const body = (await res.json()) as { schema: string };
     t = avro.Type.forSchema(JSON.parse(body.schema), { wrapUnions: false });
