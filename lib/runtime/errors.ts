@@ -56,6 +56,9 @@ export interface Classified {
 export function classify(err: unknown): Classified {
   const e = err as { code?: unknown; retriable?: unknown; message?: unknown; name?: unknown; cause?: unknown };
   const message = typeof e?.message === 'string' ? e.message : String(err);
+  // kafkajs gave up retrying: what matters is what it gave up on (brokers away for longer than its
+  // retries, e.g. a broker restart under load: the dependency is unavailable, not the input bad)
+  if (e?.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause && e.cause !== err) return classify(e.cause);
   if (e && typeof e.retriable === 'boolean') {
     return { retriable: e.retriable, code: typeof e.code === 'string' ? e.code : e.retriable ? 'dependency.unavailable' : 'input.invalid', message };
   }
