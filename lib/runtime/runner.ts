@@ -314,7 +314,9 @@ export class StageRunner<T = any> {
     this.revokeAll();
     for (const tp of tps) {
       const task = new PartitionTask<T>(tp.topic, tp.partition, this.taskEnv());
-      if (this.replica) task.restored = this.withLock(() => task.restore(this.replica));
+      // a restore that meets a broker restart (the follower's coordinator loading, brokers away) is
+      // retried like any dependency outage; only a real fault stops the stage (found by gft chaos)
+      if (this.replica) task.restored = this.withLock(() => this.retry('changelog.restore', () => (task.revoked ? Promise.resolve() : task.restore(this.replica))));
       task.restored.catch((e) => void this.fail(e as Error));
       this.tasks.set(tpKey(tp.topic, tp.partition), task);
     }
