@@ -170,6 +170,8 @@ export async function run(args: string[]): Promise<number> {
   const stamp = Date.now().toString(36);
   const base = `brep-${stamp}`;
   let failed = false;
+  const { logToFile, logToStderr } = await import('../lib/runtime/log.ts');
+  logToFile(join(work, 'bench.log')); // the in-process stages' and kafkajs' logs (the stage processes log to logs-i<n>/)
   try {
     console.log(`machine: ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     await stack.up({ log: () => {} });
@@ -327,6 +329,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(`(absolute: ${results.map((r) => `${r.instances} inst. ${r.seconds.toFixed(1)} s wall (copy ${r.copySeconds.toFixed(1)} s), ${r.cpuSeconds.toFixed(0)} CPU s`).join('; ')}; offline ${offS.toFixed(1)} s; load ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${availableParallelism()} cores)`);
     return failed ? 1 : 0;
   } finally {
+    logToStderr();
     if (a.options.keep) console.log(`work folder kept: ${work}`);
     else rmSync(work, { recursive: true, force: true });
   }

@@ -22,6 +22,7 @@ import { platformConfig } from '../../lib/config/platform.ts';
 import { UsageError } from '../../lib/cli/args.ts';
 import { createKafka } from '../../lib/runtime/kafka.ts';
 import { nsName } from '../../lib/runtime/topology.ts';
+import { createTopics } from '../../lib/runtime/topics.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { ClickHouse } from '../../connectors/clickhouse/client.ts';
 import { ident, sql } from '../../connectors/clickhouse/sql.ts';
@@ -246,6 +247,20 @@ async function failover(o: FailoverOptions, home: string, store: { s3: boolean; 
   const kafka = createKafka(cfg, 'gft-failover');
   const admin = kafka.admin();
   await admin.connect();
+  // The run's topics, made here first: on a cluster that has just started, kafkajs' fetchTopicOffsets
+  // (the readiness check of createTopics) can throw a TypeError while its metadata of a new topic has
+  // no partition yet ("Cannot destructure property 'partitions' of 'high.pop(...)'"). Retried here;
+  // runDc3 then finds them made and ready.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await createTopics(admin, o.namespace);
+      break;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      o.log(`creating the topics of ${o.namespace} failed (${(e as Error).message.split('\n')[0]}); again in 2 s (attempt ${attempt + 1}/5)`);
+      await sleep(2000);
+    }
+  }
   const events: FailoverEvent[] = [];
   let tAlert = 0;
   const at = () => Date.now() - tAlert;
