@@ -131,6 +131,8 @@ interface RunResult {
   accepted: number;
   dlq: number;
   busy: Array<{ stage: string; busySeconds: number }>;
+  /** 1-minute load average at the end of the run */
+  load: number;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -253,7 +255,7 @@ export async function run(args: string[]): Promise<number> {
       const pr = chain.progress();
       const products = new Set(chain.outputs.products.map((x) => `${x.productId} ${x.revision}`)).size;
       const lists = new Set(chain.outputs.lists.map((l) => `${l.burstId} ${l.epochMinutes}`)).size;
-      const r: RunResult = { instances: n, namespace: ns, outcome, seconds, copySeconds, cpuSeconds, rawFrames: pr.framesIn, calibrated: pr.calibrated, lists, products, accepted: pr.productsAccepted, dlq: pr.dlq, busy: chain.timings().map((t) => ({ stage: t.stage, busySeconds: t.busySeconds })) };
+      const r: RunResult = { instances: n, namespace: ns, outcome, seconds, copySeconds, cpuSeconds, rawFrames: pr.framesIn, calibrated: pr.calibrated, lists, products, accepted: pr.productsAccepted, dlq: pr.dlq, busy: chain.timings().map((t) => ({ stage: t.stage, busySeconds: t.busySeconds })), load: loadavg()[0] };
       results.push(r);
       console.log(`${outcome} in ${seconds.toFixed(1)} s (${lists} lists, ${products} products, ${pr.productsAccepted} accepted, DLQ ${pr.dlq})`);
       const dead = chain.supervisor?.failures() ?? [];
@@ -277,6 +279,11 @@ export async function run(args: string[]): Promise<number> {
       identical = diffs.length ? `NO (${diffs.join('; ')})` : `yes (${ref.lists.length} lists, ${ref.products.length} products)`;
       if (diffs.length) failed = true;
     }
+    if (!a.options.keep) {
+      // the bench's namespaces (K recordings + one per instance count) off the broker: ~150 partitions each
+      const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${base}-`));
+      await admin.deleteTopics({ topics: mine, timeout: 60_000 }).catch((e: Error) => console.warn(`warning: deleting the bench's ${mine.length} topics: ${e.message}`));
+    }
     await admin.disconnect();
 
     // 5. the reference: the offline GP1 commands on the same frames, night after night, in this process
@@ -285,6 +292,16 @@ export async function run(args: string[]): Promise<number> {
     const cpuRef0 = process.cpuUsage();
     const tr0 = performance.now();
     let offObjects = 0;
+    const steps = { masters: { s: 0, cpu: 0 }, calibrate: { s: 0, cpu: 0 }, detect: { s: 0, cpu: 0 } };
+    const step = async (name: keyof typeof steps, fn: () => Promise<number>): Promise<number> => {
+      const c0 = process.cpuUsage();
+      const t = performance.now();
+      const code = await quiet(fn);
+      steps[name].s += (performance.now() - t) / 1000;
+      const c = process.cpuUsage(c0);
+      steps[name].cpu += (c.user + c.system) / 1e6;
+      return code;
+    };
     for (let k = 0; k < K; k++) {
       const d = nights[k].dir;
       const raw = join(d, 'raw');
@@ -294,10 +311,10 @@ export async function run(args: string[]): Promise<number> {
       for (const f of files) if (/C\d[bdf]\.fits/.test(f)) symlinkSync(join(raw, f), join(cal, f));
       const objects = files.filter((f) => /C\do\.fits/.test(f)).map((f) => join(raw, f));
       offObjects += objects.length;
-      const c1 = await quiet(() => gp1(['masters', '--in', cal, '--out', join(d, 'masters'), '--camera', 'coatli']));
-      const c2 = await quiet(() => gp1(['calibrate', '--masters', join(d, 'masters'), '--out', join(d, 'calibrated'), '--camera', 'coatli', ...objects]));
+      const c1 = await step('masters', () => gp1(['masters', '--in', cal, '--out', join(d, 'masters'), '--camera', 'coatli']));
+      const c2 = await step('calibrate', () => gp1(['calibrate', '--masters', join(d, 'masters'), '--out', join(d, 'calibrated'), '--camera', 'coatli', ...objects]));
       const calibrated = readdirSync(join(d, 'calibrated')).filter((f) => f.endsWith('.fits')).map((f) => join(d, 'calibrated', f));
-      const c3 = await quiet(() => gp1(['detect', '--catalog', join(d, 'catalog.csv'), '--alert', join(d, 'voevent.xml'), ...calibrated]));
+      const c3 = await step('detect', () => gp1(['detect', '--catalog', join(d, 'catalog.csv'), '--alert', join(d, 'voevent.xml'), ...calibrated]));
       if (c1 > 1 || c2 !== 0 || c3 !== 0) console.warn(`warning: night ${k}: offline exit codes masters ${c1} calibrate ${c2} detect ${c3}`);
     }
     const offS = (performance.now() - tr0) / 1000;
@@ -323,10 +340,16 @@ export async function run(args: string[]): Promise<number> {
       })),
       { run: 'offline gp1, sequential', 'wall s / offline s': '1.00', 'raw frames/s': (rawFrames / offS).toFixed(2), 'object frames/s': (objectFrames / offS).toFixed(2), 'products/s': '-', 'speed-up vs offline': '1.00x', [`speed-up vs ${first.instances}`]: '-', 'per instance': '-', 'CPU s / object frame': (offCpu / objectFrames).toFixed(2) },
     ]));
+    console.log(`\nthe offline reference by step (the science's cost: masters once per night, calibration and detection per object frame):`);
+    console.log(table([
+      { step: `masters (${K} nights x 26 frames)`, 'wall s': steps.masters.s.toFixed(1), 'CPU s': steps.masters.cpu.toFixed(1), 'CPU s per unit': `${(steps.masters.cpu / K).toFixed(2)} per night` },
+      { step: `calibrate (${objectFrames} frames)`, 'wall s': steps.calibrate.s.toFixed(1), 'CPU s': steps.calibrate.cpu.toFixed(1), 'CPU s per unit': `${(steps.calibrate.cpu / objectFrames).toFixed(2)} per frame` },
+      { step: `detect (${objectFrames} frames)`, 'wall s': steps.detect.s.toFixed(1), 'CPU s': steps.detect.cpu.toFixed(1), 'CPU s per unit': `${(steps.detect.cpu / objectFrames).toFixed(2)} per frame` },
+    ]));
     console.log('\nbusy seconds per stage (decode + handle, summed over instances) / wall s:');
     console.log(table(stages.map((s) => Object.fromEntries([['stage', s], ...results.map((r) => [`${r.instances} inst.`, ((r.busy.find((b) => b.stage === s)?.busySeconds ?? 0) / r.seconds).toFixed(2)])]))));
     console.log(`\nidentical candidate lists and products across instance counts: ${identical}`);
-    console.log(`(absolute: ${results.map((r) => `${r.instances} inst. ${r.seconds.toFixed(1)} s wall (copy ${r.copySeconds.toFixed(1)} s), ${r.cpuSeconds.toFixed(0)} CPU s`).join('; ')}; offline ${offS.toFixed(1)} s; load ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${availableParallelism()} cores)`);
+    console.log(`(absolute: ${results.map((r) => `${r.instances} inst. ${r.seconds.toFixed(1)} s wall (copy ${r.copySeconds.toFixed(1)} s), ${r.cpuSeconds.toFixed(0)} CPU s, load ${r.load.toFixed(1)}`).join('; ')}; offline ${offS.toFixed(1)} s; load ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${availableParallelism()} cores)`);
     return failed ? 1 : 0;
   } finally {
     logToStderr();
