@@ -18,9 +18,13 @@ describe('bench reprocess', () => {
 
   it('measures the CPU time of a process tree', () => {
     const t0 = treeCpuSeconds([process.pid]);
-    const end = Date.now() + 300;
+    // spin until this process has used 0.3 CPU s (whatever the machine's load), at most 20 s
+    const c0 = process.cpuUsage();
+    const end = Date.now() + 20_000;
     let x = 0;
-    while (Date.now() < end) x += Math.sqrt(x + 1);
-    expect(treeCpuSeconds([process.pid]) - t0).toBeGreaterThan(0.1);
+    const used = () => { const c = process.cpuUsage(c0); return (c.user + c.system) / 1e6; };
+    while (used() < 0.3 && Date.now() < end) for (let i = 0; i < 1e5; i++) x += Math.sqrt(x + i);
+    expect(x).toBeGreaterThan(0);
+    expect(treeCpuSeconds([process.pid]) - t0).toBeGreaterThan(0.25);
   });
 });

@@ -258,6 +258,17 @@ export async function run(args: string[]): Promise<number> {
       const r: RunResult = { instances: n, namespace: ns, outcome, seconds, copySeconds, cpuSeconds, rawFrames: pr.framesIn, calibrated: pr.calibrated, lists, products, accepted: pr.productsAccepted, dlq: pr.dlq, busy: chain.timings().map((t) => ({ stage: t.stage, busySeconds: t.busySeconds })), load: loadavg()[0] };
       results.push(r);
       console.log(`${outcome} in ${seconds.toFixed(1)} s (${lists} lists, ${products} products, ${pr.productsAccepted} accepted, DLQ ${pr.dlq})`);
+      // a product the FSC refused (its latest verdict per product and checksum): say which and why
+      const verdicts = new Map(chain.outputs.receipts.map((x) => [`${x.productId} ${x.sha256}`, x]));
+      const refused = [...verdicts.values()].filter((x) => x.status !== 'accepted');
+      for (const x of refused) console.log(`  the FSC refused ${x.productId} (sha256 ${String(x.sha256).slice(0, 12)}…): ${(x.reasons as string[]).join('; ')}`);
+      const announced = new Set(chain.outputs.products.map((x) => x.productId)).size;
+      const acceptedIds = new Set([...verdicts.values()].filter((x) => x.status === 'accepted').map((x) => x.productId)).size;
+      if (acceptedIds < announced) {
+        failed = true;
+        console.log(`  FAILED: ${announced - acceptedIds} of ${announced} products have no accepted version (stage logs kept in ${logDir})`);
+        a.options.keep = true;
+      }
       const dead = chain.supervisor?.failures() ?? [];
       if (outcome !== 'complete' || dead.length) {
         failed = true;
