@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import kafkajs from 'kafkajs';
-import { pickBursts, treeCpuSeconds } from './reprocess.ts';
+import { missingProducts, pickBursts, treeCpuSeconds } from './reprocess.ts';
 import { burstIdFor } from '../streams/provider/core/simulate/index.ts';
 
 describe('bench reprocess', () => {
@@ -26,5 +26,18 @@ describe('bench reprocess', () => {
     while (used() < 0.3 && Date.now() < end) for (let i = 0; i < 1e5; i++) x += Math.sqrt(x + i);
     expect(x).toBeGreaterThan(0);
     expect(treeCpuSeconds([process.pid]) - t0).toBeGreaterThan(0.25);
+  });
+
+  it('waits per burst: the final products of finished bursts do not make up for another burst\'s missing ones', () => {
+    const epochs = [5, 10];
+    const product = (b: string, e: number | 'final') => ({ productId: `${b}_${e}`, burstId: b, epochMinutes: e === 'final' ? 10 : e, storage: { sha256: `sha-${b}-${e}` } });
+    const receipt = (p: ReturnType<typeof product>, status = 'accepted') => ({ productId: p.productId, sha256: p.storage.sha256, status });
+    const lists = ['a', 'b'].flatMap((b) => epochs.map((e) => ({ burstId: b, epochMinutes: e })));
+    const products = [product('a', 5), product('a', 10), product('a', 'final'), product('b', 5)]; // 4 products for 4 lists
+    const o = { references: new Map([['a', epochs], ['b', epochs]]), lists, products, receipts: products.map((p) => receipt(p)) };
+    expect(missingProducts(o)).toEqual(['b T0+10 min: no accepted product', 'b: 1 accepted products of 3 (epochs + final)']);
+    const all = [...products, product('b', 10), product('b', 'final')];
+    expect(missingProducts({ ...o, products: all, receipts: all.map((p) => receipt(p)) })).toEqual([]);
+    expect(missingProducts({ ...o, products: all, receipts: all.map((p, i) => receipt(p, i === 5 ? 'rejected' : 'accepted')) })).toEqual(['b: 2 accepted products of 3 (epochs + final)']);
   });
 });

@@ -117,6 +117,26 @@ export function pickBursts(k: number, partitions: number, baseT0: number, burstI
   return out;
 }
 
+/**
+ * What a run still lacks, per burst: for every planned epoch of every referenced burst, a candidate
+ * list and a product of that epoch with an accepted FSC receipt, and the burst's final product
+ * (GIC makes it with the last planned epoch's; a burst has one product more than epochs).
+ */
+export function missingProducts(o: { references: Map<string, number[]>; lists: Array<Record<string, any>>; products: Array<Record<string, any>>; receipts: Array<Record<string, any>> }): string[] {
+  const accepted = new Set(o.receipts.filter((r) => r.status === 'accepted').map((r) => `${r.productId} ${r.sha256}`));
+  const ok = o.products.filter((p) => accepted.has(`${p.productId} ${p.storage?.sha256}`));
+  const out: string[] = [];
+  for (const [burst, epochs] of o.references) {
+    for (const e of epochs) {
+      if (!o.lists.some((l) => l.burstId === burst && l.epochMinutes === e)) out.push(`${burst} T0+${e} min: no list`);
+      else if (!ok.some((p) => p.burstId === burst && p.epochMinutes === e)) out.push(`${burst} T0+${e} min: no accepted product`);
+    }
+    const ids = new Set(ok.filter((p) => p.burstId === burst).map((p) => p.productId));
+    if (ids.size < epochs.length + 1) out.push(`${burst}: ${ids.size} accepted products of ${epochs.length + 1} (epochs + final)`);
+  }
+  return out;
+}
+
 interface RunResult {
   instances: number;
   namespace: string;
@@ -245,10 +265,17 @@ export async function run(args: string[]): Promise<number> {
       const copySeconds = (Date.now() - t0) / 1000;
       let outcome = 'timeout';
       for (;;) {
-        outcome = await chain.wait({ timeoutS: Math.max(1, timeoutS - (Date.now() - t0) / 1000) });
-        if (outcome !== 'complete' || chain.outputs.references.size >= K) break;
-        await sleep(200); // complete for the bursts referenced so far: wait for the others
+        const left = timeoutS - (Date.now() - t0) / 1000;
+        if (left <= 0) break;
+        outcome = await chain.wait({ timeoutS: left });
+        if (outcome !== 'complete') break;
+        // Chain.complete() counts products against lists over the whole run: with several bursts, the
+        // final products of finished bursts make up for another burst's missing ones. Per burst here.
+        if (chain.outputs.references.size >= K && !missingProducts(chain.outputs).length) break;
+        outcome = 'timeout';
+        await sleep(200);
       }
+      if (outcome !== 'complete') console.log(`\n  missing: ${missingProducts(chain.outputs).slice(0, 8).join(', ') || '-'}`);
       const seconds = (Date.now() - t0) / 1000;
       const cpuSeconds = treeCpuSeconds(pids()) - cpu0;
       await chain.stop();
@@ -294,6 +321,12 @@ export async function run(args: string[]): Promise<number> {
       // the bench's namespaces (K recordings + one per instance count) off the broker: ~150 partitions each
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${base}-`));
       await admin.deleteTopics({ topics: mine, timeout: 60_000 }).catch((e: Error) => console.warn(`warning: deleting the bench's ${mine.length} topics: ${e.message}`));
+      const { ClickHouse } = await import('../connectors/clickhouse/client.ts');
+      const { ident, sql } = await import('../connectors/clickhouse/sql.ts');
+      const ch = new ClickHouse(cfg, { database: 'default' });
+      for (const n of [...Array.from({ length: K }, (_, k) => `${base}-rec${k}`), ...results.map((r) => r.namespace)])
+        await ch.exec(sql`DROP DATABASE IF EXISTS ${ident(`sdb_${n.replace(/[^A-Za-z0-9_]/g, '_')}`)}`).catch(() => {});
+      await ch.close();
     }
     await admin.disconnect();
 
