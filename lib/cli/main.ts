@@ -28,6 +28,7 @@ const commands: Record<string, string> = {
   dc3: 'streams/dc3/cli.ts',
   replay: 'streams/dc3/replayCli.ts',
   chaos: 'streams/dc3/chaosCli.ts',
+  failover: 'streams/dc3/failoverCli.ts',
   voevent: 'streams/alerts/cli.ts',
   fits: 'lib/fits/cli.ts',
   simulate: 'streams/provider/simulateCli.ts',

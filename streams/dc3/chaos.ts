@@ -186,7 +186,7 @@ async function disturb(chain: Chain, o: ChaosOptions, alertFile: string, windowM
 }
 
 /** Telemetry samples into the run's ops.telemetry while it runs (the ClickHouse sink's input), one source per run. */
-async function telemetry(namespace: string, source: string, n: number, spanMs: number): Promise<number> {
+export async function telemetry(namespace: string, source: string, n: number, spanMs: number): Promise<number> {
   const producer = new TopicProducer(namespace, platformConfig(), 'gft-chaos-telemetry');
   const base = Math.floor(Date.now() / 1000) * 1000;
   let sent = 0;

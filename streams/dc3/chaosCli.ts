@@ -4,6 +4,7 @@ import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/c
 import { repoRoot } from '../../lib/config/platform.ts';
 import { formatChaos, runChaos } from './chaos.ts';
 import { Display, logFormatOption } from './display.ts';
+import * as failover from './failoverCli.ts';
 
 export const summary = 'DC3 under faults (kill -9 of stage instances, broker restart, ClickHouse/registry outages) compared with an undisturbed run';
 
@@ -16,6 +17,10 @@ const spec: CommandSpec = {
     'for 20 s. Prints kills per stage, restarts, the longest stall, whether the candidate lists and products',
     'are identical, SDB duplicates before FINAL, telemetry counts and dead letters. Exit 1 unless all is well.',
     'The kills are spread over the time the night takes at --speed (60 object frames at speed 60 ≈ 60 s).',
+    '',
+    '`gft chaos --failover [options]` is `gft failover`: DC3 on a 3-broker cluster of its own (S3 store,',
+    '2 instances per stage) while the broker leading the burst\'s gp1.calibrated partition is killed and',
+    'restarted, compared with a one-node run (`gft failover --help`).',
   ].join('\n'),
   options: {
     kills: { type: 'number', description: 'kill -9s of stage instances', default: 20 },
@@ -33,6 +38,7 @@ const spec: CommandSpec = {
 };
 
 export async function run(args: string[]): Promise<number> {
+  if (args.includes('--failover')) return failover.run(args.filter((x) => x !== '--failover'));
   const a = parseArgs(args, spec);
   if (a.help) {
     console.log(formatHelp(spec));

@@ -101,7 +101,8 @@ export interface Comparison {
   differences: string[];
 }
 
-export async function compareRuns(a: RunRecord, b: RunRecord, storage: LocalStorage): Promise<Comparison> {
+/** `storageB`: where run b's objects are, when not in `storage` (a run on S3 compared with one on the filesystem). */
+export async function compareRuns(a: RunRecord, b: RunRecord, storage: LocalStorage, storageB: LocalStorage = storage): Promise<Comparison> {
   const diffs: string[] = [];
   const key = (l: Record<string, any>) => `${l.burstId} T0+${l.epochMinutes}min`;
   const lb = new Map(b.lists.map((l) => [key(l), l]));
@@ -122,7 +123,7 @@ export async function compareRuns(a: RunRecord, b: RunRecord, storage: LocalStor
     }
     if (l.baseFile && m.baseFile) {
       res.baseFiles.compared++;
-      const fd = compareFits(await storage.get(l.baseFile as StorageRef), await storage.get(m.baseFile as StorageRef), `base file ${key(l)}`);
+      const fd = compareFits(await storage.get(l.baseFile as StorageRef), await storageB.get(m.baseFile as StorageRef), `base file ${key(l)}`);
       if (fd.length) res.baseFiles.differing++;
       diffs.push(...fd);
     }
@@ -137,7 +138,7 @@ export async function compareRuns(a: RunRecord, b: RunRecord, storage: LocalStor
     }
     pb.delete(p.productId);
     res.products.compared++;
-    const fd = compareFits(await storage.get(p.storage as StorageRef), await storage.get(q.storage as StorageRef), `product ${p.productId} r${p.revision}`);
+    const fd = compareFits(await storage.get(p.storage as StorageRef), await storageB.get(q.storage as StorageRef), `product ${p.productId} r${p.revision}`);
     if (p.revision !== q.revision) fd.unshift(`product ${p.productId}: revision ${p.revision} vs ${q.revision}`);
     if (fd.length) res.products.differing++;
     diffs.push(...fd);
