@@ -54,7 +54,7 @@ async function loadFits(): Promise<Fits | null> {
 }
 
 /** Minimal FITS writer for SExtractor's inputs (one float32 image + cards), used when lib/fits is absent. */
-function writeSimpleFits(path: string, width: number, height: number, data: Float32Array, cards: Array<[string, string | number]>): void {
+export function writeSimpleFits(path: string, width: number, height: number, data: Float32Array, cards: Array<[string, string | number]>): void {
   const card = (k: string, v: string | number | boolean) => {
     const val = typeof v === 'string' ? `'${v.padEnd(8)}'`.padEnd(20) : typeof v === 'boolean' ? (v ? 'T' : 'F').padStart(20) : String(v).padStart(20);
     return `${k.padEnd(8)}= ${val}`.padEnd(80);
@@ -66,7 +66,7 @@ function writeSimpleFits(path: string, width: number, height: number, data: Floa
   writeFileSync(path, Buffer.concat([head, body]));
 }
 
-function sextractor(dir: string, img: string, wgt: string, apDiam: number, fwhm: number): { ms: number; rows: number[][] } {
+export function sextractor(dir: string, img: string, wgt: string, apDiam: number, fwhm: number): { ms: number; rows: number[][] } {
   const conv = gaussianKernel2d(2.5);
   const convLines = ['CONV NORM'];
   for (let j = 0; j < conv.size; j++) convLines.push(Array.from(conv.values.subarray(j * conv.size, (j + 1) * conv.size), (v) => v.toExponential(6)).join(' '));

@@ -215,6 +215,36 @@ function median(a: number[]): number {
   return n % 2 ? s[(n - 1) >> 1] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
+/** Moffat β of the PSF model used to predict the light of catalog neighbours (a typical ground-based PSF). */
+const BLEND_BETA = 3;
+
+/**
+ * The light of a point source of unit flux at distance `d` from the centre of a circular aperture of
+ * radius `r` that falls inside it, relative to the same source centred (Moffat β = 3 of FWHM `fwhm`;
+ * the units of d, r, fwhm are the same). 1 at d = 0; a 2-D integral on a polar grid over the aperture.
+ */
+export function offsetApertureFraction(d: number, r: number, fwhm: number): number {
+  if (!(r > 0 && fwhm > 0)) return d === 0 ? 1 : 0;
+  const b = BLEND_BETA;
+  const a2 = (fwhm / (2 * Math.sqrt(Math.pow(2, 1 / b) - 1))) ** 2;
+  const centred = 1 - Math.pow(1 + (r * r) / a2, 1 - b); // × (β−1)/(πα²) normalisation cancels below
+  if (d === 0) return 1;
+  const NR = 24, NP = 32;
+  let sum = 0;
+  for (let i = 0; i < NR; i++) {
+    const rho = ((i + 0.5) / NR) * r;
+    let ring = 0;
+    for (let j = 0; j < NP; j++) {
+      const phi = ((j + 0.5) / NP) * Math.PI; // symmetric about the line to the source: half the circle, ×2
+      const q2 = rho * rho + d * d - 2 * rho * d * Math.cos(phi);
+      ring += Math.pow(1 + q2 / a2, -b);
+    }
+    sum += ring * rho;
+  }
+  const integral = (sum * (r / NR) * (Math.PI / NP) * 2 * (b - 1)) / (Math.PI * a2);
+  return integral / centred;
+}
+
 /** Builds the candidate lists of every epoch (see module comment). */
 export function buildCandidates(epochs: readonly number[], frameResults: readonly FrameResult[], catalog: ReferenceCatalog, alert: Alert, cfg: CandidateConfig = {}): EpochCandidates[] {
   const c = { ...CANDIDATE_DEFAULTS, ...cfg };
@@ -262,6 +292,48 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
     return best < 0 ? null : { index: best, sep: bd };
   };
 
+  /**
+   * The catalog stars within `R` of (x, y) as one blended detection would see them: their light in an
+   * aperture of radius `ap` centred there (as a magnitude; Infinity when none), and the light centre a
+   * windowed centroid (Gaussian window of the PSF's σ) converges to, starting at (x, y); `sep` = the
+   * largest distance of a star that contributes. Null without catalog stars.
+   */
+  const catalogBlend = (x: number, y: number, R: number, ap: number, fwhm: number): { mag: number; cx: number; cy: number; offset: number; sep: number; n: number } | null => {
+    const ids: number[] = [];
+    const span = Math.ceil(R / CELL);
+    const i0 = Math.floor(x / CELL), j0 = Math.floor(y / CELL);
+    for (let i = -span; i <= span; i++)
+      for (let j = -span; j <= span; j++)
+        for (const s of cgrid.get(key(i0 + i, j0 + j)) ?? []) if (Math.hypot(cx[s] - x, cy[s] - y) <= R && Number.isFinite(catalog.mag[s])) ids.push(s);
+    if (!ids.length) return null;
+    ids.sort((a, b) => a - b);
+    let f = 0, sep = 0;
+    for (const s of ids) {
+      const d = Math.hypot(cx[s] - x, cy[s] - y);
+      const fr = offsetApertureFraction(d, ap, fwhm);
+      f += Math.pow(10, -0.4 * catalog.mag[s]) * fr;
+      if (fr > 0.05) sep = Math.max(sep, d);
+    }
+    const sig2 = (fwhm / 2.354820045) ** 2;
+    let ux = x, uy = y;
+    for (let it = 0; it < 20; it++) {
+      let w = 0, wx = 0, wy = 0;
+      for (const s of ids) {
+        const q = Math.pow(10, -0.4 * catalog.mag[s]) * Math.exp(-((cx[s] - ux) ** 2 + (cy[s] - uy) ** 2) / (4 * sig2));
+        w += q;
+        wx += q * cx[s];
+        wy += q * cy[s];
+      }
+      if (!(w > 0)) break;
+      const nx = wx / w, ny = wy / w;
+      const moved = Math.hypot(nx - ux, ny - uy);
+      ux = nx;
+      uy = ny;
+      if (moved < 1e-3) break;
+    }
+    return { mag: f > 0 ? -2.5 * Math.log10(f) : Infinity, cx: ux, cy: uy, offset: Math.hypot(ux - x, uy - y), sep, n: ids.length };
+  };
+
   // usable frames, in event order, one per id
   const usable = frameResults
     .filter((f) => f.astrometry.ok && Number.isFinite(f.zeroPoint.zp))
@@ -280,6 +352,7 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
     const zpScatter = median(frames.map((e) => e.f.zeroPoint.scatter).filter(Number.isFinite));
     // aperture radius on the sky (the blend radius for the catalog comparison)
     const apArcsec = median(frames.map((e) => (e.f.apertureRadius * e.f.fwhmArcsec) / e.f.fwhm).filter(Number.isFinite));
+    const fwhmArcsec = median(frames.map((e) => e.f.fwhmArcsec).filter(Number.isFinite));
 
     // 1. detections in the search area
     const dets: Det[] = [];
@@ -414,26 +487,60 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       const isFading = !!fading && fading.significance >= c.fadingSigma && fading.alpha > 0;
 
       // catalog (a saturated centroid may sit off the star's position: matched within the aperture)
-      const star = nearestStar(px, py, nSat && Number.isFinite(apArcsec) ? Math.max(matchR, apArcsec) : matchR);
+      let star = nearestStar(px, py, nSat && Number.isFinite(apArcsec) ? Math.max(matchR, apArcsec) : matchR);
       const flags: string[] = [];
       let keep = false;
-      if (!star) {
+      const scatter = Number.isFinite(zpScatter) ? zpScatter : 0.1;
+      /** The brightening test against catalog light `cm` (mag) with a model error `modelErr` (mag). */
+      const brightened = (cm: number, modelErr: number): boolean => {
+        const sig = Math.sqrt(meanMagErr * meanMagErr + scatter * scatter + modelErr * modelErr);
+        const each = lc.filter((p) => !p.upperLimit && cm - p.mag > c.brightenEachSigma * Math.hypot(p.magErr, scatter, modelErr)).length;
+        // the extra light (at 2σ) must itself be brighter than the catalog's completeness limit:
+        // fainter, it may be a neighbour the catalog does not list, inside the aperture
+        const extra = Math.pow(10, -0.4 * (meanMag + 2 * sig)) - Math.pow(10, -0.4 * cm);
+        const extraMag = extra > 0 ? -2.5 * Math.log10(extra) : Infinity;
+        return cm - meanMag > c.brightenSigma * sig && each >= c.minFrames && extraMag < depth - c.completenessMargin;
+      };
+      // Blends: with no catalog star at the position, the catalog stars around it (within the match
+      // radius + 1.5 FWHM) as one detection would see them — their light in the aperture (Moffat PSF)
+      // and the light centre a windowed centroid finds. When that centre is where the detection is,
+      // the detection is their blend (two stars near the catalog depth, 1–1.6″ from either
+      // position): a candidate only if brighter than their light, as a brightened star is.
+      const blend = !star && Number.isFinite(fwhmArcsec) && Number.isFinite(apArcsec) ? catalogBlend(px, py, matchR + 1.5 * fwhmArcsec, apArcsec, fwhmArcsec) : null;
+      const blendExplains = !!blend && Number.isFinite(blend.mag) && blend.offset <= Math.max(matchR, 0.35 * fwhmArcsec);
+      if (blendExplains) {
+        star = nearestStar(px, py, matchR + 1.5 * fwhmArcsec);
+        if (brightened(blend!.mag, 0.1)) {
+          flags.push('brightened');
+          keep = true;
+        }
+      } else if (!star) {
         flags.push('catalog_absent');
-        if (minBright < depth - c.completenessMargin) {
+        // the light of catalog neighbours inside the aperture is not the source's
+        const own = (m: number) => {
+          if (!blend || !Number.isFinite(blend.mag)) return m;
+          const f = Math.pow(10, -0.4 * m) - Math.pow(10, -0.4 * blend.mag);
+          return f > 0 ? -2.5 * Math.log10(f) : Infinity;
+        };
+        // the catalog depth per blend: a steady detection wider than the PSF may be two or three
+        // stars the catalog does not list, each just below its depth (18.5 + 19.0 + 20.1 mag within
+        // 1.3″ read 17.9 at 2″ seeing, width 1.2× the PSF's; a single star reads 1.00 ± 0.05): its
+        // limit is 0.75 mag brighter (two stars at the depth). A fading source keeps the plain limit.
+        const widths = used.filter((i) => !isSat(i)).map((i) => frames[dets[i].frame].f.sources[dets[i].src].fwhm / frames[dets[i].frame].f.fwhm);
+        const elong = used.map((i) => {
+          const q = frames[dets[i].frame].f.sources[dets[i].src];
+          return q.b > 0 ? q.a / q.b : 1;
+        });
+        const extended = !isFading && (median(widths) > 1.15 || median(elong) > 1.4);
+        const limit = depth - c.completenessMargin - (extended ? 0.75 : 0);
+        if (own(minBright) < limit) {
           flags.push('above_catalog_depth');
           keep = true;
         }
         if (isFading) keep = true;
       } else {
         const cm = Math.min(catalog.mag[star.index], blendMag(px, py, Number.isFinite(apArcsec) ? Math.max(apArcsec, star.sep) : star.sep));
-        const scatter = Number.isFinite(zpScatter) ? zpScatter : 0.1;
-        const sig = Math.sqrt(meanMagErr * meanMagErr + scatter * scatter);
-        const each = lc.filter((p) => !p.upperLimit && cm - p.mag > c.brightenEachSigma * Math.hypot(p.magErr, scatter)).length;
-        // the extra light (at 2σ) must itself be brighter than the catalog's completeness limit:
-        // fainter, it may be a neighbour the catalog does not list, inside the aperture
-        const extra = Math.pow(10, -0.4 * (meanMag + 2 * sig)) - Math.pow(10, -0.4 * cm);
-        const extraMag = extra > 0 ? -2.5 * Math.log10(extra) : Infinity;
-        if (cm - meanMag > c.brightenSigma * sig && each >= c.minFrames && extraMag < depth - c.completenessMargin) {
+        if (brightened(cm, 0)) {
           flags.push('brightened');
           keep = true;
         }

@@ -70,7 +70,7 @@ export interface FrameResult {
 /** Runs the per-frame chain (see module comment). */
 export function processFrame(frame: CalibratedFrame, catalog: CatalogStars, cfg: FrameConfig = {}): FrameResult {
   const det = detectSources(frame, { gain: frame.gain, exptime: frame.exptime, saturation: frame.saturation, ...cfg.detection });
-  const astro = solveAstrometry(det.sources, frame.width, frame.height, catalog, frame.wcs, { hint: frame.hint ?? null, ...cfg.astrometry });
+  const astro = solveAstrometry(det.sources, frame.width, frame.height, catalog, frame.wcs, { hint: frame.hint ?? null, fwhmPx: det.fwhm, ...cfg.astrometry });
   const wcs = astro.ok ? astro.wcs : frame.wcs;
   const zp = astro.ok ? fitZeroPoint(det.sources, catalog.mag, astro.sourceIndex, astro.catalogIndex, { minSnr: cfg.zpMinSnr }) : { zp: NaN, zpErr: NaN, scatter: NaN, nStars: 0 };
   const mpv = medianPixelVariance(frame.weight ? null : det.background.rms, frame.weight, frame.width * frame.height);
