@@ -11,13 +11,11 @@
  * worst error (|measured − true| over its detections), how many of the frames where the afterglow is
  * brighter than r = 19 are measured within 0.1 mag + 3σ, and the upper limits the data do not support.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { table } from './lib.ts';
-import { sextractor, writeSimpleFits } from './gp1-detection.ts';
-import { runSkyNight, scoreNight, sourcesFound, type SkyNightOptions } from '../streams/gp1/skyNight.ts';
+import { haveSExtractor, runSkyNight, scoreNight, sextractorSources, sourcesFound, type SkyNightOptions } from '../streams/gp1/skyNight.ts';
 import type { SimulateNightOptions } from '../streams/provider/core/simulate/write.ts';
 
 /** Twelve frames over the hour: 4 by T0+5 min, 6 by T0+10, 9 by T0+30, 12 by T0+60. */
@@ -59,7 +57,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',').map((s) => s.trim().toLowerCase()) : null;
   const keep = args.includes('--keep') ? args[args.indexOf('--keep') + 1] : null;
-  const haveSex = spawnSync('source-extractor', ['-v'], { encoding: 'utf8' }).status === 0;
+  const haveSex = haveSExtractor();
   if (!haveSex) console.error('gp1-skies: `source-extractor` is not installed: completeness of SExtractor not measured');
   const tmp = keep ?? mkdtempSync(join(tmpdir(), 'gp1-skies-'));
   const rows: Record<string, string | number>[] = [];
@@ -70,29 +68,8 @@ export async function run(args: string[]): Promise<number> {
       const t = Date.now();
       const n = await runSkyNight(tmp, c.name, c.sim, { sources: true, ...c.opts });
       const s = scoreNight(n, { stackRequired: c.stack });
-      const fits = await import('../lib/fits/index.ts');
-      const { readCalibrated } = await import('../streams/gp1/detectCli.ts');
       const ours = n.detect.frames.map((f) => (f.sources ? f.sources.map((q) => ({ x: q.x, y: q.y })) : null));
-      const sex: Array<Array<{ x: number; y: number }> | null> = [];
-      if (haveSex) {
-        const sdir = join(n.dir, 'sex');
-        const { mkdirSync } = await import('node:fs');
-        mkdirSync(sdir, { recursive: true });
-        for (const f of n.detect.frames) {
-          if (f.error || !f.apertureRadiusPix) {
-            sex.push(null);
-            continue;
-          }
-          const img = await readCalibrated(fits as never, f.file);
-          const nPix = img.width * img.height;
-          const wgt = new Float32Array(nPix);
-          for (let i = 0; i < nPix; i++) wgt[i] = img.mask && img.mask[i] ? 0 : img.weight ? img.weight[i] : 1;
-          writeSimpleFits(join(sdir, 'image.fits'), img.width, img.height, Float32Array.from(img.data), []);
-          writeSimpleFits(join(sdir, 'weight.fits'), img.width, img.height, wgt, []);
-          const r = sextractor(sdir, join(sdir, 'image.fits'), join(sdir, 'weight.fits'), 2 * f.apertureRadiusPix, f.fwhmArcsec ?? 2);
-          sex.push(r.rows.map((row) => ({ x: row[0] - 1, y: row[1] - 1 })));
-        }
-      }
+      const sex = haveSex ? await sextractorSources(n) : [];
       const [of, ot] = sourcesFound(n, ours);
       const [sf, st] = haveSex ? sourcesFound(n, sex) : [NaN, NaN];
       const req = s.epochs.filter((e) => e.required);
@@ -108,6 +85,7 @@ export async function run(args: string[]): Promise<number> {
         SExtractor: pct(sf, st),
         solved: `${s.solved}/${n.frames.length}`,
         'worst rms"': s.worstRmsArcsec ? s.worstRmsArcsec.toFixed(3) : '-',
+        'WCS err vs truth"': s.solved ? s.worstWcsErrorArcsec.toFixed(3) : '-',
         'LC worst err': lc ? `${lc.worstError.toFixed(3)} (${lc.points} pts)` : '-',
         'r<19 within 0.1+3σ': lc ? `${lc.bright.within}/${lc.bright.frames}` : '-',
         'bad limits': lc ? lc.badLimits : '-',

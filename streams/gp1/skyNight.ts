@@ -13,6 +13,7 @@
  *   magnitude (and in units of 3σ + 0.02 mag), and the upper limits that claim it fainter than it was;
  * - completeness: true stars brighter than `completenessMag` found within 1.5 px (`sourcesFound`).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { angularSeparation, pixToSky, skyToPix, type TanWcs } from '../../lib/wcs/index.ts';
@@ -237,6 +238,12 @@ export interface NightScore {
   frames: string[];
   solved: number;
   worstRmsArcsec: number;
+  /**
+   * Largest error of a solved frame's fitted WCS against the true one over a 5 × 5 grid of the frame,
+   * arcsec. The rms above is against the catalog, whose own positions scatter (the generator's
+   * catalogPosError: 0.1″ per axis, 0.14″ radial): this is the WCS's real accuracy.
+   */
+  worstWcsErrorArcsec: number;
   epochs: EpochScore[];
   /** The afterglow's light curve in the last list that has it: detections vs truth. */
   lightCurve: {
@@ -267,7 +274,8 @@ export function isAfterglow(c: Candidate, ag: { ra: number; dec: number }): bool
 export function scoreNight(n: SkyNight, o: { stackRequired?: boolean; brightMag?: number } = {}): NightScore {
   const brightMag = o.brightMag ?? 19;
   const frames: string[] = [];
-  let solved = 0, worstRms = 0;
+  let solved = 0, worstRms = 0, worstWcsErr = 0;
+  const { width: cw, height: ch } = n.truth.camera;
   for (const r of n.detect.frames) {
     const f = n.frames.find((x) => x.frameId === r.frameId);
     const k = r.wcsFit?.cards;
@@ -283,6 +291,13 @@ export function scoreNight(n: SkyNight, o: { stackRequired?: boolean; brightMag?
     if (ok) {
       solved++;
       worstRms = Math.max(worstRms, rms);
+      if (wcs && f)
+        for (let i = 0; i < 5; i++)
+          for (let j = 0; j < 5; j++) {
+            const x = ((i + 0.5) / 5) * cw, y = ((j + 0.5) / 5) * ch;
+            const a = pixToSky(f.trueWcs, x, y, [0, 0]), b = pixToSky(wcs, x, y, [0, 0]);
+            worstWcsErr = Math.max(worstWcsErr, angularSeparation(a[0], a[1], b[0], b[1]) * 3600);
+          }
     }
     const scale = n.truth.camera.pixelScale;
     if (!ok || !(rms < 0.35) || !(rms < scale) || !(agErr < 0.3)) frames.push(`${r.frameId}: ok=${ok} ${r.wcsFit?.method} rms=${rms?.toFixed(3)}" afterglow WCS error=${agErr.toFixed(3)}" ${r.error ?? r.wcsFit.notes.join('; ')}`);
@@ -349,7 +364,7 @@ export function scoreNight(n: SkyNight, o: { stackRequired?: boolean; brightMag?
     }
     lightCurve = { points: pts, upperLimits: ul, worstError: worst, worstFrame, worstPull, bright, badLimits };
   }
-  return { frames, solved, worstRmsArcsec: worstRms, epochs, lightCurve };
+  return { frames, solved, worstRmsArcsec: worstRms, worstWcsErrorArcsec: worstWcsErr, epochs, lightCurve };
 }
 
 /**
@@ -384,4 +399,38 @@ export function sourcesFound(n: SkyNight, lists: Array<Array<{ x: number; y: num
     }
   });
   return [found, total];
+}
+
+/** Whether Debian's `source-extractor` is on PATH (the completeness reference). */
+export function haveSExtractor(): boolean {
+  return spawnSync('source-extractor', ['-v'], { encoding: 'utf8' }).status === 0;
+}
+
+/**
+ * SExtractor's source lists on the night's calibrated frames (null for a frame GP1 could not measure),
+ * with GP1's settings (bench/gp1-detection.ts: threshold, area, kernel, meshes, the frame's aperture
+ * and FWHM), 0-based pixel coordinates, for `sourcesFound`. Needs `source-extractor` (haveSExtractor).
+ */
+export async function sextractorSources(n: SkyNight): Promise<Array<Array<{ x: number; y: number }> | null>> {
+  const { sextractor, writeSimpleFits } = await import('../../bench/gp1-detection.ts');
+  const fits = await import('../../lib/fits/index.ts');
+  const { readCalibrated } = await import('./detectCli.ts');
+  const sdir = join(n.dir, 'sex');
+  mkdirSync(sdir, { recursive: true });
+  const out: Array<Array<{ x: number; y: number }> | null> = [];
+  for (const f of n.detect.frames) {
+    if (f.error || !f.apertureRadiusPix) {
+      out.push(null);
+      continue;
+    }
+    const img = await readCalibrated(fits as never, f.file);
+    const nPix = img.width * img.height;
+    const wgt = new Float32Array(nPix);
+    for (let i = 0; i < nPix; i++) wgt[i] = img.mask && img.mask[i] ? 0 : img.weight ? img.weight[i] : 1;
+    writeSimpleFits(join(sdir, 'image.fits'), img.width, img.height, Float32Array.from(img.data), []);
+    writeSimpleFits(join(sdir, 'weight.fits'), img.width, img.height, wgt, []);
+    const r = sextractor(sdir, join(sdir, 'image.fits'), join(sdir, 'weight.fits'), 2 * f.apertureRadiusPix, f.fwhmArcsec ?? 2);
+    out.push(r.rows.map((row) => ({ x: row[0] - 1, y: row[1] - 1 })));
+  }
+  return out;
 }

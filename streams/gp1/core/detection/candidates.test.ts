@@ -304,3 +304,26 @@ describe('blends of faint catalog stars (issue 20, item 3)', () => {
     for (const e of epochs) expect(e.candidates.map((c) => `${c.id} ${c.mag.toFixed(2)} ${c.flags}`), `epoch ${e.epochSec}`).toEqual([]);
   });
 });
+
+describe('a source seen in single frames only (issue 20, item 1: cosmic-ray spots an undersampled PSF does not tell from stars)', () => {
+  // the same spot in frames 1 and 4 of 8 (17.6 mag, S/N ≈ 60), nothing in the frames around each down
+  // to their limit (≈ 21): two orphans make no candidate; in frames 1 and 2 (adjacent) it is one
+  const spot = (night: SyntheticNight, frames: FrameResult[], at: number[]) => {
+    const ra = night.alert.ra - 30 / 3600 / Math.cos((20 * Math.PI) / 180), dec = night.alert.dec + 40 / 3600;
+    return frames.map((f, k) => {
+      if (!at.includes(k)) return f;
+      const s = f.sources.find((q) => q.flags === 0 && q.snr > 40 && q.snr < 100)!;
+      return { ...f, sources: [...f.sources, { ...s, id: f.sources.length, ra, dec, mag: 17.6, magErr: 0.018, catalogIndex: -1 }] };
+    });
+  };
+
+  it('two orphans make no candidate; two adjacent detections do', () => {
+    const night = makeNight({ seed: 47, afterglow: null });
+    const frames = run(night);
+    expect(frames.every((f) => f.limitingMag > 20)).toBe(true);
+    const names = (e: EpochCandidates[]) => e.map((x) => x.candidates.map((c) => `${c.id} ${c.mag.toFixed(2)} ${c.flags}`));
+    expect(names(buildCandidates(EPOCHS, spot(night, frames, [1, 4]), night.catalog, night.alert)).flat()).toEqual([]);
+    const adjacent = buildCandidates(EPOCHS, spot(night, frames, [1, 2]), night.catalog, night.alert);
+    expect(adjacent.at(-1)!.candidates.length, names(adjacent).join('\n')).toBe(1);
+  });
+});
