@@ -237,7 +237,7 @@ describe.skipIf(!!clusterProblem)("on Debian's ClickHouse 18.16 as a cluster (Zo
     await waitOnB('SELECT count() AS n FROM sdb.products_local', 2);
 
     // the migrations of now
-    expect(await migrate(a, () => {}, cl())).toEqual([2, 3]);
+    expect(await migrate(a, () => {}, cl())).toEqual([2, 3, 4]);
     expect(await migrateSdb(sa, () => {}, cl())).toEqual([2]);
     expect(await migrateWeb(a, () => {}, cl())).toEqual(WEB_MIGRATIONS.map((m) => m.id));
     const tables = async (ch: ClickHouse) => Object.fromEntries((await ch.query<{ t: string; engine: string }>(raw("SELECT concat(database, '.', name) AS t, engine_full AS engine FROM system.tables WHERE database IN ('gft', 'sdb')"))).map((r) => [r.t, r.engine.replace(/\(.*$/s, '')]));

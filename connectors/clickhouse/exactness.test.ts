@@ -29,7 +29,7 @@ import { insertProduct, type ValidatedProduct } from '../sdb/sdb.ts';
 import { sha256 } from '../storage/storage.ts';
 import { chdbClickHouse, chdbInstalled, chdbSession, ensureChdb, type ChdbSession } from './chdb.ts';
 import { ClickHouse } from './client.ts';
-import { MIGRATIONS, RETAINED_TABLES, migrate } from './migrations.ts';
+import { METRICS_HELD, MIGRATIONS, RETAINED_TABLES, migrate } from './migrations.ts';
 import { applyMigrations } from './migrator.ts';
 import { rebuildPlan } from './rebuild.ts';
 import { clickhouseSink } from './sink.ts';
@@ -104,12 +104,13 @@ async function oldLayout(ch: ClickHouse, sdb: ClickHouse): Promise<void> {
   await sdb.insert('lightcurve_points', [{ product_id: p.productId, revision: 0, cand_id: 'c1', frame_id: 'f1', t0: Math.floor(Date.parse('2019-10-16T08:30:00Z') / 1000), mag: 17 }]);
 }
 
-/** What the tables show (FINAL), without the version column: what a migration must keep. */
+/** What the tables show (FINAL), without the columns the migrations add (version, stage_metrics' of migration 4): what a migration must keep. */
+const ADDED = new Set(['version', ...METRICS_HELD.map((c) => c.name)]);
 async function shown(ch: ClickHouse, sdb: ClickHouse): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   for (const [c, tables] of [[ch, RETAINED_TABLES], [sdb, SDB_TABLES]] as const) {
     for (const table of tables) {
-      const cols = (await c.query<{ name: string }>(sql`SELECT name FROM system.columns WHERE database = ${c.database} AND table = ${table} AND name != 'version' ORDER BY name`)).map((x) => ident(x.name).text);
+      const cols = (await c.query<{ name: string }>(sql`SELECT name FROM system.columns WHERE database = ${c.database} AND table = ${table} ORDER BY name`)).filter((x) => !ADDED.has(x.name)).map((x) => ident(x.name).text);
       out[`${c.database}.${table}`] = await rowsOf(c, sql`SELECT ${raw(cols.join(', '))} FROM ${ident(`${c.database}.${table}`)} FINAL`);
     }
   }
@@ -239,7 +240,7 @@ function suite(name: string, open: () => Promise<Backend>, close: () => Promise<
         const plan = rebuildPlan(ch.database, r2, 2, null);
         if (cut === 1) for (const q of plan.slice(0, 2)) await ch.exec(q);
         if (cut === 2) await ch.exec(raw(`RENAME TABLE ${ident(`${ch.database}.telemetry`)} TO ${ident(`${ch.database}.telemetry__m2_old`)}`));
-        expect(await migrate(ch, () => {}, null)).toEqual([2, 3]);
+        expect(await migrate(ch, () => {}, null)).toEqual([2, 3, 4]);
         expect(await migrateSdb(sdb, () => {}, null)).toEqual([2]);
         expect(await migrate(ch, () => {}, null)).toEqual([]);
         await checkMigrated(ch, sdb, before);

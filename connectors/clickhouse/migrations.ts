@@ -57,6 +57,26 @@ const versioned = (table: string): TableRebuild => ({
   final: false,
 });
 
+/** Migration 4: stage_metrics gains the busy time, stopped partitions and what a stage holds (issue 22). */
+export const METRICS_HELD = [
+  { name: 'busy_ms', type: 'Float64', from: '0' },
+  { name: 'stopped_partitions', type: 'UInt32', from: '0' },
+  { name: 'state_keys', type: 'UInt64', from: '0' },
+  { name: 'state_bytes', type: 'UInt64', from: '0' },
+  { name: 'bursts_held', type: 'UInt32', from: '0' },
+  { name: 'cache_bytes', type: 'UInt64', from: '0' },
+  { name: 'rss_bytes', type: 'UInt64', from: '0' },
+];
+const metricsHeld: TableRebuild = {
+  table: 'stage_metrics',
+  create: (db, name) => raw(`CREATE TABLE IF NOT EXISTS ${t(db, name)} (
+        ${VERSIONED.stage_metrics.columns}, ${METRICS_HELD.map((c) => `${c.name} ${c.type}`).join(', ')}
+      ) ENGINE = ReplacingMergeTree(version) ${VERSIONED.stage_metrics.engine}`),
+  columns: [...versioned('stage_metrics').columns, ...METRICS_HELD.map((c) => c.name)],
+  added: METRICS_HELD,
+  final: false,
+};
+
 export const MIGRATIONS: Migration[] = [
   {
     id: 1,
@@ -87,6 +107,11 @@ export const MIGRATIONS: Migration[] = [
       plan: (db) => fillSql(db),
       run: async (ch, c, log) => void (await fillRollup(ch, c, log)),
     },
+  },
+  {
+    id: 4,
+    name: 'stage_metrics: busy time, stopped partitions, state and cache size, RSS',
+    rebuild: () => [metricsHeld],
   },
 ];
 

@@ -16,6 +16,7 @@ interface LogValue { time: number; level: string; stage: string; instance: strin
 interface MetricsValue {
   stage: string; instance: string; time: number; intervalMs: number; messagesIn: number; messagesOut: number; messagesDlq: number;
   retries: number; lag: number; processingMsP50: number; processingMsP99: number;
+  busyMs?: number; stoppedPartitions?: number; stateKeys?: number; stateBytes?: number; burstsHeld?: number; cacheBytes?: number; rssBytes?: number;
 }
 
 const secs = (ms: number) => Math.floor(ms / 1000);
@@ -39,7 +40,8 @@ export function toRows(messages: InMessage[]): Record<string, Record<string, unk
       tables.stage_metrics.push({
         stage: v.stage, instance: v.instance, time: secs(v.time), ms: v.time % 1000, interval_ms: v.intervalMs, messages_in: v.messagesIn,
         messages_out: v.messagesOut, messages_dlq: v.messagesDlq, retries: v.retries, lag: v.lag, processing_ms_p50: v.processingMsP50, processing_ms_p99: v.processingMsP99,
-        version: version(m),
+        version: version(m), busy_ms: v.busyMs ?? 0, stopped_partitions: v.stoppedPartitions ?? 0, state_keys: v.stateKeys ?? 0, state_bytes: v.stateBytes ?? 0,
+        bursts_held: v.burstsHeld ?? 0, cache_bytes: v.cacheBytes ?? 0, rss_bytes: v.rssBytes ?? 0,
       });
     }
   }

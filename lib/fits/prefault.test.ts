@@ -33,8 +33,9 @@ describe('pre-faulted output buffers', () => {
     expect(second.byteLength).toBe(5 * MB);
     new Float32Array(second).fill(1.5);
     expect(new Float32Array(second)[5 * (MB / 4) - 1]).toBe(1.5);
-    // taken from the spares, and another of that size requested
-    expect(prefaultState().pending).toEqual([5 * MB]);
+    // taken from the spares, and another of that size requested (the helper may already have made it)
+    const after = prefaultState();
+    expect([...after.pending, ...after.ready]).toEqual([5 * MB]);
     await until(() => prefaultState().ready.length === 1);
     // at most two sizes kept
     for (const n of [6, 7, 8]) {

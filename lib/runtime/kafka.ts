@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaT, logLevel as LogLevelT, SASLOptions } from 'kafkajs';
 import type { PlatformConfig } from '../config/platform.ts';
+import { writeLogLine } from './log.ts';
 import { localPassword } from '../config/localSecure.ts';
 import { redact } from '../config/secrets.ts';
 import { STAGES } from './topology.ts';
@@ -25,7 +26,9 @@ export { CompressionTypes };
  * Errors kafkajs logs at ERROR level although it retries them and they are expected: a transaction
  * begun while the broker is still writing the previous one's markers (CONCURRENT_TRANSACTIONS).
  */
-const EXPECTED = /another concurrent operation on the same transaction|CONCURRENT_TRANSACTIONS/;
+// (also the coordinator lookups of a group or transactional id that kafkajs retries at every start)
+// (and ListOffsets answered NOT_LEADER by a just-created topic's leader: topics.ts probes for it, kafkajs retries)
+const EXPECTED = /another concurrent operation on the same transaction|CONCURRENT_TRANSACTIONS|The group coordinator is not available|This is not the correct coordinator for this group|Response ListOffsets\(.*\) This server is not the leader/;
 
 type Entry = { namespace: string; level: number; label: string; log: { message: string; error?: string; [k: string]: unknown } };
 
@@ -34,7 +37,7 @@ function logCreator(): (e: Entry) => void {
   return ({ namespace, level, label, log }) => {
     if (level <= logLevel.ERROR && EXPECTED.test(`${log.message} ${log.error ?? ''}`) && process.env.GFT_KAFKAJS_LOG !== 'debug') return;
     const { message, ...extra } = log;
-    console.error(redact(JSON.stringify({ level: label, logger: 'kafkajs', namespace, message, ...extra })));
+    writeLogLine(redact(JSON.stringify({ level: label, logger: 'kafkajs', namespace, message, ...extra })), label);
   };
 }
 

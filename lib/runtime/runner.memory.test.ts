@@ -352,4 +352,19 @@ describe('stage runner on the in-memory broker', () => {
     expect(h.read('join2.dlq')).toHaveLength(0);
     expect(away).toBeLessThanOrEqual(0);
   });
+
+  it('rides out the brokers going away while a failure is retried: heartbeats that cannot reach them are not fatal', async () => {
+    h = new MemoryHarness('m14', [IN, OUT]);
+    let failures = 4;
+    await h.produce('in', [{ key: 'a', value: tel('s1'), partition: 0 }]);
+    const r = h.runner(relay('relay', { handle: () => (failures-- > 0 ? Promise.reject(retriable('dep.down', 'dependency down')) : [logOut('s1')]) }));
+    await r.start();
+    h.broker.down = true; // the broker restarts: the retry's heartbeats and the produce fail with connection errors
+    await h.until(() => failures < 0, { stepMs: 500, what: 'the handler retried while the broker is away' });
+    await h.clock.advance(5000);
+    h.broker.down = false;
+    await h.until(() => outMessages().length === 1, { stepMs: 500, what: 'the output once the broker is back' });
+    expect(r.live).toBe(true);
+    expect(h.read('relay.dlq')).toHaveLength(0);
+  });
 });

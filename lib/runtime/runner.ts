@@ -159,7 +159,7 @@ export class StageRunner<T = any> {
       retryMaxMs: options.retryMaxMs ?? 10_000,
       retryMaxElapsedMs: options.retryMaxElapsedMs ?? Number(process.env.GFT_RETRY_MAX_ELAPSED_MS || Infinity),
       maxConsecutiveDeadLetters: options.maxConsecutiveDeadLetters ?? 20,
-      metricsIntervalMs: options.metricsIntervalMs ?? 10_000,
+      metricsIntervalMs: options.metricsIntervalMs ?? Number(process.env.GFT_METRICS_INTERVAL_MS || 10_000),
       publishLogs: options.publishLogs ?? true,
     };
     this.extraTopics = options.extraTopics ?? [];
@@ -477,7 +477,13 @@ export class StageRunner<T = any> {
         const until = this.clock.now() + delay;
         while (this.clock.now() < until) {
           await this.clock.sleep(Math.min(1000, until - this.clock.now()));
-          await heartbeat?.(); // a rebalance during the backoff hands the partition back
+          try {
+            await heartbeat?.();
+          } catch (h) {
+            if (isRebalance(h)) throw h; // a rebalance during the backoff hands the partition back
+            // a heartbeat that cannot reach the brokers (they restart): keep backing off; the group
+            // membership is the consumer's business (kafkajs rejoins, or the partition moves)
+          }
         }
         delay = Math.min(this.opts.retryMaxMs, delay * 2);
       }
@@ -565,6 +571,20 @@ export class StageRunner<T = any> {
     }
   }
 
+  /** What the stage holds now (StageMetrics' state fields): its stores' size, open bursts, cache bytes. */
+  heldNow(): { stateKeys: number; stateBytes: number; burstsHeld: number; cacheBytes: number } {
+    let stateKeys = 0;
+    let stateBytes = 0;
+    let burstsHeld = 0;
+    for (const t of this.tasks.values()) {
+      if (t.revoked || !this.stage.state) continue;
+      stateKeys += t.store.size;
+      stateBytes += t.store.bytes;
+      burstsHeld += this.stage.held?.bursts(t.store) ?? 0;
+    }
+    return { stateKeys, stateBytes, burstsHeld, cacheBytes: this.stage.held?.cacheBytes?.() ?? 0 };
+  }
+
   /** Publishes StageMetrics and queued logs (best effort: observability never blocks the stage). */
   private async publishMetrics(): Promise<void> {
     if (!this.producer || this.killed) return;
@@ -586,6 +606,8 @@ export class StageRunner<T = any> {
       processingMsP99: percentile(times, 0.99),
       busyMs: c.busyMs - this.lastCounters.busyMs,
       stoppedPartitions: [...this.tasks.values()].filter((t) => t.stopped).length,
+      ...this.heldNow(),
+      rssBytes: process.memoryUsage.rss(),
     };
     this.lastMetricsAt = now;
     this.lastCounters = { in: c.in, out: c.out, dlq: c.dlq, retries: c.retries, busyMs: c.busyMs };

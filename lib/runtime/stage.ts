@@ -116,4 +116,10 @@ export interface StageDefinition<T = any> {
   close?(ctx: StageContext): Promise<void>;
   /** The runner dropped these input partitions (rebalance): drop caches derived from their state. */
   revoked?(partitions: number[]): void;
+  /**
+   * What the stage holds, for its metrics (StageMetrics.burstsHeld / cacheBytes): the bursts whose
+   * state in this store is open (not yet closed), and the bytes of its in-memory caches (masters,
+   * catalogs, measurements). A stage that lives through a season keeps both bounded (docs/season.md).
+   */
+  held?: { bursts(store: StateStore): number; cacheBytes?(): number };
 }

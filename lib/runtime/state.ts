@@ -14,9 +14,16 @@ export class StateStore {
   private readonly data: Map<string, string>;
   private overlay = new Map<string, string | null>();
   private changes = new Map<string, string | null>();
+  private committedBytes = 0;
 
   constructor(entries: Iterable<[string, string]> = []) {
     this.data = new Map(entries);
+    for (const [k, v] of this.data) this.committedBytes += k.length + v.length;
+  }
+
+  /** Characters of the committed keys and values (≈ bytes: keys and JSON are mostly ASCII), for the stage's metrics. */
+  get bytes(): number {
+    return this.committedBytes;
   }
 
   private raw(key: string): string | undefined {
@@ -56,13 +63,18 @@ export class StateStore {
   }
 
   get size(): number {
-    return this.keys().length;
+    return this.overlay.size ? this.keys().length : this.data.size;
   }
 
   commitMessage(): void {
     for (const [k, v] of this.overlay) {
+      const old = this.data.get(k);
+      if (old !== undefined) this.committedBytes -= k.length + old.length;
       if (v === null) this.data.delete(k);
-      else this.data.set(k, v);
+      else {
+        this.data.set(k, v);
+        this.committedBytes += k.length + v.length;
+      }
       this.changes.set(k, v);
     }
     this.overlay = new Map();

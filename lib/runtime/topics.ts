@@ -62,13 +62,16 @@ export function topicRequest(namespace: string, t: TopicSpec, layout: TopicLayou
   return { topic: nsName(namespace, t.name), numPartitions: partitionsOf(t, layout), replicationFactor: layout.replicationFactor, configEntries: topicConfig(t, layout) };
 }
 
-const RETRIABLE_METADATA = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+const RETRIABLE_METADATA = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER']);
 
 /**
- * Creates topics and waits until every partition has a leader. kafkajs' own `waitForLeaders` only
- * retries LEADER_NOT_AVAILABLE, but a KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION for a moment
- * after the controller created the topic (its metadata image lags): that is retried here too.
- * Topics that already exist (created concurrently) are accepted.
+ * Creates topics and waits until every partition has a leader that serves it. kafkajs' own
+ * `waitForLeaders` only retries LEADER_NOT_AVAILABLE, but a KRaft broker answers
+ * UNKNOWN_TOPIC_OR_PARTITION for a moment after the controller created the topic (its metadata image
+ * lags): that is retried here too. And a broker can name itself leader in its metadata before its
+ * replica manager has opened the partition (seen on a loaded machine creating many topics: produce
+ * answered NOT_LEADER for seconds), so readiness ends with a ListOffsets on every partition, which
+ * the leader's replica manager answers. Topics that already exist (created concurrently) are accepted.
  */
 export async function createAndAwaitTopics(admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<void> {
   if (!topics.length) return;
@@ -88,10 +91,15 @@ export async function createAndAwaitTopics(admin: Admin, topics: ITopicConfig[],
         const t = md.find((m) => m.name === n);
         return !t || !t.partitions.length || t.partitions.some((p) => p.leader < 0);
       });
-      if (!missing.length) return;
+      if (!missing.length) {
+        // served by the leaders' replica managers (kafkajs retries NOT_LEADER inside, with fresh metadata)
+        await Promise.all(names.map((topic) => admin.fetchTopicOffsets(topic)));
+        return;
+      }
       reason = `no leader yet for ${missing.join(', ')}`;
     } catch (e) {
-      const type = (e as { type?: string }).type ?? '';
+      const cause = (e as { cause?: unknown }).cause ?? e; // kafkajs wraps the last error when its retries run out
+      const type = (cause as { type?: string }).type ?? '';
       if (!RETRIABLE_METADATA.has(type)) throw e;
       reason = (e as Error).message;
     }

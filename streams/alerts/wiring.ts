@@ -3,7 +3,8 @@
  * alerts.reference (a new version on trigger/update) and gp1.trigger (trigger, update, cancel).
  * Unparseable packets go to alerts.dlq with the reason (the raw bytes stay in voevent.raw).
  *
- * State: one BurstState per burst in the store of the voevent.raw partition (key `burst/<burst id>`),
+ * State: one BurstState per burst in the store of the voevent.raw partition (key `burst/<burst id>`,
+ * forgotten GFT_CLOSED_RETENTION_DAYS after the burst's T0, event time),
  * written to `alerts.changelog` in the same transaction as the decision, its outputs and the input
  * offset, and restored from it when the partition is assigned: a restart, a standby instance taking
  * over, or a replay into a fresh namespace gives the same decisions. voevent.raw has one partition
@@ -16,11 +17,13 @@ import { field, loadConfig } from '../../lib/config/define.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { parseVoevent } from './core/parse.ts';
 import { applyAlert, restoreState, DEFAULT_MANAGER_CONFIG } from './core/manager.ts';
-import { buildReference, checkPlan, loadCatalog, referenceJson, DC3_PLAN, DEFAULT_CATALOG, type CatalogStar } from './core/reference.ts';
+import { buildReference, checkPlan, referenceJson, DC3_PLAN, DEFAULT_CATALOG } from './core/reference.ts';
+import { CatalogSource } from './catalogSource.ts';
+import { closingConfig, type ClosingConfig } from '../../lib/runtime/closing.ts';
 import { InvalidInput } from './core/errors.ts';
 
 export const alertsSchema = {
-  catalog: field<string>({ env: 'GFT_ALERTS_CATALOG', type: 'string', doc: 'Reference star catalog file (CSV ra,dec,mag[,band] or FITS table with those columns); empty = no stars', default: '' }),
+  catalog: field<string>({ env: 'GFT_ALERTS_CATALOG', type: 'string', doc: 'Reference star catalog: a file (CSV ra,dec,mag[,band] or FITS table with those columns) or a folder of them (e.g. one per field); re-read when it changes, no restart; empty = no stars', default: '' }),
   catalogRadiusDeg: field<number>({ env: 'GFT_ALERTS_CATALOG_RADIUS_DEG', type: 'number', doc: 'Reference stars extracted within this radius of the best position (deg)', default: DEFAULT_CATALOG.radiusDeg, min: 0 }),
   maxErrorDeg: field<number>({ env: 'GFT_ALERTS_MAX_ERROR_DEG', type: 'number', doc: 'Largest error radius that triggers GP1 (deg); 0.3 = half-diagonal of the 26 arcmin COLIBRI field', default: DEFAULT_MANAGER_CONFIG.maxErrorRadiusDeg, min: 0 }),
   cadenceS: field<number>({ env: 'GFT_PLAN_CADENCE_S', type: 'number', doc: 'Observation plan: seconds between frames', default: DC3_PLAN.cadenceSeconds, min: 1 }),
@@ -30,8 +33,9 @@ export const alertsSchema = {
 
 interface RawVoevent { receivedAt: number; transport: string; source: string; ivorn: string | null; payload: Buffer }
 
-export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchema>>, storage: LocalStorage): StageDefinition<RawVoevent> {
-  let catalog: Promise<CatalogStar[]> | undefined;
+export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchema>>, storage: LocalStorage, closing: ClosingConfig = closingConfig()): StageDefinition<RawVoevent> {
+  let sweptAt = -Infinity;
+  const catalog = cfg.catalog ? new CatalogSource(cfg.catalog) : null;
   const plan = checkPlan({ cadenceSeconds: cfg.cadenceS, durationSeconds: cfg.durationS, epochsMinutes: cfg.epochs.map(Number) });
   const catalogCfg = { ...DEFAULT_CATALOG, radiusDeg: cfg.catalogRadiusDeg };
   return {
@@ -42,6 +46,7 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
     // together with its offset: a crash can never keep the decision and lose the trigger
     transactional: true,
     state: true,
+    held: { bursts: (store) => store.keys('burst/').length },
     async handle(msg, ctx) {
       let alert;
       try {
@@ -61,10 +66,9 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
       for (const o of d.outputs) {
         if (o.kind === 'reference') {
           // A broken catalog is a configuration error: stop the stage instead of dead-lettering every trigger.
-          catalog ??= cfg.catalog
-            ? loadCatalog(cfg.catalog).catch((e: Error) => Promise.reject(new FatalStageError('alerts.bad_catalog', e.message)))
-            : Promise.resolve([]);
-          const doc = buildReference(d.state, await catalog, { plan, catalog: catalogCfg, catalogSource: cfg.catalog || null });
+          const best = d.state.best!;
+          const field = catalog ? await catalog.near(best.ra, best.dec, catalogCfg.radiusDeg).catch((e: Error) => Promise.reject(new FatalStageError('alerts.bad_catalog', e.message))) : { stars: [], files: [] };
+          const doc = buildReference(d.state, field.stars, { plan, catalog: catalogCfg, catalogSource: cfg.catalog || null });
           ref = await storage.put(referenceJson(doc), { kind: 'reference', burstId: doc.burstId, source: 'alerts', name: `${doc.burstId}_v${doc.version}.json`, created: new Date(at).toISOString() });
           outs.push({
             topic: 'alerts.reference', key: doc.burstId,
@@ -76,6 +80,14 @@ export function alertsStage(cfg: ReturnType<typeof loadConfig<typeof alertsSchem
       }
       // kept only if the handler succeeds: a retried message (storage down) sees the old state
       ctx.store.put(`burst/${alert.burstId}`, d.state);
+      // a season: the states of bursts whose T0 is older than the retention are forgotten (event time, hourly)
+      if (at - sweptAt > 3_600_000) {
+        sweptAt = at;
+        for (const k of ctx.store.keys('burst/')) {
+          const t0 = Date.parse(ctx.store.get<{ t0: string | null }>(k)?.t0 ?? '');
+          if (at - t0 > closing.retentionDays * 86_400_000) ctx.store.delete(k);
+        }
+      }
       return outs;
     },
   };

@@ -91,6 +91,8 @@ export class Chain {
   private readonly calibrated = new Set<string>();
   /** stage → summed ops.metrics of its instances */
   private readonly metrics = new Map<string, { in: number; out: number; dlq: number; busyMs: number; stoppedPartitions: number }>();
+  /** instance → what it held at its latest ops.metrics report */
+  readonly held = new Map<string, { stage: string; time: number; burstsHeld: number; stateKeys: number; stateBytes: number; cacheBytes: number; rssBytes: number }>();
   private consumer: Consumer | null = null;
   private readonly firstOutput = new Map<string, number>();
   private lastChange = Date.now();
@@ -153,6 +155,8 @@ export class Chain {
         if (logical === 'ops.metrics') {
           const m = this.metrics.get(v.stage) ?? { in: 0, out: 0, dlq: 0, busyMs: 0, stoppedPartitions: 0 };
           this.metrics.set(v.stage, { in: m.in + v.messagesIn, out: m.out + v.messagesOut, dlq: m.dlq + v.messagesDlq, busyMs: m.busyMs + (v.busyMs ?? 0), stoppedPartitions: Math.max(m.stoppedPartitions, v.stoppedPartitions ?? 0) });
+          if (Number(v.time) >= (this.held.get(v.instance)?.time ?? 0))
+            this.held.set(v.instance, { stage: v.stage, time: Number(v.time), burstsHeld: v.burstsHeld ?? 0, stateKeys: Number(v.stateKeys ?? 0), stateBytes: Number(v.stateBytes ?? 0), cacheBytes: Number(v.cacheBytes ?? 0), rssBytes: Number(v.rssBytes ?? 0) });
           return;
         }
         this.lastChange = Date.now();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
 import { repoRoot } from '../../lib/config/platform.ts';
 import { formatChaos, runChaos } from './chaos.ts';
+import { Display, logFormatOption } from './display.ts';
 
 export const summary = 'DC3 under faults (kill -9 of stage instances, broker restart, ClickHouse/registry outages) compared with an undisturbed run';
 
@@ -27,6 +28,7 @@ const spec: CommandSpec = {
     out: { type: 'string', description: 'output folder (default out/<namespace>)', default: '' },
     timeout: { type: 'number', description: 'give up a run after N seconds', default: 1200 },
     json: { type: 'boolean', description: 'print the report as JSON', default: false },
+    'log-format': { type: 'string', description: 'text: the in-process stages\' logs in <out>/logs/chain.log (stage processes log to <out>/*/logs), warnings on screen; json: every log line on stderr (default: text on a terminal)', default: 'auto' },
   },
 };
 
@@ -44,10 +46,12 @@ export async function run(args: string[]): Promise<number> {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase();
   const namespace = String(a.options.namespace || `chaos-${stamp}`);
   const out = String(a.options.out || join(repoRoot, 'out', namespace));
+  const display = new Display(logFormatOption(a.options['log-format']), 'chaos');
+  display.logTo(join(out, 'logs', 'chain.log'));
   const r = await runChaos({
     out, namespace, kills: int('kills', 0, 1000), seed: int('seed', 0, 2 ** 31), instances: int('instances', 1, 8), frames: int('frames', 4, 500),
-    speed: Number(a.options.speed) > 0 ? Number(a.options.speed) : 60, services: !!a.options.services, timeoutS: int('timeout', 60, 86_400), log: (l) => console.error(l),
-  });
+    speed: Number(a.options.speed) > 0 ? Number(a.options.speed) : 60, services: !!a.options.services, timeoutS: int('timeout', 60, 86_400), log: (l) => display.line(l),
+  }).finally(() => display.close());
   const file = join(out, 'chaos.json');
   console.log(a.options.json ? JSON.stringify(r, null, 1) : formatChaos(r, file));
   return r.ok ? 0 : 1;

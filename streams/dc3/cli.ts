@@ -3,6 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
 import { repoRoot } from '../../lib/config/platform.ts';
 import { runDc3, type Dc3Summary } from './run.ts';
+import { Display, logFormatOption } from './display.ts';
+import { progressLine } from './chain.ts';
 
 export const summary = 'run the DC3 data challenge end to end (VOEvent → … → SDB) on the local stack';
 
@@ -27,6 +29,7 @@ const spec: CommandSpec = {
     timeout: { type: 'number', description: 'give up after N seconds', default: 1800 },
     instances: { type: 'number', description: 'instances of every stage, each a separate process (0: all stages in this process)', default: 0 },
     json: { type: 'boolean', description: 'print the summary as JSON instead of text', default: false },
+    'log-format': { type: 'string', description: 'text: a live status line, warnings, the stages\' logs in <out>/logs/chain.log; json: every log line on stderr (default: text on a terminal, json otherwise)', default: 'auto' },
   },
 };
 
@@ -39,13 +42,16 @@ export async function run(args: string[]): Promise<number> {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
   const ns = String(a.options.namespace || `dc3-${stamp.toLowerCase()}`);
   const out = String(a.options.out || join(repoRoot, 'out', ns));
+  const display = new Display(logFormatOption(a.options['log-format']), 'dc3');
+  display.logTo(join(out, 'logs', 'chain.log'));
   const s = await runDc3({
     out, namespace: ns, images: a.options.images as string | undefined, alert: a.options.alert as string | undefined, catalog: a.options.catalog as string | undefined,
     camera: String(a.options.camera), speed: a.options.realtime ? 1 : Number(a.options.speed), seed: Number(a.options.seed), frames: Number(a.options.frames),
     width: a.options.width as number | undefined, height: a.options.height as number | undefined, timeoutS: Number(a.options.timeout),
     instances: instancesOption(a.options.instances),
-    log: (l) => console.error(`[dc3] ${l}`),
-  });
+    onProgress: (p) => display.status(progressLine(p)),
+    log: (l) => display.line(l),
+  }).finally(() => display.close());
   if (a.options.json) console.log(JSON.stringify(s, null, 1));
   else console.log(formatSummary(s, join(out, 'summary.json')));
   return dc3Succeeded(s) ? 0 : 1;

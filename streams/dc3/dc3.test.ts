@@ -131,9 +131,11 @@ describe.skipIf(!ready)('DC3 end to end', () => {
     await admin.connect();
     await createTopics(admin, ns);
     await copyTopic(kafka, nsName(nsA, 'alerts.reference'), nsName(ns, 'alerts.reference'));
-    // one thread per instance: slow enough for the kill to land while the burst's frames are measured
+    // one measuring thread per instance: slow enough for the kill to land while the burst's frames are
+    // measured; a worker thread, so that a loaded machine does not starve the heartbeats (a frame
+    // measured on the stage thread for longer than the session timeout got the member evicted again and again)
     const sup = new Supervisor();
-    for (let i = 1; i <= 3; i++) sup.add({ stage: 'gp1-detection', index: i, namespace: ns, logDir: join(out, 'k3-logs'), env: { GFT_SESSION_TIMEOUT_MS: '6000', GFT_GP1_DETECT_WORKERS: '0', GFT_LOG_LEVEL: 'info' } }); // info: the restore is read from the logs
+    for (let i = 1; i <= 3; i++) sup.add({ stage: 'gp1-detection', index: i, namespace: ns, logDir: join(out, 'k3-logs'), env: { GFT_SESSION_TIMEOUT_MS: '10000', GFT_GP1_DETECT_WORKERS: '1', GFT_LOG_LEVEL: 'info' } }); // info: the restore is read from the logs
     sup.startAll();
     try {
       // the burst's partition (same key, same partition count as the recorded run) and the instance that holds it

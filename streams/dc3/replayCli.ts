@@ -17,6 +17,7 @@ import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { Chain, CHAIN, latestLists, progressLine } from './chain.ts';
 import { configureChain, type RunConfig } from './run.ts';
 import { compareRuns, readRun, type Comparison } from './compare.ts';
+import { Display, logFormatOption } from './display.ts';
 
 export const summary = 'replay a recorded run from its topics into a new namespace (--compare: identical results?)';
 
@@ -46,6 +47,7 @@ const spec: CommandSpec = {
     out: { type: 'string', description: 'output folder (default out/<namespace>)', default: '' },
     timeout: { type: 'number', description: 'give up after N seconds', default: 900 },
     idle: { type: 'number', description: 'stop when nothing new happens for N seconds (partial ranges)', default: 60 },
+    'log-format': { type: 'string', description: 'text: the stages\' logs in <out>/logs/chain.log, warnings on screen; json: every log line on stderr (default: text on a terminal)', default: 'auto' },
   },
 };
 
@@ -163,7 +165,9 @@ export async function run(args: string[]): Promise<number> {
   const { up } = await import('../../deploy/stack.ts');
   await up({ log: (s: string) => console.error(`[stack] ${s}`) });
   const out = String(a.options.out || join(repoRoot, 'out', namespace));
-  const r = await replay({ source, namespace, topics, range, config, compare: !!a.options.compare, timeoutS: Number(a.options.timeout), idleS: Number(a.options.idle), out, log: (l) => console.error(`[replay] ${l}`) });
+  const display = new Display(logFormatOption(a.options['log-format']), 'replay');
+  display.logTo(join(out, 'logs', 'chain.log'));
+  const r = await replay({ source, namespace, topics, range, config, compare: !!a.options.compare, timeoutS: Number(a.options.timeout), idleS: Number(a.options.idle), out, log: (l) => display.line(l) }).finally(() => display.close());
   console.log(JSON.stringify(r, null, 1));
   console.error(`\nreplay written to ${join(out, 'replay.json')}`);
   if (r.comparison) {

@@ -156,10 +156,8 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   chain.startedAt = tAlert; // per-stage first outputs count from the alert
   const outcome = await chain.wait({
     timeoutS: o.timeoutS,
-    onProgress: (pr) => {
-      o.onProgress?.(pr);
-      o.log(progressLine(pr));
-    },
+    // a caller with its own display takes the progress; otherwise it is a log line
+    onProgress: (pr) => (o.onProgress ? o.onProgress(pr) : o.log(progressLine(pr))),
   });
   const chainSeconds = (Date.now() - tAlert) / 1000;
   if (outcome === 'not-triggered') o.log('the alert manager decided on the alert and did not trigger GP1: nothing to wait for');

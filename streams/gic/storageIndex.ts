@@ -7,13 +7,16 @@
  * object's `burstId` is the one of whoever stored those bytes first: lookups prefer an entry of the
  * requested burst, then fall back to the same name from another burst (the same bytes or a re-run),
  * the most recent first. Metadata files never change, so a refresh reads only the new ones; the
- * caller refreshes when a lookup misses (frames of a new epoch), not per message.
+ * caller refreshes when a lookup misses (frames of a new epoch), not per message. The entries of a
+ * closed burst are dropped (forget) and read again only if that burst needs them after all (recall).
  */
 import type { LocalStorage, ObjectMeta } from '../../connectors/storage/storage.ts';
 
 export class StorageIndex {
   private readonly seen = new Set<string>();
   private readonly byName = new Map<string, ObjectMeta[]>();
+  /** Closed bursts whose entries are not kept (forget/recall). */
+  private readonly forgotten = new Set<string>();
   refreshes = 0;
 
   constructor(private readonly storage: LocalStorage) {}
@@ -30,7 +33,7 @@ export class StorageIndex {
         continue; // a metadata file being written concurrently: read it at the next refresh
       }
       this.seen.add(o.key);
-      if (!m.name) continue;
+      if (!m.name || (m.burstId && this.forgotten.has(m.burstId))) continue;
       const arr = this.byName.get(m.name) ?? [];
       arr.push(m);
       this.byName.set(m.name, arr);
@@ -52,6 +55,34 @@ export class StorageIndex {
   async lookupAll(name: string, opts: { burstId?: string | null; kind?: string } = {}): Promise<ObjectMeta[]> {
     const found = this.all(name, opts);
     return found.length ? found : (await this.refresh(), this.all(name, opts));
+  }
+
+  /**
+   * Drops the entries of a closed burst (its final product made): a stage that lives through a season
+   * keeps the metadata of its open bursts only. Their files are not read again (`seen` keeps their
+   * keys: ~100 bytes an object).
+   */
+  forget(burstId: string): void {
+    this.forgotten.add(burstId);
+    for (const [name, metas] of this.byName) {
+      const kept = metas.filter((m) => m.burstId !== burstId);
+      if (!kept.length) this.byName.delete(name);
+      else if (kept.length !== metas.length) this.byName.set(name, kept);
+    }
+  }
+
+  /** A list of a forgotten burst came after all (a revision): its entries are read again at the next refresh (all metadata is listed again). */
+  recall(burstId: string): void {
+    if (!this.forgotten.delete(burstId)) return;
+    this.seen.clear();
+    this.byName.clear();
+  }
+
+  /** Entries held (objects by name). */
+  get size(): number {
+    let n = 0;
+    for (const metas of this.byName.values()) n += metas.length;
+    return n;
   }
 
   /** Reference documents of a burst, highest version first. */

@@ -33,6 +33,7 @@ import { readHeaders, readImage } from '../../lib/fits/index.ts';
 import { wcsFromHeader } from '../../lib/wcs/index.ts';
 import { LocalStorage, type StorageRef } from '../../connectors/storage/storage.ts';
 import { StorageIndex } from './storageIndex.ts';
+import { Lru } from '../../lib/runtime/lru.ts';
 import { buildProduct, ProductInputError, type CandidateListValue, type ProvenanceInput, type ReferenceInfo } from './core/product.ts';
 import { cutout, type Cutout } from './core/cutouts.ts';
 import { BURST_ID_RE, MAX_CUTOUTS, PRDM_VERSION, PROGRAMS } from './core/dataModel.ts';
@@ -94,7 +95,7 @@ export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition
   }
 
   /** Stored file of a master, by name and pixel checksum → file sha256 (a night re-run can store other masters under the same name). */
-  const masterFiles = new Map<string, string | null>();
+  const masterFiles = new Lru<string, string | null>(64);
   async function masterFile(name: string, pixelSha: string, burstId: string): Promise<string | null> {
     const key = `${name} ${pixelSha}`;
     if (masterFiles.has(key)) return masterFiles.get(key)!;
@@ -171,9 +172,12 @@ export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition
     inputs: ['gp1.candidates'],
     tables: ['alerts.reference'],
     outputs: ['gic.products'],
+    // no state store; caches bounded: masters by name (64), storage metadata of the open bursts only
+    held: { bursts: () => 0, cacheBytes: () => 400 * index.size + 200 * masterFiles.size },
     async handle(msg, ctx) {
       const list = msg.value;
       if (!BURST_ID_RE.test(list.burstId)) throw invalidInput('gic.bad_burst_id', `burst id '${list.burstId}' is not a SVOM burst id (sbYYMMDDnn)`);
+      index.recall(list.burstId); // (a revision after the final product: its storage metadata again)
       const ref = await reference(list.burstId, ctx);
       const { provenance, cutouts } = await inputs(list, ref, (m, f) => ctx.log.warn(m, { burstId: list.burstId, ...f }));
       await ctx.heartbeat();
@@ -202,6 +206,8 @@ export function gicStage(cfg: GicConfig, storage: LocalStorage): StageDefinition
         });
         ctx.log.info('product', { productId: p.productId, revision: p.revision, candidates: p.nCandidates, cutouts: p.nCutouts, sha256: stored.sha256, bytes: stored.size });
       }
+      // the final product is made: the burst's storage metadata leaves the index (read again if a revision comes)
+      if (epochs.includes(null)) index.forget(list.burstId);
       return outs;
     },
   };

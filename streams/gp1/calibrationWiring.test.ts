@@ -12,8 +12,10 @@ import { FsBackend } from '../../connectors/storage/backend.ts';
 import { LocalStorage, type StorageRef } from '../../connectors/storage/storage.ts';
 import { writeFits } from '../../lib/fits/index.ts';
 import { handleOnce, stageContext } from '../../lib/runtime/memoryHarness.ts';
+import { StateStore } from '../../lib/runtime/state.ts';
 import type { InMessage } from '../../lib/runtime/runner.ts';
 import { calibrationStage } from './calibrationWiring.ts';
+import { closingConfig } from '../../lib/runtime/closing.ts';
 import { run as gp1 } from './cli.ts';
 import { makeRawFrame, makeRng, makeTruth, type SyntheticCamera } from './core/calibration/synthetic.ts';
 
@@ -60,10 +62,11 @@ const cfg = (workers: number) => ({ camera: camFile, minFrames: 0, pixelScale: 0
  * defined) then handle, in order; gp1.trigger records go to its global table. With `restartAfter`, the
  * stage is replaced by a fresh one (caches lost, store kept: a restart restored from the changelog).
  */
-async function pipe(workers: number, recs = records, restartAfter = -1) {
+async function pipe(workers: number, recs = records, restartAfter = -1, store = new StateStore(), env: Record<string, string> = {}) {
   const triggers = new Map<string, unknown>();
-  const ctx = stageContext({ stage: 'gp1-calibration', tables: { 'gp1.trigger': triggers } });
-  let stage = calibrationStage(cfg(workers), storage);
+  const ctx = stageContext({ stage: 'gp1-calibration', tables: { 'gp1.trigger': triggers }, store });
+  const closing = closingConfig(env);
+  let stage = calibrationStage(cfg(workers), storage, closing);
   await stage.init?.(ctx);
   const outs: { topic: string; value: Record<string, unknown> }[] = [];
   try {
@@ -77,7 +80,7 @@ async function pipe(workers: number, recs = records, restartAfter = -1) {
       outs.push(...((await handleOnce(stage, msg, ctx)) as typeof outs));
       if (i === restartAfter) {
         await stage.close?.(ctx);
-        stage = calibrationStage(cfg(workers), storage);
+        stage = calibrationStage(cfg(workers), storage, closing);
         await stage.init?.(ctx);
       }
     }
@@ -147,4 +150,54 @@ describe('gp1-calibration stage (core API, no broker)', () => {
     const obj = records.filter((r) => r.value.imageType === 'object').slice(0, 1);
     await expect(pipe(0, obj)).rejects.toThrow(/building masters failed for burst sb24030101: no calibration frame/);
   });
+
+  // issue 22: a stage that lives through a season keeps nothing of a closed burst but a small marker
+  describe('closing a burst', () => {
+    const asBurst = (burstId: string, dayOffset: number, lastObject: boolean) =>
+      records.map((r, i) => {
+        const d = new Date(Date.parse(r.value.dateObs as string) + dayOffset * 86_400_000).toISOString();
+        const isLast = lastObject && i === records.length - 1;
+        return { ...r, value: { ...r.value, burstId, dateObs: d, lastOfSequence: isLast } };
+      });
+
+    it('the last frame closes the burst: its masters leave the state for a marker that still calibrates a redelivered frame identically', async () => {
+      const store = new StateStore();
+      const night = asBurst('sb24030101', 0, true);
+      const got = await pipe(0, night, -1, store);
+      expect(got.filter((o) => o.topic === 'gp1.calibrated').map((o) => (o.value.storage as StorageRef).sha256)).toEqual(outs.filter((o) => o.topic === 'gp1.calibrated').map((o) => (o.value.storage as StorageRef).sha256));
+      expect(store.keys()).toEqual(['closed/sb24030101']);
+      expect(store.get<{ reason: string; masters: unknown[] }>('closed/sb24030101')).toMatchObject({ reason: 'last frame of the sequence', masters: [expect.anything(), expect.anything(), expect.anything()] });
+      const stage = calibrationStage(cfg(0), storage, closingConfig({}));
+      expect(stage.held!.bursts(store)).toBe(0);
+      // a redelivered last frame and a late calibration frame, after the close
+      const again = await pipe(0, [night[night.length - 1], night[0]], -1, store);
+      expect(again.map((o) => (o.value.storage as StorageRef).sha256)).toEqual([(got[got.length - 1].value.storage as StorageRef).sha256]);
+      expect(store.keys()).toEqual(['closed/sb24030101']);
+    }, 60_000);
+
+    it('a burst without its last frame is closed when frames of a burst a day later arrive; old markers expire', async () => {
+      const store = new StateStore();
+      await pipe(0, asBurst('sb24030101', 0, false), -1, store);
+      expect(store.keys().filter((k) => !k.startsWith('closed/'))).toEqual(['masters/sb24030101']);
+      await pipe(0, asBurst('sb24030201', 1.5, false).slice(0, 2), -1, store, { GFT_BURST_IDLE_HOURS: '24' });
+      expect(store.get<{ reason: string }>('closed/sb24030101')?.reason).toBe('idle: no frame for 24 h');
+      expect(burstKeys(store)).toEqual(['cal/sb24030201']);
+      // a third burst 40 days later: the first marker is past the 30-day retention
+      await pipe(0, asBurst('sb24041101', 41, true), -1, store);
+      expect(store.keys().filter((k) => k.startsWith('closed/'))).toEqual(['closed/sb24030201', 'closed/sb24041101']);
+      expect(store.get<{ reason: string }>('closed/sb24030201')?.reason).toBe('idle: no frame for 24 h');
+      expect(burstKeys(store)).toEqual([]);
+    }, 60_000);
+
+    it('a cancelled burst is closed at its next frame', async () => {
+      const store = new StateStore();
+      const night = asBurst('sb24030101', 0, false);
+      await pipe(0, night.slice(0, 6), -1, store);
+      await pipe(0, [{ topic: 'gp1.trigger', value: { burstId: 'sb24030101', kind: 'cancel' } }, night[6]], -1, store);
+      expect(store.keys()).toEqual(['closed/sb24030101']);
+      expect(store.get<{ reason: string }>('closed/sb24030101')?.reason).toBe('cancelled');
+    });
+  });
 });
+
+const burstKeys = (store: StateStore) => [...new Set(store.keys().filter((k) => !k.startsWith('closed/')).map((k) => k.split('/').slice(0, 2).join('/')))];

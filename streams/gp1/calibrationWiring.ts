@@ -18,8 +18,13 @@
  *
  * State (store of the images.raw partition, changelog `gp1-calibration.changelog`):
  * - `cal/<burst>/<file name>`: a calibration frame's storage reference, until the masters are built;
- * - `masters/<burst>`: the accepted masters as stored ({ name, storage }), once built — a restart or
- *   the next owner of the partition calibrates the burst's later frames against exactly these.
+ * - `masters/<burst>`: the accepted masters as stored ({ name, storage, builtAt }), once built — a
+ *   restart or the next owner of the partition calibrates the burst's later frames against exactly these;
+ * - `closed/<burst>` (lib/runtime/closing.ts): once the burst is closed — its last frame calibrated,
+ *   cancelled, or no frame for GFT_BURST_IDLE_HOURS of event time — its entries above are deleted
+ *   and its calibrator leaves the cache; the marker keeps the masters' references, so a late or
+ *   redelivered object frame is still calibrated identically (read back from storage), and is
+ *   deleted after GFT_CLOSED_RETENTION_DAYS.
  * Cancellations come from the gp1.trigger global table (the latest record per burst). Headers of
  * calibration frames and calibrators are caches (rebuilt from storage when absent).
  *
@@ -36,6 +41,8 @@ import { masterBytes, rawFrameFromBytes, rawFrameHeader, readMasterBytes } from 
 import type { Master, MasterResult } from './core/calibration/masters.ts';
 import { buildNightMasters, NightMastersError, type FrameEntry } from './core/calibration/nightMasters.ts';
 import { CalibrationPool } from './core/calibration/pool.ts';
+import { Lru } from '../../lib/runtime/lru.ts';
+import { burstsUnder, closeBurst, closedOf, closingConfig, type ClosedMarker, type ClosingConfig } from '../../lib/runtime/closing.ts';
 import { FrameCalibrator, FrameCalibrationError, type FrameCalibration } from './frameCalibrator.ts';
 
 export const calibrationSchema = {
@@ -52,8 +59,9 @@ interface RawFrameRec {
 interface Trigger { burstId: string; kind: string }
 
 /** State entries (see the header). */
-interface CalEntry { fileName: string; storage: StorageRef }
-interface StoredMasters { masters: Array<{ name: string; storage: StorageRef }> }
+interface CalEntry { fileName: string; storage: StorageRef; dateObs?: string }
+interface StoredMasters { masters: Array<{ name: string; storage: StorageRef }>; builtAt?: string }
+type ClosedCalibration = ClosedMarker & Partial<StoredMasters>;
 
 /** Object frames calibrated ahead of handle() (workers). */
 type Prepared = { calibration: FrameCalibration } | { error: unknown };
@@ -61,10 +69,14 @@ type Prepared = { calibration: FrameCalibration } | { error: unknown };
 /** What `gft gp1 masters` accepts as file names (the rest of a folder is not a frame). */
 const FITS_NAME = /\.fits?(\.fz)?$/i;
 
-export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibrationSchema>>, storage: LocalStorage): StageDefinition<RawFrameRec> {
-  /** Caches: calibrator per burst and masters digest; headers of calibration frames by sha256. */
-  const calibrators = new Map<string, FrameCalibrator>();
-  const headers = new Map<string, Omit<FrameEntry, 'load'>>();
+export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibrationSchema>>, storage: LocalStorage, closing: ClosingConfig = closingConfig()): StageDefinition<RawFrameRec> {
+  /**
+   * Caches, bounded (the state store holds what must be remembered): calibrators per burst and masters
+   * digest — a burst's masters are ~80 MB of pixels for a COATLI chip, so only the last few bursts keep
+   * theirs — and headers of calibration frames by sha256 until their burst's masters are built.
+   */
+  const calibrators = new Lru<string, FrameCalibrator>(2);
+  const headers = new Lru<string, Omit<FrameEntry, 'load'>>(2000);
   const mastersKey = (burstId: string, m: StoredMasters) => `${burstId} ${m.masters.map((x) => x.storage.sha256).join(',')}`;
   const cancelled = (ctx: StageContext, burstId: string) => ctx.table<Trigger>('gp1.trigger').get(burstId)?.kind === 'cancel';
 
@@ -162,12 +174,44 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
       if (e instanceof NightMastersError) throw invalidInput('gp1.masters_failed', `building masters failed for burst ${burstId}: ${e.message}`);
       throw e;
     }
-    const masters: StoredMasters = { masters: built };
+    const masters: StoredMasters = { masters: built, builtAt: f.dateObs };
     ctx.store.put(`masters/${burstId}`, masters);
-    for (const k of calKeys) ctx.store.delete(k); // the masters are built once per burst; the frames stay in storage
+    for (const k of calKeys) {
+      headers.delete(ctx.store.get<CalEntry>(k)!.storage.sha256);
+      ctx.store.delete(k); // the masters are built once per burst; the frames stay in storage
+    }
     ctx.log.info('masters built', { burstId, masters: outs.length, accepted: built.length });
     return { outs, masters };
   }
+
+  /** Closes a burst: its entries go, a marker with the masters' references stays, its calibrator leaves the cache. */
+  function close(ctx: StageContext, burstId: string, closedAt: string, reason: string): void {
+    const m = ctx.store.get<StoredMasters>(`masters/${burstId}`);
+    if (m) calibrators.delete(mastersKey(burstId, m));
+    for (const k of ctx.store.keys(`cal/${burstId}/`)) headers.delete(ctx.store.get<CalEntry>(k)!.storage.sha256);
+    closeBurst(ctx.store, burstId, { prefixes: [`masters/${burstId}`, `cal/${burstId}/`], closedAt, reason, keep: m ? { masters: m.masters } : {}, retentionDays: closing.retentionDays });
+    ctx.log.info('burst closed', { burstId, reason });
+  }
+
+  /** Closes the other open bursts of the store that were cancelled or saw no frame for the idle time (event time `now`). */
+  function sweep(ctx: StageContext, current: string, now: string): void {
+    const t = Date.parse(now);
+    for (const b of new Set([...burstsUnder(ctx.store, 'masters/'), ...burstsUnder(ctx.store, 'cal/')])) {
+      if (b === current) continue;
+      if (cancelled(ctx, b)) {
+        close(ctx, b, now, 'cancelled');
+        continue;
+      }
+      const m = ctx.store.get<StoredMasters>(`masters/${b}`);
+      const last = m?.builtAt ?? ctx.store.keys(`cal/${b}/`).reduce((x, k) => ((ctx.store.get<CalEntry>(k)!.dateObs ?? '') > x ? ctx.store.get<CalEntry>(k)!.dateObs! : x), '');
+      if (last && t - Date.parse(last) > closing.idleHours * 3_600_000) close(ctx, b, now, `idle: no frame for ${closing.idleHours} h`);
+    }
+  }
+
+  const mastersOfClosed = (ctx: StageContext, burstId: string): StoredMasters | undefined => {
+    const c = closedOf<ClosedCalibration>(ctx.store, burstId);
+    return c?.masters ? { masters: c.masters } : undefined;
+  };
 
   function calibrated(f: RawFrameRec, burstId: string, fr: FrameCalibration, ref: StorageRef): Output {
     return {
@@ -196,6 +240,10 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
     revoked() {
       calibrators.clear();
     },
+    held: {
+      bursts: (store) => new Set([...burstsUnder(store, 'masters/'), ...burstsUnder(store, 'cal/')]).size,
+      cacheBytes: () => calibrators.values().reduce((n, c) => n + c.bytes, 0),
+    },
     ...(workers > 0
       ? {
           prepareConcurrency: workers,
@@ -210,7 +258,7 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
           async prepare(msg, ctx): Promise<Prepared | undefined> {
             const f = msg.value;
             const burstId = f.burstId ?? 'no-burst';
-            const m = ctx.store.get<StoredMasters>(`masters/${burstId}`);
+            const m = ctx.store.get<StoredMasters>(`masters/${burstId}`) ?? mastersOfClosed(ctx, burstId);
             if (f.imageType !== 'object' || !pool || !m || cancelled(ctx, burstId)) return undefined;
             try {
               const calibrator = await calibratorOf(burstId, m);
@@ -225,20 +273,26 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
     async handle(msg, ctx) {
       const f = msg.value;
       const burstId = f.burstId ?? 'no-burst';
-      if (cancelled(ctx, burstId)) return [];
-      const built = ctx.store.get<StoredMasters>(`masters/${burstId}`);
+      if (cancelled(ctx, burstId)) {
+        if (ctx.store.has(`masters/${burstId}`) || ctx.store.keys(`cal/${burstId}/`).length) close(ctx, burstId, f.dateObs, 'cancelled');
+        return [];
+      }
+      const closed = closedOf<ClosedCalibration>(ctx.store, burstId);
+      if (!closed) sweep(ctx, burstId, f.dateObs);
+      const built = ctx.store.get<StoredMasters>(`masters/${burstId}`) ?? (closed?.masters ? { masters: closed.masters } : undefined);
       if (f.imageType === 'bias' || f.imageType === 'dark' || f.imageType === 'flat') {
-        if (!FITS_NAME.test(f.fileName) || built) return []; // masters are built once per burst
+        if (!FITS_NAME.test(f.fileName) || built || closed) return []; // masters are built once per burst
         const bytes = await storage.get(f.storage); // integrity checked
         try {
           headers.set(f.storage.sha256, { name: f.fileName, ...rawFrameHeader(bytes) });
         } catch (e) {
           headers.set(f.storage.sha256, { name: f.fileName, unreadable: (e as Error).message });
         }
-        ctx.store.put(`cal/${burstId}/${f.fileName}`, { fileName: f.fileName, storage: f.storage } satisfies CalEntry); // a redelivered frame replaces itself
+        ctx.store.put(`cal/${burstId}/${f.fileName}`, { fileName: f.fileName, storage: f.storage, dateObs: f.dateObs } satisfies CalEntry); // a redelivered frame replaces itself
         return [];
       }
       if (f.imageType !== 'object') throw invalidInput('gp1.unknown_frame_type', `frame ${f.frameId} has type ${f.imageType}`);
+      if (closed && !built) throw invalidInput('gp1.burst_closed', `frame ${f.frameId}: burst ${burstId} was closed at ${closed.closedAt} (${closed.reason}) without masters: it cannot be calibrated`);
       const { outs, masters } = built ? { outs: [] as Output[], masters: built } : await buildMasters(burstId, f, ctx);
       const prepared = msg.prepared as Prepared | undefined;
       let fr: FrameCalibration;
@@ -253,6 +307,7 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
       }
       const ref = await storage.put(fr.fits, { kind: 'calibrated', burstId, source: 'gp1-calibration', name: `${f.frameId}-cal.fits`, created: f.dateObs }, fr.sha256);
       outs.push(calibrated(f, burstId, fr, ref));
+      if (f.lastOfSequence && !closed) close(ctx, burstId, f.dateObs, 'last frame of the sequence');
       return outs;
     },
   };

@@ -19,6 +19,12 @@
  * - `emitted/<burst>`: per epoch (minutes), the digest and revision of the last list sent.
  * The epochs are recomputed from these, so a restart or the next owner of the partition goes on with
  * the same lists and revisions. Measurements loaded back from storage are cached by checksum.
+ * - `closed/<burst>` (lib/runtime/closing.ts): once the burst is closed — its last frame measured and
+ *   every planned epoch's list sent, or no frame for GFT_BURST_IDLE_HOURS of event time — the
+ *   entries above are deleted (and its measurements and catalog leave the caches); the marker keeps
+ *   the ids of the frames measured, so a redelivered one is ignored, while a frame never seen goes
+ *   to the DLQ as `gp1.burst_closed` (its epochs' lists were final). Deleted after
+ *   GFT_CLOSED_RETENTION_DAYS.
  */
 import type { StageContext, StageDefinition, Output } from '../../lib/runtime/runner.ts';
 import { invalidInput } from '../../lib/runtime/errors.ts';
@@ -30,8 +36,10 @@ import type { FrameResult } from './core/detection/frame.ts';
 import { buildCandidates, type EpochCandidates, type ReferenceCatalog } from './core/detection/candidates.ts';
 import { measureFrame, type MeasureRequest } from './detectionTask.ts';
 import { flagBits } from './candidateFlags.ts';
+import { Lru } from '../../lib/runtime/lru.ts';
 import { baseFileCards } from './core/detection/baseFile.ts';
 import { parseExact, stringifyExact } from '../../lib/runtime/exactJson.ts';
+import { burstsUnder, closeBurst, closedOf, closingConfig, type ClosedMarker, type ClosingConfig } from '../../lib/runtime/closing.ts';
 
 export const detectionSchema = {
   workers: field<number>({ env: 'GFT_GP1_DETECT_WORKERS', type: 'int', doc: 'Worker threads measuring frames in parallel (0 = in the stage thread)', default: 2, min: 0, max: 64 }),
@@ -44,6 +52,7 @@ interface Reference { burstId: string; version: number; t0: string; ra: number; 
 /** State entries (see the header). */
 interface MeasuredFrame { frameId: string; dateObs: string; lastOfSequence: boolean; calibrated: StorageRef; raw: StorageRef | null; refVersion: number; result: StorageRef }
 type Emitted = Record<string, { digest: string; revision: number }>;
+type ClosedDetection = ClosedMarker & { frames: string[] };
 
 
 /** GP1 base file: candidate table + light curves + per-frame summary, as a FITS file with BINTABLEs. */
@@ -99,12 +108,17 @@ const finite = (x: number) => (Number.isFinite(x) ? x : null);
 /** A frame measured ahead of handle() (runner prepare phase), tagged with the reference it used. */
 interface Prepared { refVersion: number; result: FrameResult }
 
-export function detectionStage(storage: LocalStorage, opts: { workers?: number; pixelScale?: number } = {}): StageDefinition<Calibrated> {
+export function detectionStage(storage: LocalStorage, opts: { workers?: number; pixelScale?: number; closing?: ClosingConfig } = {}): StageDefinition<Calibrated> {
+  const closing = opts.closing ?? closingConfig();
   const workers = opts.workers ?? 0;
   let pool: TaskPool | null = null;
-  /** Caches (never state): catalogs by reference document checksum, measurements by checksum. */
-  const catalogs = new Map<string, ReferenceCatalog>();
-  const results = new Map<string, FrameResult>();
+  /**
+   * Caches (never state), bounded so that a stage running for months holds a bounded amount of memory:
+   * catalogs by reference document checksum, measurements by checksum (a few hundred frames: the
+   * bursts being observed; older ones are read back from storage if a late frame revises them).
+   */
+  const catalogs = new Lru<string, ReferenceCatalog>(8);
+  const results = new Lru<string, FrameResult>(200);
 
   async function catalogOf(r: Reference, log: (m: string, f: Record<string, unknown>) => void): Promise<ReferenceCatalog> {
     let c = catalogs.get(r.document.sha256);
@@ -170,6 +184,31 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
     return outs;
   }
 
+  /** Closes a burst: its frames and emitted lists leave the state (and its measurements the cache) for a marker. */
+  function close(ctx: StageContext, burstId: string, closedAt: string, reason: string): void {
+    const frames = ctx.store.keys(`frame/${burstId}/`).map((k) => ctx.store.get<MeasuredFrame>(k)!);
+    for (const f of frames) results.delete(f.result.sha256);
+    const ref = ctx.table<Reference>('alerts.reference').get(burstId);
+    if (ref) catalogs.delete(ref.document.sha256);
+    closeBurst(ctx.store, burstId, { prefixes: [`frame/${burstId}/`, `emitted/${burstId}`], closedAt, reason, keep: { frames: frames.map((f) => f.frameId).sort() }, retentionDays: closing.retentionDays });
+    ctx.log.info('burst closed', { burstId, reason, frames: frames.length });
+  }
+
+  /** When a burst's first frame arrives: closes the open bursts that saw no frame for the idle time (event time). */
+  function sweep(ctx: StageContext, current: string, now: string): void {
+    for (const b of burstsUnder(ctx.store, 'frame/')) {
+      if (b === current) continue;
+      const last = ctx.store.keys(`frame/${b}/`).reduce((x, k) => {
+        const d = ctx.store.get<MeasuredFrame>(k)!.dateObs;
+        return d > x ? d : x;
+      }, '');
+      if (Date.parse(now) - Date.parse(last) > closing.idleHours * 3_600_000) close(ctx, b, now, `idle: no frame for ${closing.idleHours} h`);
+    }
+  }
+
+  /** Each caches' entries times a typical size: measurements ~ their JSON, catalogs 24 bytes a star. */
+  const cacheBytes = () => results.values().reduce((n, r) => n + 200 * (r.sources?.length ?? 0), 0) + catalogs.values().reduce((n, c) => n + 24 * c.ra.length, 0);
+
   return {
     name: 'gp1-detection',
     inputs: ['gp1.calibrated'],
@@ -189,6 +228,7 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
     revoked() {
       results.clear();
     },
+    held: { bursts: (store) => burstsUnder(store, 'frame/').length, cacheBytes },
     // Frames of a chunk are measured in parallel on the pool; handle() then folds them in order.
     async prepare(msg, ctx): Promise<Prepared | undefined> {
       const f = msg.value;
@@ -201,6 +241,12 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
       const f = msg.value;
       if (!f.burstId) throw invalidInput('gp1.no_burst', `calibrated frame ${f.frameId} has no burst id`);
       const burstId = f.burstId;
+      const closed = closedOf<ClosedDetection>(ctx.store, burstId);
+      if (closed) {
+        if (closed.frames.includes(f.frameId)) return []; // redelivered: measured before the burst closed
+        throw invalidInput('gp1.burst_closed', `frame ${f.frameId} of burst ${burstId} arrived after the burst was closed at ${closed.closedAt} (${closed.reason}): its epochs' lists are final`);
+      }
+      if (!ctx.store.keys(`frame/${burstId}/`).length) sweep(ctx, burstId, f.dateObs);
       const ref = await reference(ctx, burstId);
       const catalog = await catalogOf(ref, (m, x) => ctx.log.warn(m, x));
       const key = `frame/${burstId}/${f.frameId}`;
@@ -236,6 +282,10 @@ export function detectionStage(storage: LocalStorage, opts: { workers?: number; 
         });
         ctx.log.info('candidate list', { burstId, epochMinutes: minutes, revision, frames: e.frameIds.length, candidates: e.candidates.length });
       }
+      // the last frame is in and every planned epoch has its list: nothing of this burst will change
+      const emitted = ctx.store.get<Emitted>(`emitted/${burstId}`) ?? {};
+      const ended = ctx.store.keys(`frame/${burstId}/`).some((k) => ctx.store.get<MeasuredFrame>(k)!.lastOfSequence);
+      if (ended && ref.epochsMinutes.every((m) => emitted[String(m)])) close(ctx, burstId, f.dateObs, 'last frame of the sequence and every epoch done');
       return outs;
     },
   };

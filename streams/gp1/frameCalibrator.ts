@@ -48,6 +48,16 @@ export const resolveCamera = cameraFromSpec;
 export class FrameCalibrator {
   private readonly cache = new Map<string, Master>();
   private out: { image: Float32Array; weight: Float32Array; mask: Uint8Array } | null = null;
+  /** Bytes of masters held outside the cache (a bank made from masters in memory). */
+  private preloaded = 0;
+
+  /** Bytes of pixels this calibrator holds (masters, output buffers): for the stage's cache metrics. */
+  get bytes(): number {
+    let n = this.preloaded; // (its masters are the ones the cache then holds)
+    if (!n) for (const m of this.cache.values()) n += m.data.byteLength;
+    if (this.out) n += this.out.image.byteLength + this.out.weight.byteLength + this.out.mask.byteLength;
+    return n;
+  }
 
   private constructor(
     readonly bank: MasterBank,
@@ -79,7 +89,9 @@ export class FrameCalibrator {
       byName.set(m.name, m);
     }
     const { camera, cameras } = cameraFromSpec(cameraSpec);
-    return new FrameCalibrator(bank, (meta) => byName.get(meta.name)!, camera, cameras, opts);
+    const c = new FrameCalibrator(bank, (meta) => byName.get(meta.name)!, camera, cameras, opts);
+    for (const m of byName.values()) c.preloaded += m.data.byteLength;
+    return c;
   }
 
   private master(meta: MasterMeta | null): Master | null {

@@ -4,7 +4,7 @@ export const PACINGS = ['date-obs', 'interval'] as const;
 export type Pacing = (typeof PACINGS)[number];
 
 export const providerSchema = {
-  images: field<string>({ env: 'GFT_PROVIDER_IMAGES', type: 'string', doc: 'Directory of raw FITS frames to inject when a burst is triggered (see streams/provider/README.md)', default: '' }),
+  images: field<string>({ env: 'GFT_PROVIDER_IMAGES', type: 'string', doc: 'Raw FITS frames to inject when a burst is triggered: one folder, a root with a folder per burst id, or a template with {burstId}, {date} (T0, YYYYMMDD) or {night} (T0 - 12 h) (streams/provider/README.md)', default: '' }),
   pacing: field<string>({
     env: 'GFT_PROVIDER_PACING',
     type: 'string',

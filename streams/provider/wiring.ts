@@ -1,6 +1,7 @@
 /**
- * Images provider stage (group `provider`): on a GP1 trigger, injects the frames of the configured
- * directory into local storage and announces each on `images.raw`. Calibration frames go first, at
+ * Images provider stage (group `provider`): on a GP1 trigger, injects the frames of the burst's
+ * folder (GFT_PROVIDER_IMAGES: one folder, a root with a folder per burst id, or a template with
+ * {burstId}/{date}/{night}: core/burstImages.ts) into local storage and announces each on `images.raw`. Calibration frames go first, at
  * once, in DATE-OBS order; then object frames in DATE-OBS order on the schedule: by default their
  * DATE-OBS spacing divided by the speed (pacing `date-obs`), or one every interval/speed seconds
  * (pacing `interval`); speed 0 = as fast as possible.
@@ -17,11 +18,12 @@
  * frames of the last punctuation before a kill are announced twice, with the same ids and checksums
  * (GP1 deduplicates by frame id). A burst already planned is never injected again.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { StageDefinition, Output } from '../../lib/runtime/runner.ts';
 import { invalidInput } from '../../lib/runtime/errors.ts';
 import { LocalStorage } from '../../connectors/storage/storage.ts';
 import { providerConfig, type ProviderConfig } from './config.ts';
+import { burstImagesDir } from './core/burstImages.ts';
 import { dateObsOffsetsMs, frameBytes, inspectFrame, listFrameFiles, orderFrames, releaseOffsetsMs, type FrameFile, type Rejected } from './core/source.ts';
 
 interface Trigger { burstId: string; kind: 'trigger' | 'update' | 'cancel'; referenceVersion: number; t0: string | null; reason: string; issuedAt: number }
@@ -46,18 +48,30 @@ export function objectSchedule(objects: FrameFile[], cfg: Pick<ProviderConfig, '
   return cfg.pacing === 'interval' ? releaseOffsetsMs(objects.length, cfg.intervalS, speed) : dateObsOffsetsMs(objects.map((f) => f.dateObs), speed);
 }
 
+const isDir = (p: string) => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
 export function providerStage(cfg: ProviderConfig, storage: LocalStorage): StageDefinition<Trigger> {
   return {
     name: 'provider',
     inputs: ['gp1.trigger'],
     outputs: ['images.raw', 'provider.dlq'],
     state: true,
+    // finished bursts keep `burst/<id>` (~80 bytes: never injected twice); open = not done yet
+    held: { bursts: (store) => store.keys('burst/').filter((k) => !store.get<Progress>(k)!.done).length },
     async handle(msg, ctx) {
       const t = msg.value;
       if (t.kind !== 'trigger') return []; // updates move the pointing, not the frames; cancels handled by GP1
       if (ctx.store.has(`burst/${t.burstId}`)) return []; // planned (or injected) already
       if (!cfg.images) throw invalidInput('provider.no_images', 'no image directory configured (GFT_PROVIDER_IMAGES)');
-      const { candidates, ignored } = listFrameFiles(cfg.images);
+      const where = burstImagesDir(cfg.images, t, isDir);
+      if ('error' in where) throw invalidInput('provider.no_images_for_burst', where.error);
+      const { candidates, ignored } = listFrameFiles(where.dir);
       const inspected: Array<FrameFile | Rejected> = [];
       for (const p of candidates) {
         inspected.push(inspectFrame(p, { checkPixels: cfg.checkPixels, cameraName: cfg.camera || undefined, allowedBitpix: cfg.bitpix }));
@@ -65,7 +79,7 @@ export function providerStage(cfg: ProviderConfig, storage: LocalStorage): Stage
       }
       const { frames, rejected } = orderFrames(inspected);
       ctx.log.info('injecting frames', {
-        burstId: t.burstId, frames: frames.length, rejected: rejected.length, ignored: ignored.length, dir: cfg.images, speed: cfg.speed || 'max', pacing: cfg.pacing,
+        burstId: t.burstId, frames: frames.length, rejected: rejected.length, ignored: ignored.length, dir: where.dir, rule: where.rule, speed: cfg.speed || 'max', pacing: cfg.pacing,
         ...(ignored.length ? { ignoredFiles: ignored.slice(0, 20).map((i) => `${i.path.split('/').pop()}: ${i.reason}`) } : {}),
       });
       const outs: Output[] = [];

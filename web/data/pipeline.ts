@@ -19,6 +19,8 @@ export interface StageState {
   lag: number;
   p99Ms: number;
   status: 'ok' | 'idle' | 'lagging' | 'dlq' | 'stale';
+  /** What the stage holds at its latest report, summed over its instances (null: metrics of before migration 4). */
+  held: { bursts: number; stateBytes: number; cacheBytes: number; rssBytes: number } | null;
 }
 
 export interface StagePoint {
@@ -63,6 +65,7 @@ export class PipelineQueries {
              sum(messages_dlq) AS dlq, sum(retries) AS nretries, sum(interval_ms) AS ms, argMax(lag, time) AS lastlag, max(processing_ms_p99) AS p99
       FROM ${this.metrics} WHERE time >= ${new Date(end - windowSec * 1000)} AND time <= ${new Date(end)}
       GROUP BY stage ORDER BY stage`);
+    const held = await this.held(end, windowSec);
     const stages = rows.map((r): StageState => {
       const lastSeen = chTime(r.last);
       const instances = Number(r.instances);
@@ -80,11 +83,28 @@ export class PipelineQueries {
         lag: Number(r.lastlag),
         p99Ms: Number(r.p99),
         status: 'ok',
+        held: held.get(r.stage) ?? null,
       };
       s.status = end - lastSeen > 60_000 ? 'stale' : s.dlq > 0 ? 'dlq' : s.lag > 1000 ? 'lagging' : messagesIn === 0 ? 'idle' : 'ok';
       return s;
     });
     return { end, stages };
+  }
+
+  /** Per stage: the bursts, state bytes, cache bytes and RSS of each instance's latest report, summed. */
+  async held(end: number, windowSec: number): Promise<Map<string, NonNullable<StageState['held']>>> {
+    let rows: { stage: string; bh: string; sb: string; cb: string; rss: string }[];
+    try {
+      rows = await this.ch.query(sql`
+        SELECT stage, sum(ibh) AS bh, sum(isb) AS sb, sum(icb) AS cb, sum(irss) AS rss FROM (
+          SELECT stage, instance, argMax(bursts_held, time) AS ibh, argMax(state_bytes, time) AS isb, argMax(cache_bytes, time) AS icb, argMax(rss_bytes, time) AS irss
+          FROM ${this.metrics} WHERE time >= ${new Date(end - windowSec * 1000)} AND time <= ${new Date(end)} GROUP BY stage, instance)
+        GROUP BY stage`);
+    } catch (e) {
+      if (/bursts_held|Missing columns|Unknown identifier/i.test((e as Error).message)) return new Map(); // not migrated yet (gft db migrate)
+      throw e;
+    }
+    return new Map(rows.map((r) => [r.stage, { bursts: Number(r.bh), stateBytes: Number(r.sb), cacheBytes: Number(r.cb), rssBytes: Number(r.rss) }]));
   }
 
   /** Throughput (messages in per second), lag and DLQ count per stage, in buckets. */

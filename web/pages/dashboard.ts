@@ -29,10 +29,12 @@ ${cands.map((c) => html`<tr><td>${c.candidateId}</td>${withProduct ? html`<td><a
 </tbody></table>`;
 }
 
+const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} kB` : `${n} B`);
+
 export function stagesTable(end: number | null, stages: StageState[]): SafeHtml {
   if (!stages.length) return html`<p class="empty">No stage metrics yet.</p>`;
-  return html`<p class="muted">15 minutes to ${fmtTime(end)} (latest metrics, ${fmtAgo(end)})</p><table class="stages"><thead><tr><th>stage</th><th>status</th><th class="num">instances</th><th class="num">in</th><th class="num">out</th><th class="num">msg/s</th><th class="num">lag</th><th class="num">DLQ</th><th class="num">retries</th><th class="num">p99 ms</th><th>last seen</th></tr></thead><tbody>
-${stages.map((s) => html`<tr data-stage="${s.stage}"><td>${s.stage}</td><td><span class="badge ${s.status}">${s.status}</span></td><td class="num">${s.instances}</td><td class="num">${s.messagesIn}</td><td class="num">${s.messagesOut}</td><td class="num">${fmtNum(s.ratePerSec, 1)}</td><td class="num">${s.lag}</td><td class="num">${s.dlq}</td><td class="num">${s.retries}</td><td class="num">${fmtNum(s.p99Ms, 1)}</td><td>${fmtTime(s.lastSeen)}</td></tr>`)}
+  return html`<p class="muted">15 minutes to ${fmtTime(end)} (latest metrics, ${fmtAgo(end)})</p><table class="stages"><thead><tr><th>stage</th><th>status</th><th class="num">instances</th><th class="num">in</th><th class="num">out</th><th class="num">msg/s</th><th class="num">lag</th><th class="num">DLQ</th><th class="num">retries</th><th class="num">p99 ms</th><th class="num" title="bursts whose state the stage holds open">bursts held</th><th class="num">state</th><th class="num">caches</th><th class="num">RSS</th><th>last seen</th></tr></thead><tbody>
+${stages.map((s) => html`<tr data-stage="${s.stage}"><td>${s.stage}</td><td><span class="badge ${s.status}">${s.status}</span></td><td class="num">${s.instances}</td><td class="num">${s.messagesIn}</td><td class="num">${s.messagesOut}</td><td class="num">${fmtNum(s.ratePerSec, 1)}</td><td class="num">${s.lag}</td><td class="num">${s.dlq}</td><td class="num">${s.retries}</td><td class="num">${fmtNum(s.p99Ms, 1)}</td><td class="num held-bursts">${s.held ? s.held.bursts : '—'}</td><td class="num">${s.held ? fmtBytes(s.held.stateBytes) : '—'}</td><td class="num">${s.held ? fmtBytes(s.held.cacheBytes) : '—'}</td><td class="num">${s.held ? fmtBytes(s.held.rssBytes) : '—'}</td><td>${fmtTime(s.lastSeen)}</td></tr>`)}
 </tbody></table>`;
 }
 

@@ -88,6 +88,12 @@ export class MemoryBroker implements Broker {
   maxBatch = 100;
   /** Brokers the cluster reports (for the topic layout). */
   brokers = 1;
+  /** The brokers are away (a restart): sends, commits and heartbeats fail with a connection error. */
+  down = false;
+
+  unreachable(): KafkaError {
+    return new KafkaError('NETWORK_EXCEPTION', 'Connection error: connect ECONNREFUSED 127.0.0.1:19092', true);
+  }
 
   constructor(clock: Clock = new ManualClock()) {
     this.clock = clock;
@@ -365,6 +371,7 @@ class MemoryConsumer implements GroupConsumer {
       const ctl: BatchControl = {
         heartbeat: async () => {
           if (this.dead) return new Promise<void>(() => {}); // a killed process never comes back
+          if (this.broker.down) throw this.broker.unreachable();
           member.lastSeen = this.broker.clock.now();
           this.broker.tick(g);
           if (member.dead) throw new RebalanceError('The coordinator is not aware of this member');
@@ -409,6 +416,7 @@ class MemoryConsumer implements GroupConsumer {
 
   async commit(offsets: Array<TopicPartition & { offset: string }>): Promise<void> {
     if (this.dead) return new Promise<void>(() => {});
+    if (this.broker.down) throw this.broker.unreachable();
     const g = this.broker.group(this.o.groupId);
     const m = this.member;
     if (!m || m.dead || !g.members.has(m.id)) throw new RebalanceError('The coordinator is not aware of this member');
@@ -457,6 +465,7 @@ class MemoryProducer implements BrokerProducer {
   async send(batches: TopicRecords[]): Promise<void> {
     const dead = this.check();
     if (dead) return dead;
+    if (this.broker.down) throw this.broker.unreachable();
     for (const b of batches) this.broker.topic(b.topic);
     for (const b of batches) for (const r of b.records) this.broker.append(b.topic, r);
     this.broker.notify();
