@@ -264,6 +264,14 @@ describe('robustness: hard skies (issue 20)', () => {
     expect(of / ot, `completeness at r < 20: ours ${of}/${ot}, SExtractor ${sf}/${st}`).toBeGreaterThan(sf / st - 0.02);
   }, CHAIN_TIMEOUT);
 
+  it('every flat of the night fails the level rule (1800 and 900 ADU): the bank\'s flat of two nights before stands in, the afterglow found as on any night', async () => {
+    const c = await chainNight('issue20 all flats fail', { seed: 29, camera: { width: 1060, height: 800 }, flatLevels: [1800, 900], calibStart: '2019-10-16T00:40:00Z' }, { bankNight: { seed: 30, camera: { width: 1060, height: 800 }, frames: 1, t0: '2019-10-14T08:30:00Z' } });
+    const flat = (c.night.masters.report as { masters: Array<{ kind: string; accepted: boolean; fromBank: { hoursBefore: number } | null }> }).masters.find((m) => m.kind === 'flat')!;
+    expect(flat.accepted).toBe(false);
+    expect(flat.fromBank?.hoursBefore).toBeGreaterThan(24);
+    check(c, { maxFalse: 0 });
+  }, CHAIN_TIMEOUT);
+
   it('blends of two faint stars in an ordinary field: 0 false candidates per list, the afterglow found', async () => {
     const c = await chainNight('issue20 blends ordinary', { seed: 26, camera: BIN2, seeingMin: 2, seeingMax: 2.8, field: { blendPairs: pairs } });
     check(c, { maxFalse: 0 });

@@ -129,7 +129,7 @@ export function expectedSnr(o: { seeingFwhmPx: number; moffatAlphaPx: number; mo
 }
 
 /** The COATLI camera cut to another size, as a camera file (what an operator would write). */
-function cameraArgs(tmp: string, sim: Omit<SimulateNightOptions, 'out'>): string[] {
+export function cameraArgs(tmp: string, sim: Omit<SimulateNightOptions, 'out'>): string[] {
   const w = sim.camera?.width ?? 2184, h = sim.camera?.height ?? 1472, os = sim.camera?.overscan ?? 36;
   if (w === 2184 && h === 1472) return [];
   const cam = { name: 'coatli-cut', extends: 'coatli', width: w, height: h, overscan: { x1: w - os + 1, x2: w, y1: 1, y2: h }, data: { x1: 1, x2: w - os, y1: 1, y2: h } };

@@ -275,6 +275,14 @@ export function calibrateFrame(raw: RawFrame, masters: CalibrationMasters, opts:
   if (bias) cards.push({ key: 'GP1BIAS', value: bias.name }, { key: 'GP1BSHA', value: bias.sha256 });
   if (dark) cards.push({ key: 'GP1DARK', value: dark.name }, { key: 'GP1DSHA', value: dark.sha256 });
   if (flat) cards.push({ key: 'GP1FLAT', value: flat.name }, { key: 'GP1FSHA', value: flat.sha256 });
+  // provenance: how far each master is from the frame (beyond ±12 h another night's: the bank's
+  // stand-in when the night's own could not be made, issue 20)
+  for (const [m, key, what] of [[bias, 'GP1BAGE', 'bias'], [dark, 'GP1DAGE', 'dark'], [flat, 'GP1FAGE', 'flat']] as const) {
+    const t = m?.dateObs ? Date.parse(m.dateObs) : NaN, t0 = info.dateObs ? Date.parse(info.dateObs) : NaN;
+    if (!Number.isFinite(t) || !Number.isFinite(t0)) continue;
+    const h = Math.round((t - t0) / 3600e3);
+    cards.push({ key, value: h, comment: `h from the frame to the master ${what}${Math.abs(h) > 12 ? ' (another night)' : ''}` });
+  }
   // the crop moves the pixel origin: shift a header WCS reference pixel
   for (const [k, d] of [['CRPIX1', b.x0], ['CRPIX2', b.y0]] as const) {
     const v = raw.header.get(k);
