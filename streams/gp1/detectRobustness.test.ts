@@ -272,6 +272,35 @@ describe('robustness: hard skies (issue 20)', () => {
     check(c, { maxFalse: 0 });
   }, CHAIN_TIMEOUT);
 
+  // an afterglow of r 16.7–18.8 (α = 0.6) beside a bright star: found in every list, no false candidate,
+  // no upper limit deeper than the data there allow (limits from the star model's residual, wings.ts)
+  const beside = (east: number, north: number, mag: number) => ({ seed: 24, camera: { width: 1060, height: 800 }, afterglowMag: 17.2, afterglowIndex: 0.6, field: { starsNearAfterglow: [{ east, north, mag }] } });
+  const lightCurveOf = (n: SkyNight) => {
+    const s = scoreNight(n);
+    const report = JSON.stringify({ epochs: s.epochs.map((e) => [e.epochSec, e.required, e.found, e.falseIds]), lc: s.lightCurve });
+    for (const e of s.epochs) {
+      if (e.required) expect(e.found, report).toBe(true);
+      expect(e.falseCandidates, report).toBe(0);
+    }
+    expect(s.lightCurve, report).not.toBeNull();
+    expect(s.lightCurve!.badLimits, report).toBe(0);
+    return { s, report };
+  };
+
+  it('an afterglow 6″ from an 11-mag star: found, every frame where it is brighter than r = 19 measured within 0.1 mag + 3σ but one', async () => {
+    const c = await chainNight('issue20 star at 6', beside(6, 0, 11));
+    const { s, report } = lightCurveOf(c.night);
+    const b = s.lightCurve!.bright;
+    expect(b.frames, report).toBe(6);
+    expect(b.within, report).toBeGreaterThanOrEqual(b.frames - 1);
+  }, CHAIN_TIMEOUT);
+
+  it('an afterglow 3″ from a 13-mag star: found (the star merged it in every frame before), its limits honest', async () => {
+    const c = await chainNight('issue20 star at 3', beside(-2.1, 2.1, 13));
+    const { s, report } = lightCurveOf(c.night);
+    expect(s.lightCurve!.points, report).toBeGreaterThanOrEqual(3);
+  }, CHAIN_TIMEOUT);
+
   it('blends of two faint stars in an ordinary field: 0 false candidates per list, the afterglow found', async () => {
     const c = await chainNight('issue20 blends ordinary', { seed: 26, camera: BIN2, seeingMin: 2, seeingMax: 2.8, field: { blendPairs: pairs } });
     check(c, { maxFalse: 0 });

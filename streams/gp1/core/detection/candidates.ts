@@ -465,7 +465,7 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       frames.forEach((e, fi) => {
         if (detFrames.has(fi) || !e.f.wcs || !Number.isFinite(e.f.limitingMag)) return;
         if (!skyToPixSafe(e.f, sky[0], sky[1])) return;
-        lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: e.f.limitingMag, magErr: NaN, upperLimit: true, saturated: false });
+        lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: localLimit(e.f, sky[0], sky[1]), magErr: NaN, upperLimit: true, saturated: false });
       });
       lc.sort((a, b) => a.t - b.t || (a.frameId < b.frameId ? -1 : 1));
       // orphans: a detection whose frames just before and just after both saw nothing down to a limit
@@ -520,7 +520,10 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       // and the light centre a windowed centroid finds. When that centre is where the detection is,
       // the detection is their blend (two stars near the catalog depth, 1–1.6″ from either
       // position): a candidate only if brighter than their light, as a brightened star is.
-      const blend = !star && Number.isFinite(fwhmArcsec) && Number.isFinite(apArcsec) ? catalogBlend(px, py, matchR + 1.5 * fwhmArcsec, apArcsec, fwhmArcsec) : null;
+      // (not for a source measured on a bright star's wing with the star's model subtracted, wings.ts:
+      // the neighbour's light is not in its flux)
+      const onWing = used.filter((i) => frames[dets[i].frame].f.sources[dets[i].src].flags & FLAG.WING).length * 2 >= used.length;
+      const blend = !star && !onWing && Number.isFinite(fwhmArcsec) && Number.isFinite(apArcsec) ? catalogBlend(px, py, matchR + 1.5 * fwhmArcsec, apArcsec, fwhmArcsec) : null;
       const blendExplains = !!blend && Number.isFinite(blend.mag) && blend.offset <= Math.max(matchR, 0.35 * fwhmArcsec);
       if (blendExplains) {
         star = nearestStar(px, py, matchR + 1.5 * fwhmArcsec);
@@ -610,6 +613,24 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
 }
 
 /** Whether a sky position falls on a frame (with a 5-pixel margin). */
+/**
+ * The limiting magnitude at a position: the frame's, or shallower on a bright star's wing (what its
+ * model's residual leaves there, frame.ts localLimits) — an upper limit never deeper than the data
+ * there allow (issue 20: limits of 21.3 beside a 13-mag star where the afterglow was 17–19).
+ */
+export function localLimit(f: FrameResult, ra: number, dec: number): number {
+  let lim = f.limitingMag;
+  if (!f.localLimits?.length || !f.wcs) return lim;
+  const [x, y] = skyToPix(f.wcs, ra, dec, [0, 0]);
+  for (const z of f.localLimits) {
+    const d = Math.hypot(x - z.x, y - z.y);
+    if (d > z.radius) continue;
+    const v = z.limits[Math.floor(d)];
+    if (Number.isFinite(v) && v < lim) lim = v;
+  }
+  return lim;
+}
+
 function skyToPixSafe(f: FrameResult, ra: number, dec: number): boolean {
   if (!f.wcs) return false;
   const [x, y] = skyToPix(f.wcs, ra, dec, [0, 0]);

@@ -59,6 +59,12 @@ export interface FrameResult {
   zeroPoint: ZeroPoint;
   /** nσ limiting magnitude (NaN without zero point). */
   limitingMag: number;
+  /**
+   * Around bright stars (detect.ts wingZones): the limiting magnitude at each integer distance k from
+   * the star (pixels; NaN where unknown), from the noise left after its model was subtracted. An upper
+   * limit there is never deeper than this. Absent: none.
+   */
+  localLimits?: Array<{ x: number; y: number; radius: number; limits: number[] }>;
   /** Median stellar FWHM, pixels and arcsec. */
   fwhm: number;
   fwhmArcsec: number;
@@ -109,6 +115,9 @@ export function processFrame(frame: CalibratedFrame, catalog: CatalogStars, cfg:
     astrometry: { ok: astro.ok, method: astro.method, matched: astro.matched, rmsArcsec: astro.rmsArcsec, notes: astro.notes },
     zeroPoint: zp,
     limitingMag: lim,
+    ...(det.wingZones?.length && Number.isFinite(zp.zp)
+      ? { localLimits: det.wingZones.map((z) => ({ x: z.x, y: z.y, radius: z.radius, limits: Array.from(z.apertureNoise, (n) => (n > 0 ? zp.zp - 2.5 * Math.log10((cfg.limitSigma ?? 5) * n) : NaN)) })) }
+      : {}),
     fwhm: det.fwhm,
     fwhmArcsec: det.fwhm * scale,
     apertureRadius: det.apertureRadius,
