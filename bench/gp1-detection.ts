@@ -54,7 +54,7 @@ async function loadFits(): Promise<Fits | null> {
 }
 
 /** Minimal FITS writer for SExtractor's inputs (one float32 image + cards), used when lib/fits is absent. */
-function writeSimpleFits(path: string, width: number, height: number, data: Float32Array, cards: Array<[string, string | number]>): void {
+export function writeSimpleFits(path: string, width: number, height: number, data: Float32Array, cards: Array<[string, string | number]>): void {
   const card = (k: string, v: string | number | boolean) => {
     const val = typeof v === 'string' ? `'${v.padEnd(8)}'`.padEnd(20) : typeof v === 'boolean' ? (v ? 'T' : 'F').padStart(20) : String(v).padStart(20);
     return `${k.padEnd(8)}= ${val}`.padEnd(80);
@@ -66,7 +66,7 @@ function writeSimpleFits(path: string, width: number, height: number, data: Floa
   writeFileSync(path, Buffer.concat([head, body]));
 }
 
-function sextractor(dir: string, img: string, wgt: string, apDiam: number, fwhm: number): { ms: number; rows: number[][] } {
+export function sextractor(dir: string, img: string, wgt: string, apDiam: number, fwhm: number): { ms: number; rows: number[][] } {
   const conv = gaussianKernel2d(2.5);
   const convLines = ['CONV NORM'];
   for (let j = 0; j < conv.size; j++) convLines.push(Array.from(conv.values.subarray(j * conv.size, (j + 1) * conv.size), (v) => v.toExponential(6)).join(' '));
@@ -319,11 +319,15 @@ async function onFiles(files: string[], catalogPath: string | null, runs: number
   return skipped.length ? 1 : 0;
 }
 
+/** --no-wings: without the search of bright stars' wings (wings.ts), to see what it costs. */
+let noWings = false;
+
 export async function run(args: string[]): Promise<number> {
   const runs = Number(args[args.indexOf('--runs') + 1]) || 3;
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+  noWings = args.includes('--no-wings');
   if (args.includes('--help')) {
-    console.log('usage: npm run bench -- gp1-detection [--runs N] [--only small|large]\n       npm run bench -- gp1-detection --image CALIBRATED.fits [--image …] [--catalog CATALOG.csv] [--runs N] [--list]\n\nWithout --image: synthetic 2184x1472 and 4192x4096 frames with their truth (completeness by true S/N).\nWith --image: your calibrated frames (image + optional WEIGHT/MASK HDUs); agreement with SExtractor by S/N;\n--list prints every source (S/N ≥ 5) that only one side found, with the other side\'s nearest.');
+    console.log('usage: npm run bench -- gp1-detection [--runs N] [--only small|large] [--no-wings]\n       npm run bench -- gp1-detection --image CALIBRATED.fits [--image …] [--catalog CATALOG.csv] [--runs N] [--list]\n\nWithout --image: synthetic 2184x1472 and 4192x4096 frames with their truth (completeness by true S/N).\nWith --image: your calibrated frames (image + optional WEIGHT/MASK HDUs); agreement with SExtractor by S/N;\n--list prints every source (S/N ≥ 5) that only one side found, with the other side\'s nearest.');
     return 0;
   }
   if (spawnSync('source-extractor', ['-v'], { encoding: 'utf8' }).status !== 0) {
@@ -390,7 +394,7 @@ export async function run(args: string[]): Promise<number> {
             const m = await fits.readImage(calibrated, 2);
             f = { ...f, data: im.data, weight: w.data, mask: m.data };
           }
-          last = processFrame(f, catalog);
+          last = processFrame(f, catalog, noWings ? { detection: { wings: false } } : {});
       };
       // the first run of this size in this process (for the first case: a cold JIT), then the
       // steady state a long-running stage sees: median of `runs` after two warm-up runs

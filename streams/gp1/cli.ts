@@ -12,8 +12,8 @@
  * Adding a subcommand: a module next to this file exporting `run(args): Promise<number>`, listed in
  * SUBCOMMANDS below (loaded lazily, like `detect`).
  */
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { formatHelp, parseArgs, printUsage, unknownSubcommand, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
 import { cameraByName, cameraFromSpec, frameInfo, loadCameraFile, resolveFrameCamera, unresolvedCameraReason, type CameraConfig } from './core/camera.ts';
 import { MasterBank, type MasterMeta } from './core/calibration/bank.ts';
@@ -53,7 +53,7 @@ const common = {
 const mastersSpec: CommandSpec = {
   usage: 'gft gp1 masters --in DIR --out DIR [options]',
   description:
-    'Classifies the raw frames of DIR (IMAGETYP, else the file-name letter b/d/f/o), builds the master bias, dark rate and one flat per filter, compares each with the previous master of the bank (--bank, default --out) and writes the accepted masters to --out. Rejected frames and masters are listed with their reasons.',
+    'Classifies the raw frames of DIR (IMAGETYP, else the file-name letter b/d/f/o), builds the master bias, dark rate and one flat per filter, compares each with the previous master of the bank (--bank, default --out) and writes the accepted masters to --out. Rejected frames and masters are listed with their reasons. A master of the night that cannot be made or is rejected (e.g. every flat of a filter outside the level rule) is replaced by the newest accepted master of the bank with the same kind, camera, binning and filter, dated before the night (copied to --out, said in a warning and in the report: fromBank). Exit status: 0; 1 when a master the night needs could not be made and the bank has none to use instead (the report lists it under missing); 2 when the camera cannot be told; 3 with --strict when any master was rejected (stand-in or not).',
   options: {
     in: { type: 'string', description: 'folder of raw frames (*.fits, *.fits.fz)' },
     out: { type: 'string', description: 'folder for the master files' },
@@ -174,6 +174,7 @@ function masterSummary(r: MasterResult, path: string | null) {
     notes: r.notes,
     stats: m?.stats ?? null,
     comparison: r.comparison ?? null,
+    fromBank: r.fromBank ?? null,
     provenance: m ? { ...m.provenance, sha256: m.sha256, dateObs: m.dateObs, camera: m.camera, binning: m.binning, width: m.width, height: m.height } : null,
   };
 }
@@ -240,6 +241,10 @@ async function buildAll(o: Record<string, unknown>, inDir: string, outDir: strin
           return null;
         }
       },
+      fallback: (q) => {
+        const m = bank.newest(q.kind, { camera: q.camera, binning: q.binning, filter: q.filter }, q.before);
+        return m ? { name: m.name, sha256: m.sha256, dateObs: m.dateObs, ...(m.path ? { path: m.path } : {}) } : null;
+      },
       onMaster: async (r) => {
         let path: string | null = null;
         if (r.master && (r.accepted || o['keep-rejected'])) {
@@ -265,6 +270,18 @@ async function buildAll(o: Record<string, unknown>, inDir: string, outDir: strin
   for (const n of night.cameraNotes) warnOnce(`gft gp1 masters: warning: ${n}`);
 
   const accepted = reports.filter((r) => r.accepted).length;
+  const what = (m: { kind: string; filter: string | null; binning: string }) => `${m.kind}${m.kind === 'flat' ? ` (filter ${m.filter ?? 'none'})` : ''}, binning ${m.binning}`;
+  for (const r of night.masters) {
+    if (!r.fromBank) continue;
+    warnOnce(`gft gp1 masters: warning: ${r.notes.at(-1)}`);
+    // --out must hold every master the night's frames are calibrated with (gft gp1 calibrate --masters OUT)
+    const src = r.fromBank.path;
+    if (src && resolve(dirname(src)) !== outDir && existsSync(src)) {
+      const dst = join(outDir, basename(src));
+      if (!existsSync(dst)) copyFileSync(src, dst);
+      r.fromBank.path = dst; // the report holds the same object
+    }
+  }
   emit(
     {
       command: 'gp1 masters',
@@ -277,10 +294,16 @@ async function buildAll(o: Record<string, unknown>, inDir: string, outDir: strin
       frames: { ...night.frames, unclassified: night.unclassified, unreadable: night.unreadable },
       summary: { masters: reports.length, accepted, rejected: reports.length - accepted },
       masters: reports,
+      missing: night.missing,
     },
     o.report,
   );
-  return o.strict && accepted < reports.length ? 3 : 0;
+  if (night.missing.length) {
+    for (const m of night.missing) console.error(`gft gp1 masters: no master ${what(m)}: ${m.why}; and ${bankDir} has no accepted one to use instead`);
+    console.error(`gft gp1 masters: ${night.missing.length} required master(s) could not be made: frames that need them cannot be calibrated`);
+  }
+  if (o.strict && accepted < reports.length) return 3;
+  return night.missing.length ? 1 : 0;
 }
 
 function toMeta(m: Master, path: string): MasterMeta {
@@ -364,11 +387,11 @@ async function calibrateCommand(args: string[]): Promise<number> {
       const code = e instanceof CalibrationError ? e.code : 'error';
       return { file, ok: false, error: { code, message: (e as Error).message } };
     }
+    const age = (m: MasterMeta | null) => (m ? Math.round((Date.parse(m.dateObs) - Date.parse(date)) / 3600e3) : null);
     const outPath = join(outDir, `${basename(file).replace(/\.fits?(\.fz)?$/i, '')}-cal.fits`);
     await writeCalibratedFile(outPath, cal, header);
     const stats = cal.stats;
     ctx.pool?.recycle(cal); // the buffers go back to the workers for the next frame
-    const age = (m: MasterMeta | null) => (m ? Math.round((Date.parse(m.dateObs) - Date.parse(date)) / 3600e3) : null);
     return {
       file,
       ok: true,
@@ -376,7 +399,7 @@ async function calibrateCommand(args: string[]): Promise<number> {
       camera: camera.name,
       cameraSource: resolution.source,
       ...(resolution.notes.length ? { cameraNotes: resolution.notes } : {}),
-      masters: Object.fromEntries((Object.keys(picked) as MasterKind[]).map((k) => [k, picked[k] ? { name: picked[k]!.name, sha256: picked[k]!.sha256, hoursFromFrame: age(picked[k]) } : null])),
+      masters: Object.fromEntries((Object.keys(picked) as MasterKind[]).map((k) => [k, picked[k] ? { name: picked[k]!.name, sha256: picked[k]!.sha256, hoursFromFrame: age(picked[k]), ...(Math.abs(age(picked[k])!) > 12 ? { otherNight: true } : {}) } : null])),
       ...(missing.length ? { missing } : {}),
       stats,
     };

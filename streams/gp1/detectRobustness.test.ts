@@ -20,13 +20,13 @@
  *   header WCS that is off by 8′ and 3°).
  * Frames are small where the property does not depend on size. Single-threaded; ~1 min of CPU.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { angularSeparation, pixToSky, skyToPix, type TanWcs } from '../../lib/wcs/index.ts';
-import { simulateNight, type SimulateNightOptions } from '../provider/core/simulate/write.ts';
-import { run as detect } from './detectCli.ts';
+import type { SimulateNightOptions } from '../provider/core/simulate/write.ts';
+import { haveSExtractor, runSkyNight, scoreNight, sextractorSources, sourcesFound, type SkyNight, type SkyNightOptions } from './skyNight.ts';
 import { makeNight, type SyntheticNightSpec } from './core/detection/synthetic.ts';
 import { processFrame, type FrameResult } from './core/detection/frame.ts';
 import { buildCandidates, type Candidate, type EpochCandidates } from './core/detection/candidates.ts';
@@ -86,7 +86,7 @@ function score(c: CaseInput): { epochs: EpochScore[]; frames: string[] } {
     const bad = !r.ok || !(r.rmsArcsec < 0.35) || !(r.rmsArcsec < r.scaleArcsec) || !(agErr < 0.3);
     if (bad) frames.push(`${r.frameId}: ok=${r.ok} ${r.method} rms=${r.rmsArcsec?.toFixed(3)}" afterglow WCS error=${agErr.toFixed(3)}" ${r.notes.join('; ')}`);
   }
-  const epochs = c.epochs.map((e): EpochScore => {
+  const epochs = c.epochs.map((e): EpochScore & { falseIds: string[] } => {
     const until = e.epochSec;
     const seen = c.frames.filter((f) => f.tStart <= until && f.snr >= 10);
     const required = seen.length >= 2;
@@ -109,6 +109,7 @@ function score(c: CaseInput): { epochs: EpochScore[]; frames: string[] } {
       found: !!ag,
       sepArcsec: ag ? angularSeparation(ag.ra, ag.dec, c.afterglow.ra, c.afterglow.dec) * 3600 : NaN,
       falseCandidates: others.length,
+      falseIds: others.map((x) => `${x.id} ${x.mag.toFixed(2)} ${x.flags.join(',')}`),
       meanMagError: errs.length ? errs.reduce((a, b) => a + b, 0) / errs.length : NaN,
       nMagPoints: errs.length,
       worstPull,
@@ -118,7 +119,7 @@ function score(c: CaseInput): { epochs: EpochScore[]; frames: string[] } {
 }
 
 /** The criteria as assertions, with the whole report in the message. */
-function check(c: CaseInput, o: { expectMagPoints?: boolean } = {}): void {
+function check(c: CaseInput, o: { expectMagPoints?: boolean; maxFalse?: number } = {}): void {
   const s = score(c);
   const report = `${c.name}\n${JSON.stringify(s, (_k, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v))}`;
   if (process.env.GP1_ROBUST_VERBOSE) console.log(report);
@@ -129,7 +130,7 @@ function check(c: CaseInput, o: { expectMagPoints?: boolean } = {}): void {
       expect(e.found, report).toBe(true);
       expect(e.sepArcsec, report).toBeLessThan(0.5);
     }
-    expect(e.falseCandidates, report).toBeLessThanOrEqual(1);
+    expect(e.falseCandidates, report).toBeLessThanOrEqual(o.maxFalse ?? 1);
     if (e.nMagPoints) {
       expect(e.meanMagError, report).toBeLessThan(0.05);
       expect(e.worstPull, report).toBeLessThan(1);
@@ -148,123 +149,36 @@ function check(c: CaseInput, o: { expectMagPoints?: boolean } = {}): void {
 const tmp = mkdtempSync(join(tmpdir(), 'gp1-robust-'));
 afterAll(() => (process.env.GP1_ROBUST_KEEP ? console.log(`robustness nights kept in ${tmp}`) : rmSync(tmp, { recursive: true, force: true })));
 
-/** Runs a CLI `run(args)` with its console output swallowed (errors are kept for the failure message). */
-async function quiet(fn: () => Promise<number>): Promise<{ code: number; stderr: string }> {
-  const err: string[] = [];
-  const so = vi.spyOn(console, 'log').mockImplementation(() => {});
-  const se = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    return { code: await fn(), stderr: err.join('\n') };
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-}
+type ChainOptions = SkyNightOptions;
 
-interface Truth {
-  t0: string;
-  camera: { gain: number; readNoise: number; darkRate: number; pixelScale: number };
-  alert: { ra: number; dec: number; errorRadiusDeg: number };
-  afterglow: { ra: number; dec: number };
-  pointing: { offsetArcsec: [number, number]; rotationDeg: number };
-  frames: Array<{
-    name: string;
-    type: string;
-    exptime: number;
-    object?: { tStartSinceT0: number; tMidSinceT0: number; seeingFwhmPx: number; moffatAlphaPx: number; moffatBeta: number; skyElectronsPerPixel: number; trueWcs: TanWcs; afterglow: { magMean: number; renderedElectrons: number; saturated: boolean } };
-  }>;
-}
-
-/** Expected S/N of a Moffat point source in a circular aperture of radius max(2, FWHM) (the pipeline's). */
-function expectedSnr(o: NonNullable<Truth['frames'][number]['object']>, readNoise: number, dark: number): number {
-  const r = Math.max(2, o.seeingFwhmPx);
-  const frac = 1 - Math.pow(1 + (r * r) / (o.moffatAlphaPx * o.moffatAlphaPx), 1 - o.moffatBeta);
-  const s = frac * o.afterglow.renderedElectrons;
-  return s / Math.sqrt(s + Math.PI * r * r * (o.skyElectronsPerPixel + readNoise * readNoise + dark));
-}
-
-interface ChainOptions {
-  /** Catalog as another band: m_cat = m + offset + N(0, colourRms) per star (seeded). */
-  catalogBand?: { offset: number; colourRms: number };
-  /** Error radius given to the detection, degrees; null = unknown (whole field). Default: the VOEvent's. */
-  errorRadiusDeg?: number | null;
-  /** Extra `gft gp1 detect` arguments. */
-  detectArgs?: string[];
-  /** Give `gft gp1 detect` the camera's pixel scale (--scale), as the GP1 stage always does. */
-  scaleHint?: boolean;
-}
-
-async function chainNight(name: string, sim: Omit<SimulateNightOptions, 'out'>, o: ChainOptions = {}): Promise<CaseInput> {
-  const dir = join(tmp, name.replace(/[^a-z0-9]+/gi, '-'));
-  await simulateNight({ startTimes: STARTS, ...sim, out: dir });
-  const { run: gp1 } = await import('./cli.ts');
-  // a chip of another size is COATLI's camera cut down: described in a camera file (as an operator would)
-  const w = sim.camera?.width ?? 2184, h = sim.camera?.height ?? 1472, os = sim.camera?.overscan ?? 36;
-  const camera: string[] = [];
-  if (w !== 2184 || h !== 1472) {
-    const cam = { name: 'coatli-cut', extends: 'coatli', width: w, height: h, overscan: { x1: w - os + 1, x2: w, y1: 1, y2: h }, data: { x1: 1, x2: w - os, y1: 1, y2: h } };
-    writeFileSync(join(tmp, `${cam.name}-${w}x${h}.json`), JSON.stringify(cam));
-    camera.push('--camera', cam.name, '--camera-file', join(tmp, `${cam.name}-${w}x${h}.json`));
-  }
-  const m = await quiet(() => gp1(['masters', ...camera, '--in', join(dir, 'raw'), '--out', join(dir, 'masters'), '--workers', '0', '--report', join(dir, 'masters.json')]));
-  expect(m.code, m.stderr).toBe(0);
-  const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as Truth;
-  const objects = truth.frames.filter((f) => f.type === 'object');
-  const c = await quiet(() => gp1(['calibrate', ...camera, '--masters', join(dir, 'masters'), '--out', join(dir, 'cal'), '--workers', '0', '--report', join(dir, 'cal.json'), ...objects.map((f) => join(dir, 'raw', f.name))]));
-  expect(c.code, c.stderr).toBe(0);
-  const cal = objects.map((f) => join(dir, 'cal', f.name.replace(/\.fits$/, '-cal.fits')));
-
-  let catalog = join(dir, 'catalog.csv');
-  let magOffset = 0;
-  if (o.catalogBand) {
-    // another band: a zero-point offset and a per-star colour term (seeded, so the case is fixed)
-    let seed = 12345;
-    const u = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-    const normal = () => Math.sqrt(-2 * Math.log(u() || 1e-12)) * Math.cos(2 * Math.PI * u());
-    const lines = readFileSync(catalog, 'utf8').trim().split('\n');
-    const out = ['ra,dec,mag,band', ...lines.slice(1).map((l) => {
-      const [ra, dec, mag] = l.split(',');
-      return `${ra},${dec},${(Number(mag) + o.catalogBand!.offset + o.catalogBand!.colourRms * normal()).toFixed(3)},g`;
-    })];
-    catalog = join(dir, 'catalog-g.csv');
-    writeFileSync(catalog, out.join('\n') + '\n');
-    magOffset = o.catalogBand.offset;
-  }
-  const errorRadiusDeg = o.errorRadiusDeg === undefined ? truth.alert.errorRadiusDeg : o.errorRadiusDeg;
-  const alert = { t0: truth.t0, ra: truth.alert.ra, dec: truth.alert.dec, errorRadiusDeg };
-  writeFileSync(join(dir, 'alert.json'), JSON.stringify(alert));
-  const outPath = join(dir, 'detect.json');
-  const d = await quiet(() => detect(['--catalog', catalog, '--alert', join(dir, 'alert.json'), '--no-sources', '--out', outPath, ...(o.detectArgs ?? []), ...(o.scaleHint ? ['--scale', String(truth.camera.pixelScale)] : []), ...cal]));
-  expect(d.code, d.stderr).toBe(0);
-  const j = JSON.parse(readFileSync(outPath, 'utf8')) as {
-    frames: Array<{ frameId: string; error?: string; wcsFit: { ok: boolean; method: string; rmsArcsec: number | null; cards: Record<string, number> | null; notes: string[] } }>;
-    candidates: EpochCandidates[];
-  };
+/** A generator night through `gft gp1 masters`, `calibrate` and `detect` (skyNight.ts), as a case. */
+async function chainNight(name: string, sim: Omit<SimulateNightOptions, 'out'>, o: ChainOptions = {}): Promise<CaseInput & { night: SkyNight }> {
+  const n = await runSkyNight(tmp, name, { startTimes: STARTS, ...sim }, o);
+  expect(n.masters.code, n.masters.stderr).toBe(0);
+  expect(n.calibrate.code, n.calibrate.stderr).toBe(0);
   const wcsOf = (k: Record<string, number> | null): TanWcs | null =>
     k ? { crval1: k.CRVAL1, crval2: k.CRVAL2, crpix1: k.CRPIX1, crpix2: k.CRPIX2, cd: [k.CD1_1, k.CD1_2, k.CD2_1, k.CD2_2] } : null;
   return {
     name,
-    afterglow: truth.afterglow,
-    alert,
-    frames: objects.map((f) => ({
-      frameId: f.name.replace(/\.fits$/, '-cal'),
-      tStart: f.object!.tStartSinceT0,
-      tMid: f.object!.tMidSinceT0,
-      mag: f.object!.afterglow.magMean + magOffset,
-      snr: expectedSnr(f.object!, truth.camera.readNoise, truth.camera.darkRate * f.exptime),
-      trueWcs: f.object!.trueWcs,
-    })),
-    results: j.frames.map((f) => ({
+    night: n,
+    afterglow: n.afterglow,
+    alert: n.alert,
+    frames: n.frames,
+    results: n.detect.frames.map((f) => ({
       frameId: f.frameId,
       ok: !f.error && f.wcsFit.ok,
       method: f.wcsFit?.method,
       rmsArcsec: f.wcsFit?.rmsArcsec ?? NaN,
-      scaleArcsec: truth.camera.pixelScale,
+      scaleArcsec: n.truth.camera.pixelScale,
       wcs: wcsOf(f.wcsFit?.cards ?? null),
       notes: f.error ? [f.error] : f.wcsFit.notes,
     })),
-    epochs: j.candidates,
+    epochs: n.detect.candidates,
   };
+}
+
+interface Truth {
+  pointing: { offsetArcsec: [number, number]; rotationDeg: number };
 }
 
 const CHAIN_TIMEOUT = 240_000;
@@ -313,6 +227,103 @@ describe('robustness: generator nights through gft gp1 masters + calibrate + det
     const x = Math.round(skyToPix(f.object!.geom.trueWcs, plan.field.afterglow.ra, plan.field.afterglow.dec, [0, 0])[0]) - plan.det.geo.dataX0;
     const c = await chainNight('seed 7 dead columns saturated neighbour', { ...base, camera: { ...base.camera, badColumns: [x - 3, x + 1, x + 2] } });
     check(c);
+  }, CHAIN_TIMEOUT);
+});
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Hard but common skies (issue 20), one case per condition, each with its own assertion               */
+
+/** COATLI binned 2×2 (0.68″/px), 1092 × 800 of data. */
+const BIN2 = { width: 1128, height: 800, binning: 2 };
+
+describe('robustness: hard skies (issue 20)', () => {
+  // 25 pairs of stars near the catalog depth (17.8–18.6), 2.1–3.2″ apart, in the error circle, at 2–2.8″
+  // seeing on 0.68″/px: each pair is one detection between its two catalog positions
+  const pairs = { count: 25, sepArcsec: [2.1, 3.2] as [number, number], withinArcsec: 170 };
+
+  it('an undersampled PSF (seeing 0.75–0.8″ at 0.68″/px: FWHM 1.1–1.2 px): every frame solved, WCS within 0.15″ of the truth, completeness within 2 points of SExtractor', async () => {
+    const c = await chainNight('issue20 undersampled', { seed: 22, camera: BIN2, seeingFrames: [0.75, 0.8, 0.76, 0.78, 0.75, 0.8] }, { sources: true });
+    const n = c.night;
+    expect(Math.max(...n.frames.map((f) => f.fwhmPx)), 'the PSF really is undersampled').toBeLessThan(1.25);
+    check(c, { maxFalse: 0 });
+    const s = scoreNight(n);
+    // the rms is against the catalog, whose own positions scatter by 0.14″ (radial): ≤ 0.18″; the WCS
+    // itself (against the truth, anywhere in the frame) within 0.15″ (before: 4 of 12 frames solved at 0.9″)
+    expect(s.solved).toBe(n.frames.length);
+    expect(s.worstRmsArcsec).toBeLessThan(0.18);
+    expect(s.worstWcsErrorArcsec).toBeLessThan(0.15);
+    const [of, ot] = sourcesFound(n, n.detect.frames.map((f) => f.sources ?? null));
+    expect(ot).toBeGreaterThan(400);
+    if (!haveSExtractor()) {
+      if (process.env.GFT_REQUIRE_STACK) throw new Error('source-extractor is not installed (deploy/install-debian.sh installs it)');
+      console.warn('SKIPPED the SExtractor comparison of the undersampled night: source-extractor is not installed');
+      expect(of / ot).toBeGreaterThan(0.9);
+      return;
+    }
+    const [sf, st] = sourcesFound(n, await sextractorSources(n));
+    expect(of / ot, `completeness at r < 20: ours ${of}/${ot}, SExtractor ${sf}/${st}`).toBeGreaterThan(sf / st - 0.02);
+  }, CHAIN_TIMEOUT);
+
+  it('the other end of the range: FWHM ≈ 6 px (2″ seeing at 0.34″/px): solved, the afterglow found, completeness within 2 points of SExtractor', async () => {
+    const c = await chainNight('issue20 fwhm 6 px', { seed: 23, camera: { width: 1060, height: 800 }, seeingFrames: [2.0, 2.05, 1.95, 2.0] }, { sources: true });
+    const n = c.night;
+    expect(Math.min(...n.frames.map((f) => f.fwhmPx)), 'the PSF really is 6 px wide').toBeGreaterThan(5.5);
+    check(c, { maxFalse: 0 });
+    const [of, ot] = sourcesFound(n, n.detect.frames.map((f) => f.sources ?? null));
+    if (!haveSExtractor()) {
+      if (process.env.GFT_REQUIRE_STACK) throw new Error('source-extractor is not installed (deploy/install-debian.sh installs it)');
+      console.warn('SKIPPED the SExtractor comparison of the 6-px night: source-extractor is not installed');
+      return;
+    }
+    const [sf, st] = sourcesFound(n, await sextractorSources(n));
+    expect(of / ot, `completeness at r < 20: ours ${of}/${ot}, SExtractor ${sf}/${st}`).toBeGreaterThan(sf / st - 0.02);
+  }, CHAIN_TIMEOUT);
+
+  it('every flat of the night fails the level rule (1800 and 900 ADU): the bank\'s flat of two nights before stands in, the afterglow found as on any night', async () => {
+    const c = await chainNight('issue20 all flats fail', { seed: 29, camera: { width: 1060, height: 800 }, flatLevels: [1800, 900], calibStart: '2019-10-16T00:40:00Z' }, { bankNight: { seed: 30, camera: { width: 1060, height: 800 }, frames: 1, t0: '2019-10-14T08:30:00Z' } });
+    const flat = (c.night.masters.report as { masters: Array<{ kind: string; accepted: boolean; fromBank: { hoursBefore: number } | null }> }).masters.find((m) => m.kind === 'flat')!;
+    expect(flat.accepted).toBe(false);
+    expect(flat.fromBank?.hoursBefore).toBeGreaterThan(24);
+    check(c, { maxFalse: 0 });
+  }, CHAIN_TIMEOUT);
+
+  // an afterglow of r 16.7–18.8 (α = 0.6) beside a bright star: found in every list, no false candidate,
+  // no upper limit deeper than the data there allow (limits from the star model's residual, wings.ts)
+  const beside = (east: number, north: number, mag: number) => ({ seed: 24, camera: { width: 1060, height: 800 }, afterglowMag: 17.2, afterglowIndex: 0.6, field: { starsNearAfterglow: [{ east, north, mag }] } });
+  const lightCurveOf = (n: SkyNight) => {
+    const s = scoreNight(n);
+    const report = JSON.stringify({ epochs: s.epochs.map((e) => [e.epochSec, e.required, e.found, e.falseIds]), lc: s.lightCurve });
+    for (const e of s.epochs) {
+      if (e.required) expect(e.found, report).toBe(true);
+      expect(e.falseCandidates, report).toBe(0);
+    }
+    expect(s.lightCurve, report).not.toBeNull();
+    expect(s.lightCurve!.badLimits, report).toBe(0);
+    return { s, report };
+  };
+
+  it('an afterglow 6″ from an 11-mag star: found, every frame where it is brighter than r = 19 measured within 0.1 mag + 3σ but one', async () => {
+    const c = await chainNight('issue20 star at 6', beside(6, 0, 11));
+    const { s, report } = lightCurveOf(c.night);
+    const b = s.lightCurve!.bright;
+    expect(b.frames, report).toBe(6);
+    expect(b.within, report).toBeGreaterThanOrEqual(b.frames - 1);
+  }, CHAIN_TIMEOUT);
+
+  it('an afterglow 3″ from a 13-mag star: found (the star merged it in every frame before), its limits honest', async () => {
+    const c = await chainNight('issue20 star at 3', beside(-2.1, 2.1, 13));
+    const { s, report } = lightCurveOf(c.night);
+    expect(s.lightCurve!.points, report).toBeGreaterThanOrEqual(3);
+  }, CHAIN_TIMEOUT);
+
+  it('blends of two faint stars in an ordinary field: 0 false candidates per list, the afterglow found', async () => {
+    const c = await chainNight('issue20 blends ordinary', { seed: 26, camera: BIN2, seeingMin: 2, seeingMax: 2.8, field: { blendPairs: pairs } });
+    check(c, { maxFalse: 0 });
+  }, CHAIN_TIMEOUT);
+
+  it('blends in a 5× crowded field (30 000 stars/deg²): at most 1 false candidate per list, the afterglow found', async () => {
+    const c = await chainNight('issue20 blends crowded', { seed: 27, camera: BIN2, seeingMin: 2, seeingMax: 2.8, field: { starDensity: 30000, blendPairs: pairs } });
+    check(c, { maxFalse: 1 });
   }, CHAIN_TIMEOUT);
 });
 

@@ -44,7 +44,13 @@ const spec: CommandSpec = {
     sky: { type: 'number', description: 'sky surface brightness, mag/arcsec^2', default: D.skyMag },
     'seeing-min': { type: 'number', description: 'best seeing FWHM, arcsec', default: D.seeingMin },
     'seeing-max': { type: 'number', description: 'worst seeing FWHM, arcsec', default: D.seeingMax },
+    'seeing-frames': { type: 'string', placeholder: 'LIST', description: 'seeing FWHM of each object frame, arcsec, comma-separated (the last for later frames); replaces the smooth curve of --seeing-min/--seeing-max' },
     'star-density': { type: 'number', description: 'field stars per deg^2 between mag 10 and 21', default: DEFAULT_FIELD.starDensity },
+    crowding: { type: 'number', description: 'multiplies --star-density (5: a crowded field)', default: 1 },
+    'star-near-afterglow': { type: 'string', multiple: true, placeholder: 'EAST,NORTH,MAG', description: 'a star at this offset from the afterglow (arcsec east, north) and magnitude, e.g. 6,0,11 (a saturated neighbour); repeatable' },
+    'blend-pairs': { type: 'number', description: 'close pairs of faint stars within 150" of the alert position (blends that fall between their catalog positions)', default: 0 },
+    'blend-sep': { type: 'string', placeholder: 'MIN,MAX', description: 'separation range of the --blend-pairs, arcsec', default: '2,3.2' },
+    'blend-mag': { type: 'string', placeholder: 'MIN,MAX', description: 'magnitude range of the --blend-pairs stars', default: '17.8,18.6' },
     'catalog-limit': { type: 'number', description: 'reference catalog completeness limit, mag', default: DEFAULT_FIELD.catalogLimit },
     'min-catalog-stars': { type: 'number', description: 'a chip with fewer catalog stars on average gets a denser field (up to 4x --star-density; 0 = never)', default: DEFAULT_FIELD.minCatalogStars },
     'pointing-offset': { type: 'number', description: 'max pointing offset of the night, arcmin', default: DEFAULT_FIELD.pointingOffsetMax },
@@ -52,6 +58,7 @@ const spec: CommandSpec = {
     bias: { type: 'number', description: 'number of bias frames', default: D.biasCount },
     darks: { type: 'number', description: 'number of dark frames', default: D.darkCount },
     flats: { type: 'number', description: 'number of usable flats (+1 saturated, +1 under-level)', default: D.flatCount },
+    'flat-levels': { type: 'string', placeholder: 'FIRST,LAST', description: 'levels of the first and last of the --flats, ADU above bias (flats outside 2000..7000 are unusable: 1800,900 makes a night whose flats all fail)', default: '6200,2800' },
     'calib-start': { type: 'string', description: 'start of the calibration sequence, ISO UTC (default T0 - 7h50m)' },
     compress: { type: 'boolean', description: 'write object frames as RICE-compressed .fits.fz', default: false },
     force: { type: 'boolean', description: 'replace raw frames of another night in DIR/raw', default: false },
@@ -75,6 +82,21 @@ export async function run(args: string[]): Promise<number> {
   const side = String(o['overscan-side']);
   if (side !== 'left' && side !== 'right') throw new UsageError(`--overscan-side must be left or right, got '${side}'`);
   const num = (k: string) => o[k] as number;
+  /** A comma-separated list of numbers (`n` of them when given), or a usage error naming the option. */
+  const list = (k: string, n?: number): number[] => {
+    const v = String(o[k]).split(',').map((x) => Number(x.trim()));
+    if (!v.length || v.some((x) => !Number.isFinite(x)) || (n !== undefined && v.length !== n)) throw new UsageError(`--${k}: '${o[k]}' is not ${n === undefined ? 'a list of numbers' : `${n} comma-separated numbers`}`);
+    return v;
+  };
+  const near = (p.options['star-near-afterglow'] as string[]).map((x) => {
+    const v = x.split(',').map((y) => Number(y.trim()));
+    if (v.length !== 3 || v.some((y) => !Number.isFinite(y))) throw new UsageError(`--star-near-afterglow: '${x}' is not EAST,NORTH,MAG (arcsec, arcsec, mag)`);
+    return { east: v[0], north: v[1], mag: v[2] };
+  });
+  if (!(num('crowding') > 0)) throw new UsageError(`--crowding must be > 0, got ${o.crowding}`);
+  const pairs = num('blend-pairs');
+  if (!(Number.isInteger(pairs) && pairs >= 0)) throw new UsageError(`--blend-pairs must be a non-negative integer, got ${o['blend-pairs']}`);
+  const flatLevels = list('flat-levels', 2) as [number, number];
   const { simulateNight } = await import('./core/simulate/write.ts');
   const out = resolve(String(o.out));
   const quiet = o.quiet === true;
@@ -92,7 +114,9 @@ export async function run(args: string[]): Promise<number> {
       camera: { width: num('width'), height: num('height'), overscan: num('overscan'), overscanSide: side, binning: num('binning') },
       field: {
         ...(o['pixel-scale'] !== undefined ? { pixelScale: num('pixel-scale') } : {}),
-        starDensity: num('star-density'),
+        starDensity: num('star-density') * num('crowding'),
+        ...(near.length ? { starsNearAfterglow: near } : {}),
+        ...(pairs > 0 ? { blendPairs: { count: pairs, sepArcsec: list('blend-sep', 2) as [number, number], mag: list('blend-mag', 2) as [number, number] } } : {}),
         catalogLimit: num('catalog-limit'),
         minCatalogStars: num('min-catalog-stars'),
         pointingOffsetMax: num('pointing-offset'),
@@ -104,6 +128,7 @@ export async function run(args: string[]): Promise<number> {
       skyMag: num('sky'),
       seeingMin: num('seeing-min'),
       seeingMax: num('seeing-max'),
+      ...(typeof o['seeing-frames'] === 'string' ? { seeingFrames: list('seeing-frames') } : {}),
       cosmicRate: num('cosmic-rate'),
       frames: num('frames'),
       cadence: num('cadence'),
@@ -115,6 +140,7 @@ export async function run(args: string[]): Promise<number> {
       biasCount: num('bias'),
       darkCount: num('darks'),
       flatCount: num('flats'),
+      ...(flatLevels[0] !== 6200 || flatLevels[1] !== 2800 ? { flatLevels } : {}),
       calibStart: typeof o['calib-start'] === 'string' ? o['calib-start'] : undefined,
       compress: o.compress === true,
       force: o.force === true,

@@ -79,6 +79,24 @@ export class MasterBank {
     return best;
   }
 
+  /**
+   * The newest accepted master of a key dated at or before `before` (ISO; any date when absent): what
+   * a night whose own master of that kind could not be made falls back on. Null if none.
+   */
+  newest(kind: MasterKind, q: Omit<BankQuery, 'date'>, before?: string | null): MasterMeta | null {
+    const limit = before ? Date.parse(before) : Infinity;
+    let best: MasterMeta | null = null;
+    let bestT = -Infinity;
+    for (const c of this.candidates(kind, q)) {
+      const ct = Date.parse(c.dateObs);
+      if (ct <= limit && ct > bestT) {
+        best = c;
+        bestT = ct;
+      }
+    }
+    return best;
+  }
+
   /** The latest master of the same key dated strictly before `m` (what a new master is compared with). */
   previous(m: Pick<MasterMeta, 'kind' | 'camera' | 'binning' | 'filter' | 'dateObs' | 'name'>): MasterMeta | null {
     const t = Date.parse(m.dateObs);

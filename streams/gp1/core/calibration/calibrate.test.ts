@@ -242,3 +242,42 @@ describe('cosmic rays and FWHM on bare arrays', () => {
     expect(c.stats.sky).toBeGreaterThan(0);
   });
 });
+
+describe('an undersampled PSF (FWHM 1.1 px, issue 20 item 1)', () => {
+  it('keeps the stars\' peaks out of the cosmic-ray mask and still flags bright hits', async () => {
+    const t = makeTruth(SYN, { seed: 31, nHot: 0 });
+    const rng = makeRng(32);
+    const stars: SyntheticStar[] = [];
+    // 150 bright stars and, as in any field, more faint ones (the calibration looks at those its
+    // sharpness test left alone for evidence of a sharp PSF: calibrate.ts sharpEvidence)
+    while (stars.length < 300) {
+      const bright = stars.length < 150;
+      const s = { x: 10 + rng.uniform() * (W - 20), y: 10 + rng.uniform() * (H - 20), flux: bright ? 150 * Math.exp(3.5 * rng.uniform()) : 3 + 12 * rng.uniform(), fwhm: 1.1 };
+      if (stars.every((q) => Math.hypot(q.x - s.x, q.y - s.y) > 8)) stars.push(s);
+    }
+    const hits: [number, number, number][] = [];
+    while (hits.length < 40) {
+      const x = 5 + Math.floor(rng.uniform() * (W - 10)), y = 5 + Math.floor(rng.uniform() * (H - 10));
+      if (stars.every((s) => Math.hypot(s.x - x, s.y - y) > 8)) hits.push([x, y, 1500 + 3000 * rng.uniform()]);
+    }
+    const obj = makeRawFrame(SYN, t, { name: '20240301T030000C0o.fits', type: 'object', exptime: 60, level: 20, stars, seed: 33, cosmics: hits });
+    const c = calibrateFrame(obj, {}, { camera: cam });
+    const peak = (s: SyntheticStar) => Math.round(s.y) * W + Math.round(s.x);
+    // stars above 10σ at the peak: none flagged (the fixed sharpness test flagged most of them)
+    const sig = c.stats.noise;
+    const bright = stars.filter((s) => c.image[peak(s)] - c.stats.sky > 10 * sig);
+    expect(bright.length).toBeGreaterThan(100);
+    const cut = bright.filter((s) => c.mask[peak(s)] & MASK.COSMIC);
+    expect(cut.length, `${cut.length} of ${bright.length} star peaks flagged as cosmic rays`).toBe(0);
+    // the single-pixel hits (25–75 ADU/s, 30–100σ, on a sky with ±1 ADU/s of structure: no masters): nearly all flagged
+    const found = hits.filter(([x, y]) => c.mask[y * W + x] & MASK.COSMIC).length;
+    expect(found / hits.length).toBeGreaterThanOrEqual(0.9);
+    // and the frame's FWHM is measured (it was not: every star's peak was masked)
+    expect(c.stats.fwhm).toBeGreaterThan(1.0);
+    expect(c.stats.fwhm).toBeLessThan(1.8);
+    // the plain sharpness test on the same frame cuts the stars (the premise)
+    const mask = Uint8Array.from(c.mask, (m) => m & ~MASK.COSMIC);
+    detectCosmicRays({ image: c.image, width: W, height: H, weight: c.weight, mask, sky: c.stats.sky, gainTime: 6.2 * 60 }, {});
+    expect(bright.filter((s) => mask[peak(s)] & MASK.COSMIC).length).toBeGreaterThan(0.3 * bright.length);
+  });
+});

@@ -205,20 +205,42 @@ export function calibrateFrame(raw: RawFrame, masters: CalibrationMasters, opts:
   const fd = k.fd;
   const candidates = done ? done.candidates : sel.cand.subarray(0, sel.n);
 
+  const crInput = { image, width: W, height: H, weight, mask, sky, gainTime: g * t, flat: fd ?? null, candidates };
   let nCosmic = 0;
-  if (opts.cosmic !== false) {
-    nCosmic = detectCosmicRays({ image, width: W, height: H, weight, mask, sky, gainTime: g * t, flat: fd ?? null, candidates }, opts.cosmic ?? {});
-    if (nCosmic && zeroBits & MASK.COSMIC) for (let i = 0; i < N; i++) if (mask[i] & MASK.COSMIC) weight[i] = 0;
-  }
+  if (opts.cosmic !== false) nCosmic = detectCosmicRays(crInput, opts.cosmic ?? {});
 
   const satRate = (sat - ov - (bias?.stats?.level ?? 0)) * invT;
   let fwhm = NaN;
   let fwhmStars = 0;
-  if (opts.fwhm !== false) {
+  let psfFwhm = NaN;
+  const measureFwhm = (): void => {
     const r = estimateFwhm({ image, width: W, height: H, mask, sky, noise, candidates }, { maxPeak: 0.8 * satRate, ...(opts.fwhm ?? {}) });
     fwhm = r.fwhm;
     fwhmStars = r.stars.length;
+  };
+  if (opts.fwhm !== false) measureFwhm();
+  // An undersampled PSF: the sharpness test flagged the stars' peaks (no FWHM, or one below 2 px from
+  // the stars it left). The flags are cleared and the PSF measured on the peaks as they are: when the
+  // faint stars the test left alone (peaks 5–20σ, `sharpEvidence`) show a sharp PSF, or the peaks have
+  // a tight stellar locus (≥ 6 and half of them within ±10 %: stars share one width, cosmic-ray spots
+  // scatter), the cosmic rays are searched again with the star-hypothesis test for the locus' FWHM
+  // (cosmic.ts) when it is below 2 px. Otherwise (3–4″ seeing on a sparse field: broad stars too faint
+  // or too few for the FWHM, 5–10 sharp cosmic-ray spots with widths 1.1–3.4 px) the flags are put
+  // back. Frames with FWHM ≥ 2 px never come here: their masks are unchanged.
+  if (opts.cosmic !== false && opts.fwhm !== false && !(fwhm >= UNDERSAMPLED_FWHM) && nCosmic > 0) {
+    const fin = { image, width: W, height: H, mask, sky, noise, candidates };
+    const evidence = sharpEvidence(fin, 0.8 * satRate, opts.fwhm);
+    const saved = mask.slice();
+    for (let i = 0; i < N; i++) mask[i] &= ~MASK.COSMIC;
+    const widths = estimateFwhm(fin, { maxPeak: 0.8 * satRate, maxStars: 60, ...(opts.fwhm ?? {}) }).stars.map((x) => x.fwhm);
+    const tight = locus(widths, 0.1);
+    if (evidence || (tight.count >= 6 && tight.count >= 0.5 * widths.length)) {
+      psfFwhm = locus(widths, 0.15).median;
+      nCosmic = detectCosmicRays(crInput, psfFwhm < UNDERSAMPLED_FWHM ? { ...(opts.cosmic ?? {}), psfFwhm } : (opts.cosmic ?? {}));
+      measureFwhm();
+    } else mask.set(saved);
   }
+  if (nCosmic && zeroBits & MASK.COSMIC) for (let i = 0; i < N; i++) if (mask[i] & MASK.COSMIC) weight[i] = 0;
 
   const stats: CalibrationStats = { sky, noise, fwhm, fwhmStars, overscan: ov, exptime: t, gain: g, readNoise: geo.readNoise, saturation: satRate, nHot, nLowFlat: nLow, nSaturated: nSat, nCosmic };
 
@@ -253,6 +275,14 @@ export function calibrateFrame(raw: RawFrame, masters: CalibrationMasters, opts:
   if (bias) cards.push({ key: 'GP1BIAS', value: bias.name }, { key: 'GP1BSHA', value: bias.sha256 });
   if (dark) cards.push({ key: 'GP1DARK', value: dark.name }, { key: 'GP1DSHA', value: dark.sha256 });
   if (flat) cards.push({ key: 'GP1FLAT', value: flat.name }, { key: 'GP1FSHA', value: flat.sha256 });
+  // provenance: how far each master is from the frame (beyond ±12 h another night's: the bank's
+  // stand-in when the night's own could not be made, issue 20)
+  for (const [m, key, what] of [[bias, 'GP1BAGE', 'bias'], [dark, 'GP1DAGE', 'dark'], [flat, 'GP1FAGE', 'flat']] as const) {
+    const t = m?.dateObs ? Date.parse(m.dateObs) : NaN, t0 = info.dateObs ? Date.parse(info.dateObs) : NaN;
+    if (!Number.isFinite(t) || !Number.isFinite(t0)) continue;
+    const h = Math.round((t - t0) / 3600e3);
+    cards.push({ key, value: h, comment: `h from the frame to the master ${what}${Math.abs(h) > 12 ? ' (another night)' : ''}` });
+  }
   // the crop moves the pixel origin: shift a header WCS reference pixel
   for (const [k, d] of [['CRPIX1', b.x0], ['CRPIX2', b.y0]] as const) {
     const v = raw.header.get(k);
@@ -301,6 +331,38 @@ function sampledSky(k: Kernel, max: number): { median: number; sigma: number } {
     if (v === v) buf[n++] = v;
   }
   return statsOfBuffer(buf, n);
+}
+
+/** Below this FWHM (px) the cosmic-ray sharpness test cuts stars (cosmic.ts): see calibrateFrame. */
+export const UNDERSAMPLED_FWHM = 2;
+
+/**
+ * Whether the unflagged stars with peaks above 5σ (at most 60, isolated) show a PSF sharper than
+ * UNDERSAMPLED_FWHM: at least 3 of them, their locus below it. Measured: 8–9 such stars at 1.5–1.8 px
+ * on the frames of a night at FWHM 1.1–1.2 px (0.68″/px); 0–1, at 8–10 px, on a sparse night in 3–4″
+ * seeing at 0.34″/px, whose first search found no star for the FWHM.
+ */
+function sharpEvidence(inp: Parameters<typeof estimateFwhm>[0], maxPeak: number, o: CalibrateOptions['fwhm']): boolean {
+  const r = estimateFwhm(inp, { maxPeak, maxStars: 60, ...(o || {}), minSnr: 5 });
+  return r.stars.length >= 3 && locus(r.stars.map((x) => x.fwhm), 0.15).median < UNDERSAMPLED_FWHM;
+}
+
+/** The densest ±tol cluster of the values (stars share one width; cosmic-ray spots scatter): its size and median (NaN when fewer than 3 values). */
+function locus(values: number[], tol: number): { median: number; count: number } {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length < 3) return { median: NaN, count: 0 };
+  let best = 0, bl = 0, bh = 0;
+  for (let i = 0, lo = 0, hi = 0; i < v.length; i++) {
+    while (v[lo] < v[i] / (1 + tol)) lo++;
+    while (hi + 1 < v.length && v[hi + 1] <= v[i] * (1 + tol)) hi++;
+    if (hi - lo + 1 >= best) {
+      best = hi - lo + 1;
+      bl = lo;
+      bh = hi;
+    }
+  }
+  const s = v.slice(bl, bh + 1);
+  return { median: s.length % 2 ? s[(s.length - 1) >> 1] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]), count: s.length };
 }
 
 /** Candidate pixels for the cosmic-ray and FWHM searches, collected by fusedPass. */

@@ -11,9 +11,20 @@
  * Then growth: neighbours of flagged pixels are tested again with the flagged pixels left out of
  * their neighbour median and a lower threshold (tracks over several pixels), until nothing changes.
  *
+ * An undersampled PSF (FWHM ≲ 1.6 px) fails the fixed sharpness test: a star's peak is then 4–20× the
+ * median of its neighbours, as sharp as a cosmic-ray spot (and the median says little: a star centred
+ * on a pixel corner has 3 bright neighbours and 5 faint ones). With `psfFwhm` (the frame's PSF,
+ * measured by the caller on the unflagged stars) the sharpness test becomes a test of the star
+ * hypothesis on the third brightest neighbour t₃: a star of that FWHM anywhere in the pixel has
+ * t₃ ≥ f(FWHM) × its peak (f from the pixel-integrated Gaussian, the sharpest profile of that FWHM,
+ * at 0.85 × the FWHM), so a pixel is a hit only when t₃ − sky < f·(v − sky) − 3σ. A single-pixel hit
+ * or a track (two bright neighbours) has a faint t₃; faint hits are kept (they are not seen twice:
+ * the candidates need two frames), stars are not cut.
+ *
  * Pixels already masked as saturated, hot, or with weight 0 are neither tested nor used as evidence.
  * Cost: one cheap test per pixel (v − sky against k·σ); the 8-neighbour median only for candidates.
  */
+import { erf } from '../../../../lib/stats/distributions.ts';
 import { MASK } from './maskBits.ts';
 
 export interface CosmicOptions {
@@ -25,6 +36,8 @@ export interface CosmicOptions {
   growSigma?: number;
   /** Most growth passes. Default 3. */
   maxGrow?: number;
+  /** The PSF FWHM (px) of an undersampled frame: the star-hypothesis test replaces `sharpness` (see the file comment). */
+  psfFwhm?: number;
 }
 
 export interface CosmicInput {
@@ -48,6 +61,30 @@ export interface CosmicInput {
   candidates?: Int32Array | null;
 }
 
+/**
+ * The smallest ratio (third brightest of the 8 neighbours)/(the pixel) for a star on the pixel, over
+ * positions of the star inside it (steps of 0.05 px), for a pixel-integrated Gaussian of FWHM `fwhm` px.
+ */
+export function starNeighbourFraction(fwhm: number): number {
+  const s = fwhm / (2 * Math.sqrt(2 * Math.LN2));
+  const k = 1 / (s * Math.SQRT2);
+  const cell = (i: number, o: number) => 0.5 * (erf((i + 0.5 - o) * k) - erf((i - 0.5 - o) * k));
+  const v = new Float64Array(8);
+  let best = Infinity;
+  for (let a = 0; a <= 10; a++) {
+    for (let b = 0; b <= a; b++) {
+      const ox = a * 0.05, oy = b * 0.05;
+      const px = [cell(-1, ox), cell(0, ox), cell(1, ox)], py = [cell(-1, oy), cell(0, oy), cell(1, oy)];
+      const c = px[1] * py[1];
+      let n = 0;
+      for (let j = 0; j < 3; j++) for (let i = 0; i < 3; i++) if (i !== 1 || j !== 1) v[n++] = px[i] * py[j];
+      v.sort();
+      best = Math.min(best, v[5] / c);
+    }
+  }
+  return best;
+}
+
 const SKIP = MASK.SATURATED | MASK.HOT | MASK.LOW_FLAT;
 
 /** Reusable 8-value buffer of the neighbour median (one per thread). */
@@ -57,7 +94,7 @@ const NB = new Float64Array(8);
  * The test at pixel p (not on the border) with threshold kk σ; excludeFlagged leaves COSMIC pixels
  * out of the neighbour median. Top-level (not a closure) so the JIT inlines it into both scans.
  */
-function isHit(inp: CosmicInput, p: number, kk: number, sharp: number, excludeFlagged: boolean): boolean {
+function isHit(inp: CosmicInput, p: number, kk: number, sharp: number, excludeFlagged: boolean, starFrac: number): boolean {
   const { image: img, width: W, weight, mask, sky, gainTime, flat } = inp;
   const nb = NB;
   let n = 0;
@@ -83,6 +120,8 @@ function isHit(inp: CosmicInput, p: number, kk: number, sharp: number, excludeFl
   if (gainTime > 0 && signal > 0) varP += signal / (gainTime * (flat ? flat[p] || 1 : 1));
   const d = img[p] - m;
   if (d <= 0 || d * d <= kk * kk * varP) return false;
+  // the star hypothesis (undersampled PSF): the third brightest neighbour is too faint for a star
+  if (starFrac > 0) return n >= 3 && nb[n - 3] - sky < starFrac * (img[p] - sky) - 3 * Math.sqrt(1 / weight[p]);
   return signal <= 0 || img[p] - sky > sharp * signal;
 }
 
@@ -176,20 +215,23 @@ function scanList(inp: CosmicInput, cand: Int32Array, k: number, sharp: number):
 }
 
 /** The neighbour-median test on the first n kept pixels; hits are appended to `out`. */
-function confirm(inp: CosmicInput, n: number, k: number, sharp: number, out: number[]): void {
-  for (let j = 0; j < n; j++) if (isHit(inp, maybe[j], k, sharp, false)) out.push(maybe[j]);
+function confirm(inp: CosmicInput, n: number, k: number, sharp: number, out: number[], starFrac: number): void {
+  for (let j = 0; j < n; j++) if (isHit(inp, maybe[j], k, sharp, false, starFrac)) out.push(maybe[j]);
 }
 
 /** Flags cosmic rays (MASK.COSMIC) in `inp.mask`; returns the number of flagged pixels. */
 export function detectCosmicRays(inp: CosmicInput, opts: CosmicOptions = {}): number {
   const { width: W, height: H, weight, mask } = inp;
   const k = opts.sigma ?? 5;
-  const sharp = opts.sharpness ?? 4;
+  // undersampled: the star-hypothesis test; its fraction also bounds the cheap pre-test (a pixel whose
+  // neighbour median, at most the third brightest, is above f·(v − sky) is never a hit)
+  const starFrac = opts.psfFwhm !== undefined && opts.psfFwhm > 0 ? starNeighbourFraction(0.85 * opts.psfFwhm) : 0;
+  const sharp = starFrac > 0 ? 1 / starFrac : (opts.sharpness ?? 4);
   const kg = opts.growSigma ?? 3;
   let flagged: number[] = [];
   // the cheap tests first (scan / scanList keep the few survivors), then the neighbour median
   const kept = inp.candidates ? scanList(inp, inp.candidates, k, sharp) : scan(inp, k, sharp);
-  confirm(inp, kept, k, sharp, flagged);
+  confirm(inp, kept, k, sharp, flagged, starFrac);
   for (const p of flagged) mask[p] |= MASK.COSMIC;
   let total = flagged.length;
   const offs = [-W - 1, -W, -W + 1, -1, 1, W - 1, W, W + 1];
@@ -203,7 +245,7 @@ export function detectCosmicRays(inp: CosmicInput, opts: CosmicOptions = {}): nu
         const y = (q / W) | 0;
         if (x < 1 || y < 1 || x >= W - 1 || y >= H - 1) continue;
         if (mask[q] & (SKIP | MASK.COSMIC) || !(weight[q] > 0)) continue;
-        if (isHit(inp, q, kg, sharp, true)) {
+        if (isHit(inp, q, kg, sharp, true, starFrac)) {
           mask[q] |= MASK.COSMIC;
           next.push(q);
         }

@@ -28,6 +28,8 @@ export interface MasterImage {
   data: Float32Array;
   /** Master statistics (level, noise, hot-pixel threshold in the master's units). */
   stats?: { level: number; noise: number; hotThreshold?: number; randomNoise?: number };
+  /** ISO date of the master (its inputs' median DATE-OBS): the calibrated frame records how far it is. */
+  dateObs?: string;
 }
 
 /** sha256 of a typed array's bytes (host byte order: little-endian on every supported platform). */

@@ -129,6 +129,22 @@ export interface MasterResult {
   notes: string[];
   /** Set by validateMaster when a previous master was compared. */
   comparison?: MasterComparison;
+  /**
+   * Set by buildNightMasters when this master could not be made (or was rejected) and the bank's
+   * newest accepted master of the same kind, camera, binning and filter stands in for it.
+   */
+  fromBank?: BankSubstitute;
+}
+
+/** A bank master used in place of a night's master that could not be made. */
+export interface BankSubstitute {
+  name: string;
+  sha256: string;
+  dateObs: string;
+  /** Where the bank keeps it (a file for the CLI). */
+  path?: string;
+  /** Hours from the substitute's date to the night's newest calibration frame of that kind (≥ 0). */
+  hoursBefore: number;
 }
 
 export type FrameSource = Iterable<RawFrame> | AsyncIterable<RawFrame>;

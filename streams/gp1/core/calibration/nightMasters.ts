@@ -21,7 +21,7 @@
 import { frameInfo, resolveFrameCamera, unresolvedCameraReason, type CameraConfig, type FrameType, type HeaderLike } from '../camera.ts';
 import { tolerancesFor, validateMaster } from './compare.ts';
 import type { RawFrame } from './frame.ts';
-import { buildMasterBias, buildMasterDark, buildMasterFlat, type Combiner, type Master, type MasterKind, type MasterOptions, type MasterResult } from './masters.ts';
+import { buildMasterBias, buildMasterDark, buildMasterFlat, type BankSubstitute, type Combiner, type Master, type MasterKind, type MasterOptions, type MasterResult } from './masters.ts';
 
 /** One raw frame: what its header says, and how to read its pixels. */
 export interface FrameEntry {
@@ -48,8 +48,23 @@ export interface NightMastersOptions {
   combiner?: Combiner;
   /** The previous master of the bank a new one is compared with (null: none); `note` adds to the result's notes. */
   previous?: (m: Master, note: (text: string) => void) => Master | null | Promise<Master | null>;
+  /**
+   * The bank's newest accepted master for a key, dated at or before `before` (the night's newest frame
+   * of that kind): it stands in for a master of the night that could not be made or was rejected
+   * (`MasterResult.fromBank`). Absent or null: no stand-in, the master is `missing`.
+   */
+  fallback?: (q: { kind: MasterKind; camera: string; binning: string; filter: string | null; before: string | null }) => Omit<BankSubstitute, 'hoursBefore'> | null | Promise<Omit<BankSubstitute, 'hoursBefore'> | null>;
   /** Each validated master (or master-less result), in build order. */
   onMaster?: (r: MasterResult) => void | Promise<void>;
+}
+
+/** A master the night needed (it had frames of that kind) that was neither made nor found in the bank. */
+export interface MissingMaster {
+  kind: MasterKind;
+  binning: string;
+  filter: string | null;
+  /** Why the night's own master was not accepted (its issues and frame rejections, summarised). */
+  why: string;
 }
 
 export interface NightMasters {
@@ -64,6 +79,8 @@ export interface NightMasters {
   unreadable: { name: string; error: string }[];
   /** In build order: per binning, bias, dark, flats by filter. */
   masters: MasterResult[];
+  /** Masters not made, with no stand-in in the bank: the night cannot be calibrated with them. */
+  missing: MissingMaster[];
 }
 
 /** Nothing to build: no camera could be told, or no calibration frame. `code` is stable. */
@@ -170,8 +187,29 @@ export async function buildNightMasters(entries: FrameEntry[], opts: NightMaster
     }
   }
   const masters: MasterResult[] = [];
-  const finish = async (r: MasterResult): Promise<MasterResult> => {
+  const missing: MissingMaster[] = [];
+  const newestDate = (list: FrameEntry[]): string | null => {
+    let best: string | null = null;
+    for (const e of list) {
+      const d = e.header ? frameInfo(e.header, e.name).dateObs : null;
+      if (d && (!best || Date.parse(d) > Date.parse(best))) best = d;
+    }
+    return best;
+  };
+  const finish = async (r: MasterResult, binning: string, list: FrameEntry[]): Promise<MasterResult> => {
     if (r.master) validateMaster(r, opts.previous ? await opts.previous(r.master, (t) => r.notes.push(t)) : null, tolerancesFor(r.kind, cam));
+    if (!r.accepted) {
+      // the night's own master could not be made or was rejected: the bank's newest accepted one of
+      // the same key stands in for it (said in the notes and the report), else it is missing
+      const before = newestDate(list);
+      const sub = opts.fallback ? await opts.fallback({ kind: r.kind, camera: cam.name, binning, filter: r.filter, before }) : null;
+      const why = summarise(r);
+      if (sub) {
+        const hoursBefore = before ? Math.max(0, (Date.parse(before) - Date.parse(sub.dateObs)) / 3600e3) : NaN;
+        r.fromBank = { ...sub, hoursBefore };
+        r.notes.push(`the night's ${label(r)} was not accepted (${why}): the bank's newest accepted one, ${sub.name} (${Number.isFinite(hoursBefore) ? `${hoursBefore.toFixed(0)} h older` : sub.dateObs}), is used instead`);
+      } else missing.push({ kind: r.kind, binning, filter: r.filter, why });
+    }
     masters.push(r);
     await opts.onMaster?.(r);
     return r;
@@ -184,13 +222,26 @@ export async function buildNightMasters(entries: FrameEntry[], opts: NightMaster
   };
   for (const [binning, g] of [...bins.entries()].sort()) {
     const o = { ...base, binning };
-    const bias = await finish(await buildMasterBias(pixels(g.bias), { ...o, minFrames: opts.minFrames?.bias }));
-    const dark = g.dark.length ? await finish(await buildMasterDark(pixels(g.dark), { ...o, minFrames: opts.minFrames?.dark, bias })) : null;
+    const bias = await finish(await buildMasterBias(pixels(g.bias), { ...o, minFrames: opts.minFrames?.bias }), binning, g.bias);
+    const dark = g.dark.length ? await finish(await buildMasterDark(pixels(g.dark), { ...o, minFrames: opts.minFrames?.dark, bias }), binning, g.dark) : null;
     for (const [filter, list] of [...g.flats.entries()].sort()) {
       const r = await buildMasterFlat(pixels(list), { ...o, minFrames: opts.minFrames?.flat, bias, dark, filter: filter || undefined });
       if (!filter) r.notes.push(`${list.length} flat frame(s) without a filter keyword (FILTER, FILTA, FILTER1, FILTNAME): one flat without filter, used only for frames without one`);
-      await finish(r);
+      await finish(r, binning, list);
     }
   }
-  return { camera: cam, cameraSource, cameraNotes, frames, unclassified, unreadable, masters };
+  return { camera: cam, cameraSource, cameraNotes, frames, unclassified, unreadable, masters, missing };
+}
+
+function label(r: MasterResult): string {
+  return `master ${r.kind}${r.kind === 'flat' && r.filter ? ` (filter ${r.filter})` : ''}`;
+}
+
+/** Why a master was not accepted, in one line: its issues, else its frames' rejections by reason. */
+function summarise(r: MasterResult): string {
+  const parts: string[] = r.issues.map((i) => i.reason);
+  const byReason = new Map<string, number>();
+  for (const x of r.rejections) byReason.set(x.reason, (byReason.get(x.reason) ?? 0) + 1);
+  for (const [k, n] of byReason) parts.push(`${n} frame(s) ${k}${r.rejections.length === n ? `, e.g. ${r.rejections[0].detail}` : ''}`);
+  return parts.join('; ') || 'no master';
 }

@@ -51,6 +51,12 @@ export interface AstrometryOptions {
   scaleTolerance?: number;
   /** Try the blind match when the header WCS does not give a solution (default true). */
   blindFallback?: boolean;
+  /**
+   * The frame's stellar FWHM, pixels: catalog stars with a neighbour in the catalog closer than
+   * 2.5 FWHM (and at most 2.5 mag fainter) are left out of the fit, since their detection is the
+   * light centre of both (default: none left out).
+   */
+  fwhmPx?: number;
 }
 
 export interface AstrometryResult {
@@ -131,10 +137,50 @@ class Grid {
  * Iterative nearest-neighbour matching and TAN fitting from a starting WCS. Returns null when
  * fewer than `minMatches` pairs survive.
  */
-export function refineWcs(sources: AstroSource[], width: number, height: number, cat: CatalogStars, start: TanWcs, minMatches: number, startRadiusPx = 5): { wcs: TanWcs; rmsArcsec: number; sourceIndex: Int32Array; catalogIndex: Int32Array } | null {
+export function refineWcs(sources: AstroSource[], width: number, height: number, cat: CatalogStars, start: TanWcs, minMatches: number, startRadiusPx = 5, fwhmPx?: number): { wcs: TanWcs; rmsArcsec: number; sourceIndex: Int32Array; catalogIndex: Int32Array } | null {
   // clean centroids first (a star cut by the edge or touched by a neighbour has a biased one: 3 px
-  // seen); every unsaturated, unmasked one when that leaves too few matches
-  return refineWith(brightest(sources, 2000, FIT_EXCLUDE), sources, width, height, cat, start, minMatches, startRadiusPx) ?? refineWith(brightest(sources, 2000, FLAG.SATURATED | FLAG.MASKED), sources, width, height, cat, start, minMatches, startRadiusPx);
+  // seen); every unsaturated, unmasked one when that leaves too few matches. Catalog stars whose
+  // detection would be blended with a catalog neighbour's (its centroid between both: 1–1.6″ off
+  // each at 0.7″/px) first left out, then kept when too few stars remain.
+  const blended = fwhmPx !== undefined && Number.isFinite(fwhmPx) && fwhmPx > 0 ? catalogBlends(cat, start, width, height, 2.5 * Math.max(fwhmPx, 1.5)) : null;
+  const clean = brightest(sources, 2000, FIT_EXCLUDE), loose = brightest(sources, 2000, FLAG.SATURATED | FLAG.MASKED);
+  if (blended) {
+    const r = refineWith(clean, sources, width, height, cat, start, minMatches, startRadiusPx, blended) ?? refineWith(loose, sources, width, height, cat, start, minMatches, startRadiusPx, blended);
+    if (r) return r;
+  }
+  return refineWith(clean, sources, width, height, cat, start, minMatches, startRadiusPx) ?? refineWith(loose, sources, width, height, cat, start, minMatches, startRadiusPx);
+}
+
+/**
+ * Catalog stars (near the frame through `wcs`) with another catalog star within `radiusPx` that is at
+ * most 2.5 mag fainter than they are: 1 in the returned map, 0 otherwise.
+ */
+function catalogBlends(cat: CatalogStars, wcs: TanWcs, width: number, height: number, radiusPx: number): Uint8Array {
+  const n = cat.ra.length;
+  const xs = new Float64Array(n).fill(NaN), ys = new Float64Array(n).fill(NaN);
+  const p = [0, 0];
+  const near: number[] = [];
+  const m = radiusPx + 20;
+  for (let i = 0; i < n; i++) {
+    skyToPix(wcs, cat.ra[i], cat.dec[i], p);
+    if (p[0] > -m && p[1] > -m && p[0] < width + m && p[1] < height + m) {
+      xs[i] = p[0];
+      ys[i] = p[1];
+      near.push(i);
+    }
+  }
+  const grid = new Grid(xs, ys, radiusPx, near);
+  const out = new Uint8Array(n);
+  const buf: number[] = [];
+  for (const i of near) {
+    for (const j of grid.within(xs[i], ys[i], radiusPx, buf)) {
+      if (j !== i && cat.mag[j] <= cat.mag[i] + 2.5) {
+        out[i] = 1;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /** Fewer matched pairs than this: a similarity fit (scale, rotation, offset), not a full affine CD. */
@@ -142,7 +188,7 @@ const AFFINE_MIN_PAIRS = 15;
 
 const FIT_EXCLUDE = FLAG.SATURATED | FLAG.MASKED | FLAG.EDGE | FLAG.CROWDED | FLAG.BLENDED | FLAG.CENTROID_FALLBACK;
 
-function refineWith(use: number[], sources: AstroSource[], width: number, height: number, cat: CatalogStars, start: TanWcs, minMatches: number, startRadiusPx: number): { wcs: TanWcs; rmsArcsec: number; sourceIndex: Int32Array; catalogIndex: Int32Array } | null {
+function refineWith(use: number[], sources: AstroSource[], width: number, height: number, cat: CatalogStars, start: TanWcs, minMatches: number, startRadiusPx: number, skip: Uint8Array | null = null): { wcs: TanWcs; rmsArcsec: number; sourceIndex: Int32Array; catalogIndex: Int32Array } | null {
   const nc = cat.ra.length;
   const cx = new Float64Array(nc), cy = new Float64Array(nc);
   const p = [0, 0];
@@ -156,7 +202,7 @@ function refineWith(use: number[], sources: AstroSource[], width: number, height
       skyToPix(wcs, cat.ra[i], cat.dec[i], p);
       cx[i] = p[0];
       cy[i] = p[1];
-      if (p[0] > -radius && p[1] > -radius && p[0] < width + radius && p[1] < height + radius) inFrame.push(i);
+      if (p[0] > -radius && p[1] > -radius && p[0] < width + radius && p[1] < height + radius && !(skip && skip[i])) inFrame.push(i);
     }
     const grid = new Grid(cx, cy, Math.max(radius, 2), inFrame);
     // nearest catalog star for each source; each catalog star keeps its nearest source only
@@ -540,7 +586,7 @@ export function solveAstrometry(sources: AstroSource[], width: number, height: n
   if (headerWcs) {
     const start = voteOffset(sources, width, height, cat, headerWcs, o, notes);
     if (start) {
-      const r = refineWcs(sources, width, height, cat, start, minMatches);
+      const r = refineWcs(sources, width, height, cat, start, minMatches, 5, o.fwhmPx);
       if (r && plausible(r.wcs, r.rmsArcsec, pixelScaleArcsec(headerWcs), notes)) return { ok: true, method: 'header', wcs: r.wcs, matched: r.sourceIndex.length, rmsArcsec: r.rmsArcsec, sourceIndex: r.sourceIndex, catalogIndex: r.catalogIndex, notes };
       notes.push('refinement from the voted offset kept too few stars');
     }
@@ -553,7 +599,7 @@ export function solveAstrometry(sources: AstroSource[], width: number, height: n
   }
   const start = blindMatch(sources, width, height, cat, { ...o, hint }, notes);
   if (!start) return none;
-  const r = refineWcs(sources, width, height, cat, start, minMatches);
+  const r = refineWcs(sources, width, height, cat, start, minMatches, 5, o.fwhmPx);
   if (!r) {
     notes.push('refinement from the blind match kept too few stars');
     return none;

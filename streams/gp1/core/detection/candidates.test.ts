@@ -260,3 +260,70 @@ describe('stellarLocus (frame FWHM)', () => {
     expect(stellarLocus([3, NaN, 2], 0.15)).toEqual([2, 3]);
   });
 });
+
+describe('blends of faint catalog stars (issue 20, item 3)', () => {
+  // pairs of stars near the catalog depth (19), 2.2–3.0″ apart at 2.45″ seeing: each detected as one
+  // source whose centroid is 1.1–1.5″ from either catalog position (beyond the 1″ match radius)
+  const pairs: Array<{ offsetArcsec: [number, number]; mag: number }> = [];
+  const centres: Array<[number, number]> = [[-60, 40], [-30, -50], [10, 60], [50, -20], [-70, -10], [70, 50], [0, -70], [-40, 80]];
+  centres.forEach(([e, n], k) => {
+    const sep = 2.2 + 0.1 * k, pa = (k * 47 * Math.PI) / 180;
+    const de = 0.5 * sep * Math.sin(pa), dn = 0.5 * sep * Math.cos(pa);
+    pairs.push({ offsetArcsec: [e - de, n - dn], mag: 18.2 + 0.08 * k }, { offsetArcsec: [e + de, n + dn], mag: 18.6 - 0.05 * k });
+  });
+  // and an afterglow 2.6″ from a faint catalog star (18.3): found, not taken for their blend
+  const nearAfterglow = { offsetArcsec: [40 - 2.6, -25] as [number, number], mag: 18.3 };
+
+  it('are not candidates, and the afterglow beside a faint catalog star still is', () => {
+    const night = makeNight({ seed: 45, fwhm: 3.5, extraStars: [...pairs, nearAfterglow], afterglow: { mag300: 17.5, alpha: 1, offsetArcsec: [40, -25] } });
+    const frames = run(night);
+    // the premise: the pairs are single detections, centroids > 1″ from both catalog stars
+    let merged = 0;
+    for (const f of frames) {
+      for (let k = 0; k < centres.length; k++) {
+        const [a, b] = [pairs[2 * k], pairs[2 * k + 1]];
+        const mid = [night.alert.ra + ((a.offsetArcsec[0] + b.offsetArcsec[0]) / 2 / 3600) / Math.cos((20 * Math.PI) / 180), night.alert.dec + (a.offsetArcsec[1] + b.offsetArcsec[1]) / 2 / 3600];
+        const near = f.sources.filter((s) => angularSeparation(s.ra, s.dec, mid[0], mid[1]) * 3600 < 2);
+        if (near.length === 1) merged++;
+      }
+    }
+    expect(merged).toBeGreaterThan(0.7 * centres.length * frames.length);
+    const epochs = buildCandidates(EPOCHS, frames, night.catalog, night.alert);
+    for (const e of epochs) {
+      const ag = afterglowIn(e, night);
+      expect(ag, `epoch ${e.epochSec}`).toBeDefined();
+      expect(e.candidates.filter((c) => c !== ag).map((c) => `${c.id} ${c.mag.toFixed(2)} ${c.flags}`), `epoch ${e.epochSec}`).toEqual([]);
+    }
+  });
+
+  it('a pair of stars just below the depth (not in the catalog) that reads brighter than it is not new when wider than the PSF', () => {
+    // two unlisted 19.05-mag stars 2.1″ apart: together 18.3, brighter than the depth − 0.5 margin
+    const night = makeNight({ seed: 46, fwhm: 3.5, catalogDepth: 19, afterglow: null, extraStars: [{ offsetArcsec: [-20, 30], mag: 19.05 }, { offsetArcsec: [-18.5, 31.5], mag: 19.05 }] });
+    const frames = run(night);
+    const epochs = buildCandidates(EPOCHS, frames, { ...night.catalog, completenessMag: 19 }, night.alert);
+    for (const e of epochs) expect(e.candidates.map((c) => `${c.id} ${c.mag.toFixed(2)} ${c.flags}`), `epoch ${e.epochSec}`).toEqual([]);
+  });
+});
+
+describe('a source seen in single frames only (issue 20, item 1: cosmic-ray spots an undersampled PSF does not tell from stars)', () => {
+  // the same spot in frames 1 and 4 of 8 (17.6 mag, S/N ≈ 60), nothing in the frames around each down
+  // to their limit (≈ 21): two orphans make no candidate; in frames 1 and 2 (adjacent) it is one
+  const spot = (night: SyntheticNight, frames: FrameResult[], at: number[]) => {
+    const ra = night.alert.ra - 30 / 3600 / Math.cos((20 * Math.PI) / 180), dec = night.alert.dec + 40 / 3600;
+    return frames.map((f, k) => {
+      if (!at.includes(k)) return f;
+      const s = f.sources.find((q) => q.flags === 0 && q.snr > 40 && q.snr < 100)!;
+      return { ...f, sources: [...f.sources, { ...s, id: f.sources.length, ra, dec, mag: 17.6, magErr: 0.018, catalogIndex: -1 }] };
+    });
+  };
+
+  it('two orphans make no candidate; two adjacent detections do', () => {
+    const night = makeNight({ seed: 47, afterglow: null });
+    const frames = run(night);
+    expect(frames.every((f) => f.limitingMag > 20)).toBe(true);
+    const names = (e: EpochCandidates[]) => e.map((x) => x.candidates.map((c) => `${c.id} ${c.mag.toFixed(2)} ${c.flags}`));
+    expect(names(buildCandidates(EPOCHS, spot(night, frames, [1, 4]), night.catalog, night.alert)).flat()).toEqual([]);
+    const adjacent = buildCandidates(EPOCHS, spot(night, frames, [1, 2]), night.catalog, night.alert);
+    expect(adjacent.at(-1)!.candidates.length, names(adjacent).join('\n')).toBe(1);
+  });
+});

@@ -215,6 +215,36 @@ function median(a: number[]): number {
   return n % 2 ? s[(n - 1) >> 1] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
+/** Moffat β of the PSF model used to predict the light of catalog neighbours (a typical ground-based PSF). */
+const BLEND_BETA = 3;
+
+/**
+ * The light of a point source of unit flux at distance `d` from the centre of a circular aperture of
+ * radius `r` that falls inside it, relative to the same source centred (Moffat β = 3 of FWHM `fwhm`;
+ * the units of d, r, fwhm are the same). 1 at d = 0; a 2-D integral on a polar grid over the aperture.
+ */
+export function offsetApertureFraction(d: number, r: number, fwhm: number): number {
+  if (!(r > 0 && fwhm > 0)) return d === 0 ? 1 : 0;
+  const b = BLEND_BETA;
+  const a2 = (fwhm / (2 * Math.sqrt(Math.pow(2, 1 / b) - 1))) ** 2;
+  const centred = 1 - Math.pow(1 + (r * r) / a2, 1 - b); // × (β−1)/(πα²) normalisation cancels below
+  if (d === 0) return 1;
+  const NR = 24, NP = 32;
+  let sum = 0;
+  for (let i = 0; i < NR; i++) {
+    const rho = ((i + 0.5) / NR) * r;
+    let ring = 0;
+    for (let j = 0; j < NP; j++) {
+      const phi = ((j + 0.5) / NP) * Math.PI; // symmetric about the line to the source: half the circle, ×2
+      const q2 = rho * rho + d * d - 2 * rho * d * Math.cos(phi);
+      ring += Math.pow(1 + q2 / a2, -b);
+    }
+    sum += ring * rho;
+  }
+  const integral = (sum * (r / NR) * (Math.PI / NP) * 2 * (b - 1)) / (Math.PI * a2);
+  return integral / centred;
+}
+
 /** Builds the candidate lists of every epoch (see module comment). */
 export function buildCandidates(epochs: readonly number[], frameResults: readonly FrameResult[], catalog: ReferenceCatalog, alert: Alert, cfg: CandidateConfig = {}): EpochCandidates[] {
   const c = { ...CANDIDATE_DEFAULTS, ...cfg };
@@ -262,6 +292,48 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
     return best < 0 ? null : { index: best, sep: bd };
   };
 
+  /**
+   * The catalog stars within `R` of (x, y) as one blended detection would see them: their light in an
+   * aperture of radius `ap` centred there (as a magnitude; Infinity when none), and the light centre a
+   * windowed centroid (Gaussian window of the PSF's σ) converges to, starting at (x, y); `sep` = the
+   * largest distance of a star that contributes. Null without catalog stars.
+   */
+  const catalogBlend = (x: number, y: number, R: number, ap: number, fwhm: number): { mag: number; cx: number; cy: number; offset: number; sep: number; n: number } | null => {
+    const ids: number[] = [];
+    const span = Math.ceil(R / CELL);
+    const i0 = Math.floor(x / CELL), j0 = Math.floor(y / CELL);
+    for (let i = -span; i <= span; i++)
+      for (let j = -span; j <= span; j++)
+        for (const s of cgrid.get(key(i0 + i, j0 + j)) ?? []) if (Math.hypot(cx[s] - x, cy[s] - y) <= R && Number.isFinite(catalog.mag[s])) ids.push(s);
+    if (!ids.length) return null;
+    ids.sort((a, b) => a - b);
+    let f = 0, sep = 0;
+    for (const s of ids) {
+      const d = Math.hypot(cx[s] - x, cy[s] - y);
+      const fr = offsetApertureFraction(d, ap, fwhm);
+      f += Math.pow(10, -0.4 * catalog.mag[s]) * fr;
+      if (fr > 0.05) sep = Math.max(sep, d);
+    }
+    const sig2 = (fwhm / 2.354820045) ** 2;
+    let ux = x, uy = y;
+    for (let it = 0; it < 20; it++) {
+      let w = 0, wx = 0, wy = 0;
+      for (const s of ids) {
+        const q = Math.pow(10, -0.4 * catalog.mag[s]) * Math.exp(-((cx[s] - ux) ** 2 + (cy[s] - uy) ** 2) / (4 * sig2));
+        w += q;
+        wx += q * cx[s];
+        wy += q * cy[s];
+      }
+      if (!(w > 0)) break;
+      const nx = wx / w, ny = wy / w;
+      const moved = Math.hypot(nx - ux, ny - uy);
+      ux = nx;
+      uy = ny;
+      if (moved < 1e-3) break;
+    }
+    return { mag: f > 0 ? -2.5 * Math.log10(f) : Infinity, cx: ux, cy: uy, offset: Math.hypot(ux - x, uy - y), sep, n: ids.length };
+  };
+
   // usable frames, in event order, one per id
   const usable = frameResults
     .filter((f) => f.astrometry.ok && Number.isFinite(f.zeroPoint.zp))
@@ -280,6 +352,7 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
     const zpScatter = median(frames.map((e) => e.f.zeroPoint.scatter).filter(Number.isFinite));
     // aperture radius on the sky (the blend radius for the catalog comparison)
     const apArcsec = median(frames.map((e) => (e.f.apertureRadius * e.f.fwhmArcsec) / e.f.fwhm).filter(Number.isFinite));
+    const fwhmArcsec = median(frames.map((e) => e.f.fwhmArcsec).filter(Number.isFinite));
 
     // 1. detections in the search area
     const dets: Det[] = [];
@@ -371,7 +444,8 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       // pixels — a cosmic ray can add or, masked, remove most of the flux) give no point at all:
       // never an upper limit where the source was seen.
       const lc: LightCurvePoint[] = [];
-      let mw = 0, mm = 0, bestSnr = 0, minBright = Infinity;
+      let mw = 0, mm = 0, bestSnr = 0;
+      const bright2: Array<[number, number]> = [];
       const detFrames = new Set<number>(chosen.map((i) => dets[i].frame));
       for (const i of used) {
         const e = frames[dets[i].frame];
@@ -380,7 +454,7 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
         const saturated = isSat(i);
         lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: s.mag, magErr: err, upperLimit: false, saturated });
         bestSnr = Math.max(bestSnr, s.snr);
-        minBright = Math.min(minBright, s.mag + 2 * err);
+        bright2.push([s.mag, err]);
         // the mean magnitude from the unsaturated detections, from the saturated ones when there are no others
         if (saturated && good.length) continue;
         const w = 1 / (err * err);
@@ -391,9 +465,22 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       frames.forEach((e, fi) => {
         if (detFrames.has(fi) || !e.f.wcs || !Number.isFinite(e.f.limitingMag)) return;
         if (!skyToPixSafe(e.f, sky[0], sky[1])) return;
-        lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: e.f.limitingMag, magErr: NaN, upperLimit: true, saturated: false });
+        lc.push({ frameId: e.f.frameId, t: (e.ms - t0) / 1000 + e.f.exptime / 2, mag: localLimit(e.f, sky[0], sky[1]), magErr: NaN, upperLimit: true, saturated: false });
       });
       lc.sort((a, b) => a.t - b.t || (a.frameId < b.frameId ? -1 : 1));
+      // orphans: a detection whose frames just before and just after both saw nothing down to a limit
+      // more than 1 mag (+ 2σ) fainter — a source that is there in one frame only, such as a cosmic-ray
+      // spot an undersampled PSF does not tell from a star, falling twice on one place by chance.
+      // A group needs `minFrames` detections that are not orphans.
+      let confirmed = 0;
+      for (let k = 0; k < lc.length; k++) {
+        const p = lc[k];
+        if (p.upperLimit) continue;
+        const before = lc[k - 1], after = lc[k + 1];
+        const deep = (q: LightCurvePoint | undefined) => !!q && q.upperLimit && q.mag > p.mag + 1 + 2 * p.magErr;
+        if (p.saturated || !(deep(before) && deep(after))) confirmed++;
+      }
+      if (confirmed < c.minFrames) continue;
       const meanMag = mm / mw;
       const meanMagErr = 1 / Math.sqrt(mw);
       const latest = lc.filter((p) => !p.upperLimit && !p.saturated).at(-1) ?? lc.filter((p) => !p.upperLimit).at(-1)!;
@@ -414,26 +501,69 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
       const isFading = !!fading && fading.significance >= c.fadingSigma && fading.alpha > 0;
 
       // catalog (a saturated centroid may sit off the star's position: matched within the aperture)
-      const star = nearestStar(px, py, nSat && Number.isFinite(apArcsec) ? Math.max(matchR, apArcsec) : matchR);
+      let star = nearestStar(px, py, nSat && Number.isFinite(apArcsec) ? Math.max(matchR, apArcsec) : matchR);
       const flags: string[] = [];
       let keep = false;
-      if (!star) {
+      const scatter = Number.isFinite(zpScatter) ? zpScatter : 0.1;
+      /** The brightening test against catalog light `cm` (mag) with a model error `modelErr` (mag). */
+      const brightened = (cm: number, modelErr: number): boolean => {
+        const sig = Math.sqrt(meanMagErr * meanMagErr + scatter * scatter + modelErr * modelErr);
+        const each = lc.filter((p) => !p.upperLimit && cm - p.mag > c.brightenEachSigma * Math.hypot(p.magErr, scatter, modelErr)).length;
+        // the extra light (at 2σ) must itself be brighter than the catalog's completeness limit:
+        // fainter, it may be a neighbour the catalog does not list, inside the aperture
+        const extra = Math.pow(10, -0.4 * (meanMag + 2 * sig)) - Math.pow(10, -0.4 * cm);
+        const extraMag = extra > 0 ? -2.5 * Math.log10(extra) : Infinity;
+        return cm - meanMag > c.brightenSigma * sig && each >= c.minFrames && extraMag < depth - c.completenessMargin;
+      };
+      // Blends: with no catalog star at the position, the catalog stars around it (within the match
+      // radius + 1.5 FWHM) as one detection would see them — their light in the aperture (Moffat PSF)
+      // and the light centre a windowed centroid finds. When that centre is where the detection is,
+      // the detection is their blend (two stars near the catalog depth, 1–1.6″ from either
+      // position): a candidate only if brighter than their light, as a brightened star is.
+      // (not for a source measured on a bright star's wing with the star's model subtracted, wings.ts:
+      // the neighbour's light is not in its flux)
+      const onWing = used.filter((i) => frames[dets[i].frame].f.sources[dets[i].src].flags & FLAG.WING).length * 2 >= used.length;
+      const blend = !star && !onWing && Number.isFinite(fwhmArcsec) && Number.isFinite(apArcsec) ? catalogBlend(px, py, matchR + 1.5 * fwhmArcsec, apArcsec, fwhmArcsec) : null;
+      const blendExplains = !!blend && Number.isFinite(blend.mag) && blend.offset <= Math.max(matchR, 0.35 * fwhmArcsec);
+      if (blendExplains) {
+        star = nearestStar(px, py, matchR + 1.5 * fwhmArcsec);
+        if (brightened(blend!.mag, 0.1)) {
+          flags.push('brightened');
+          keep = true;
+        }
+      } else if (!star) {
         flags.push('catalog_absent');
-        if (minBright < depth - c.completenessMargin) {
+        // the light of catalog neighbours inside the aperture is not the source's
+        const own = (m: number) => {
+          if (!blend || !Number.isFinite(blend.mag)) return m;
+          const f = Math.pow(10, -0.4 * m) - Math.pow(10, -0.4 * blend.mag);
+          return f > 0 ? -2.5 * Math.log10(f) : Infinity;
+        };
+        // the catalog depth per blend: a steady detection wider than the PSF may be two or three
+        // stars the catalog does not list, each just below its depth (18.5 + 19.0 + 20.1 mag within
+        // 1.3″ read 17.9 at 2″ seeing, width 1.2× the PSF's; a single star reads 1.00 ± 0.05): its
+        // limit is 0.75 mag brighter (two stars at the depth). A fading source keeps the plain limit.
+        const widths = used.filter((i) => !isSat(i)).map((i) => frames[dets[i].frame].f.sources[dets[i].src].fwhm / frames[dets[i].frame].f.fwhm);
+        const elong = used.map((i) => {
+          const q = frames[dets[i].frame].f.sources[dets[i].src];
+          return q.b > 0 ? q.a / q.b : 1;
+        });
+        const extended = !isFading && (median(widths) > 1.15 || median(elong) > 1.4);
+        const limit = depth - c.completenessMargin - (extended ? 0.75 : 0);
+        // brighter than the limit at 2σ in one detection, and not fainter than it at 2σ in `minFrames`:
+        // one frame where a cosmic ray the calibration could not tell from an undersampled star fell
+        // on a faint unlisted star (18.84 ± 0.1 read 17.87 once) is not enough; a faint afterglow at
+        // S/N 15 then 10 (its second detection just below the limit) still is
+        const faintEnd = bright2.map(([m, e]) => m + 2 * e).sort((a, b) => a - b);
+        const brightEnd = bright2.map(([m, e]) => m - 2 * e).sort((a, b) => a - b);
+        if (own(faintEnd[0]) < limit && own(brightEnd[Math.min(brightEnd.length, c.minFrames) - 1]) < limit) {
           flags.push('above_catalog_depth');
           keep = true;
         }
         if (isFading) keep = true;
       } else {
         const cm = Math.min(catalog.mag[star.index], blendMag(px, py, Number.isFinite(apArcsec) ? Math.max(apArcsec, star.sep) : star.sep));
-        const scatter = Number.isFinite(zpScatter) ? zpScatter : 0.1;
-        const sig = Math.sqrt(meanMagErr * meanMagErr + scatter * scatter);
-        const each = lc.filter((p) => !p.upperLimit && cm - p.mag > c.brightenEachSigma * Math.hypot(p.magErr, scatter)).length;
-        // the extra light (at 2σ) must itself be brighter than the catalog's completeness limit:
-        // fainter, it may be a neighbour the catalog does not list, inside the aperture
-        const extra = Math.pow(10, -0.4 * (meanMag + 2 * sig)) - Math.pow(10, -0.4 * cm);
-        const extraMag = extra > 0 ? -2.5 * Math.log10(extra) : Infinity;
-        if (cm - meanMag > c.brightenSigma * sig && each >= c.minFrames && extraMag < depth - c.completenessMargin) {
+        if (brightened(cm, 0)) {
           flags.push('brightened');
           keep = true;
         }
@@ -483,6 +613,24 @@ export function buildCandidates(epochs: readonly number[], frameResults: readonl
 }
 
 /** Whether a sky position falls on a frame (with a 5-pixel margin). */
+/**
+ * The limiting magnitude at a position: the frame's, or shallower on a bright star's wing (what its
+ * model's residual leaves there, frame.ts localLimits) — an upper limit never deeper than the data
+ * there allow (issue 20: limits of 21.3 beside a 13-mag star where the afterglow was 17–19).
+ */
+export function localLimit(f: FrameResult, ra: number, dec: number): number {
+  let lim = f.limitingMag;
+  if (!f.localLimits?.length || !f.wcs) return lim;
+  const [x, y] = skyToPix(f.wcs, ra, dec, [0, 0]);
+  for (const z of f.localLimits) {
+    const d = Math.hypot(x - z.x, y - z.y);
+    if (d > z.radius) continue;
+    const v = z.limits[Math.floor(d)];
+    if (Number.isFinite(v) && v < lim) lim = v;
+  }
+  return lim;
+}
+
 function skyToPixSafe(f: FrameResult, ra: number, dec: number): boolean {
   if (!f.wcs) return false;
   const [x, y] = skyToPix(f.wcs, ra, dec, [0, 0]);

@@ -29,6 +29,7 @@
  * ≈ 13 bytes per pixel) is kept per thread between calls, never allocated per pixel; synchronous,
  * so a worker thread measures one frame at a time; {@link releaseDetectionMemory} frees it.
  */
+import { searchWings, type WingInput, type WingOptions, type WingZone } from './wings.ts';
 import { backgroundAt, backgroundRow, estimateBackground, type BackgroundMap, type BackgroundOptions, type MaskArray, type Pixels } from './background.ts';
 import { borderPixel, gaussianTaps, RowConvolver } from './filter.ts';
 import { releaseRowKernels, rowKernels, wasmFrame } from './simd.ts';
@@ -54,6 +55,8 @@ export const FLAG = {
   CROWDED: 16,
   /** The windowed centroid did not converge; the isophotal barycentre is used. */
   CENTROID_FALLBACK: 32,
+  /** Found or measured on a bright star's wing with the star's model subtracted (wings.ts). */
+  WING: 64,
 } as const;
 
 export interface FrameImage {
@@ -84,6 +87,13 @@ export interface DetectionOptions {
   deblendMinCont?: number;
   /** …and peak at least this many background σ above the branching level (default 1). */
   deblendContrastSigma?: number;
+  /**
+   * …or, below that fraction, hold a flux above its branching level of at least this many σ of its
+   * pixels' noise there (sky and the level's Poisson noise; default 10; 0 disables). A 16.7–18.8 mag
+   * afterglow 6″ from an 11-mag star holds 0.01–0.07 % of the star's component: under any fraction
+   * SExtractor uses, yet at S/N 70 on the star's wing (issue 20).
+   */
+  deblendMinSnr?: number;
   /** Components larger than this are not deblended (default 100000 px). */
   deblendMaxPixels?: number;
   /** Mask bits excluded from detection (default HOT | COSMIC). */
@@ -122,6 +132,8 @@ export interface DetectionOptions {
   backgroundMap?: BackgroundMap;
   /** Use the WebAssembly SIMD row pass when available (default true; false = JavaScript only). */
   wasm?: boolean;
+  /** Search the wings of bright stars with their model subtracted (wings.ts; default on, false = off). */
+  wings?: WingOptions | false;
 }
 
 export interface Source {
@@ -163,6 +175,8 @@ export interface DetectionResult {
   fwhm: number;
   /** Components found above threshold and area, before deblending. */
   nComponents: number;
+  /** Bright stars' zones with their residual aperture noise (wings.ts), for local upper limits. */
+  wingZones?: WingZone[];
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -356,7 +370,7 @@ export function labelAboveThreshold(filt: Float32Array, rms: Float32Array, width
  * multi-threshold criterion of SExtractor's documentation with a continuous set of levels. Pixels
  * below a split go to the neighbouring region with the highest peak.
  */
-export function deblend(pix: Int32Array, filt: Float32Array, width: number, minCont: number, minArea: number, contrast: number): Int32Array[] | null {
+export function deblend(pix: Int32Array, filt: Float32Array, width: number, minCont: number, minArea: number, contrast: number, noise: { rms: number; gainTime: number; minSnr: number } | null = null): Int32Array[] | null {
   const n = pix.length;
   if (n < 2 * minArea) return null;
   let x0 = Infinity, x1 = -1, y0 = Infinity, y1 = -1;
@@ -420,7 +434,16 @@ export function deblend(pix: Int32Array, filt: Float32Array, width: number, minC
     return r;
   };
   const thrFlux = minCont * total;
-  const significant = (r: number, v: number) => npx[r] >= minArea && peak[r] - v >= contrast && flux[r] - npx[r] * v >= thrFlux;
+  // a branch holds minCont of the total above the level, or (`noise`) is that many σ above it
+  const rms2 = noise ? noise.rms * noise.rms : 0;
+  const heldFlux = (r: number, v: number) => {
+    const f = flux[r] - npx[r] * v;
+    if (f >= thrFlux) return true;
+    if (!noise || !(noise.minSnr > 0)) return false;
+    const varPix = rms2 + (noise.gainTime > 0 && v > 0 ? v / noise.gainTime : 0);
+    return f * f >= noise.minSnr * noise.minSnr * npx[r] * varPix;
+  };
+  const significant = (r: number, v: number) => npx[r] >= minArea && peak[r] - v >= contrast && heldFlux(r, v);
   const roots: number[] = [];
   let splits = 0;
   for (let o = 0; o < n; o++) {
@@ -508,15 +531,21 @@ interface WindowResult {
 /**
  * Adaptive Gaussian moments: the weighted centroid with a Gaussian window of σ_w, iterated, and the
  * source σ from the windowed second moment M (σ_s² = 1/(1/M − 1/σ_w²), exact for a Gaussian star),
- * with σ_w ← σ_s until both settle. Pixels of other objects and unusable pixels that could not be
+ * with σ_w ← max(σ_s, 1 px) until both settle (the floor: with an undersampled PSF — FWHM ≈ 1.1 px —
+ * a window as narrow as the source saw one or two pixels, M collapsed and σ_s stuck at its 0.3-px clamp
+ * on most stars; with the floor the centroids of such stars are within 0.034 px rms instead of 0.23 px
+ * (pixel phase); a star of FWHM ≥ 2.4 px never meets it). Pixels of other objects and unusable pixels that could not be
  * interpolated (bad = 2) are skipped; interpolated ones count with the background noise. The
  * centroid error is the linearised one of this estimator: Var(x) = 4 Σ w² var dx² / (Σ w I)².
  */
 let gxBuf = new Float64Array(256);
+/** Narrowest Gaussian window of the adaptive moments, px (see windowedMoments). */
+const WINDOW_MIN = 1.0;
 
 function windowedMoments(sub: Float32Array, width: number, height: number, seg: Int32Array, self: number, bad: Uint8Array | null, varAt: (p: number) => number, x0: number, y0: number, sigma0: number): WindowResult {
   let xc = x0, yc = y0;
-  let sw = Math.min(Math.max(sigma0, 0.6), 12);
+  let sw = Math.min(Math.max(sigma0, WINDOW_MIN), 12);
+  let src = sw;
   let ok = false;
   let sumW = 0, sxx = 0, syy = 0;
   for (let it = 0; it < 30; it++) {
@@ -555,8 +584,9 @@ function windowedMoments(sub: Float32Array, width: number, height: number, seg: 
     const inv = 1 / M - 1 / (sw * sw);
     let ss = inv > 0.05 / (sw * sw) ? Math.sqrt(1 / inv) : sw * 1.5;
     ss = Math.min(Math.max(ss, 0.3), 15);
-    const dsw = Math.abs(ss - sw);
-    sw = ss;
+    const dsw = Math.abs(ss - src);
+    src = ss;
+    sw = Math.max(ss, WINDOW_MIN);
     sumW = s;
     sxx = mxx;
     syy = myy;
@@ -566,6 +596,7 @@ function windowedMoments(sub: Float32Array, width: number, height: number, seg: 
     }
   }
   if (!ok) return { x: x0, y: y0, sigma: sigma0, errX: NaN, errY: NaN, ok: false };
+  const sigmaSrc = src;
   void sxx;
   void syy;
   // centroid error at the converged window
@@ -593,7 +624,7 @@ function windowedMoments(sub: Float32Array, width: number, height: number, seg: 
   }
   void sumW;
   const k = s > 0 ? 4 / (s * s) : NaN;
-  return { x: xc, y: yc, sigma: sw, errX: Math.sqrt(ex * k), errY: Math.sqrt(ey * k), ok: true };
+  return { x: xc, y: yc, sigma: sigmaSrc, errX: Math.sqrt(ex * k), errY: Math.sqrt(ey * k), ok: true };
 }
 
 /**
@@ -926,6 +957,8 @@ export function detectSources(img: FrameImage, opts: DetectionOptions = {}): Det
   // frame-size map besides sub, filt, bad and seg (reused between calls); the background and RMS
   // maps are interpolated a row at a time. On WebAssembly SIMD when available (simd.ts).
   const seg = getSeg(N);
+  let result!: DetectionResult;
+  let wingInput: WingInput | null = null;
   const objects: { pix: Int32Array; blended: boolean }[] = [];
   try {
     const labeller = new RunLabeller(width, thr);
@@ -949,11 +982,12 @@ export function detectSources(img: FrameImage, opts: DetectionOptions = {}): Det
     const doDeblend = opts.deblend ?? true;
     const minCont = opts.deblendMinCont ?? DEFAULT_DEBLEND_MINCONT;
     const contrastSigma = opts.deblendContrastSigma ?? 1;
+    const deblendSnr = opts.deblendMinSnr ?? 10;
     const maxPix = opts.deblendMaxPixels ?? 100_000;
     for (let c = 0; c < comps.n; c++) {
       const pix = comps.pix.subarray(comps.start[c], comps.start[c + 1]);
       let parts: Int32Array[] | null = null;
-      if (doDeblend && pix.length <= maxPix) parts = deblend(pix, filt, width, minCont, minArea, contrastSigma * comps.firstRms[c]);
+      if (doDeblend && pix.length <= maxPix) parts = deblend(pix, filt, width, minCont, minArea, contrastSigma * comps.firstRms[c], deblendSnr > 0 ? { rms: comps.firstRms[c], gainTime, minSnr: deblendSnr } : null);
       if (parts) for (const q of parts) objects.push({ pix: q, blended: true });
       else objects.push({ pix, blended: false });
     }
@@ -1062,7 +1096,9 @@ export function detectSources(img: FrameImage, opts: DetectionOptions = {}): Det
     const radius = opts.apertureRadius ?? Math.max(opts.minApertureRadius ?? 2, (opts.apertureFwhmFactor ?? 1) * (Number.isFinite(frameFwhm) ? frameFwhm : filterFwhm || 2.5));
 
     // pass 2: aperture photometry
-    const symmetry = opts.apertureSymmetry === undefined ? { sigma: 5, ratio: 0.5 } : opts.apertureSymmetry;
+    // (not for an undersampled PSF, FWHM < 2 px: the mirror point of a pixel through the centroid is
+    // another part of the pixel-integrated profile; the test scattered fluxes by 4–5 % at FWHM 1.1–1.5 px)
+    const symmetry = opts.apertureSymmetry === undefined ? (frameFwhm < 2 ? null : { sigma: 5, ratio: 0.5 }) : opts.apertureSymmetry;
     const ap: ApertureInput = { sub, width, height, weight, rms: rmsMap ?? new Float32Array(0), mask, badMask: badAp, saturatedMask: MASK.SATURATED, gainTime, seg, bad, interpolatedVariance: bg.globalRms * bg.globalRms, symmetry };
     const res: ApertureResult = { flux: 0, variance: 0, area: 0, maskedArea: 0, repairedArea: 0, asymmetricArea: 0, outsideArea: 0, saturated: false, crowded: false };
     const annulus = opts.annulus ?? null;
@@ -1130,10 +1166,16 @@ export function detectSources(img: FrameImage, opts: DetectionOptions = {}): Det
         flags,
       };
     }
-    return { sources, background: bg, apertureRadius: radius, fwhm: frameFwhm, nComponents: comps.n };
+    result = { sources, background: bg, apertureRadius: radius, fwhm: frameFwhm, nComponents: comps.n };
+    wingInput = { sub, width, height, weight: weight ?? null, mask: mask ?? null, badMask: badAp, saturatedMask: MASK.SATURATED, rmsAt: (x, y) => backgroundAt(bg, 'rms', x, y), sources, fwhm: frameFwhm, apertureRadius: radius, gainTime };
   } finally {
     // leave seg all zeros for the next call
     for (const o of objects) for (let k = 0; k < o.pix.length; k++) seg[o.pix[k]] = 0;
     if (segSpace && seg.buffer === segSpace.seg.buffer) segSpace.dirty = false;
   }
+  // bright stars' wings: after this call's buffers are released (searchWings copies its cutouts out of
+  // `sub` before its own detectSources calls, which reuse the shared buffers)
+  if (opts.wings === false || !Number.isFinite(result.fwhm)) return result;
+  const wing = searchWings(wingInput!, detectSources, opts, opts.wings ?? {}, { blended: FLAG.BLENDED, wing: FLAG.WING, saturated: FLAG.SATURATED, edge: FLAG.EDGE });
+  return { ...result, sources: wing.sources, wingZones: wing.zones };
 }

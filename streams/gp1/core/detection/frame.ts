@@ -59,6 +59,12 @@ export interface FrameResult {
   zeroPoint: ZeroPoint;
   /** nσ limiting magnitude (NaN without zero point). */
   limitingMag: number;
+  /**
+   * Around bright stars (detect.ts wingZones): the limiting magnitude at each integer distance k from
+   * the star (pixels; NaN where unknown), from the noise left after its model was subtracted. An upper
+   * limit there is never deeper than this. Absent: none.
+   */
+  localLimits?: Array<{ x: number; y: number; radius: number; limits: number[] }>;
   /** Median stellar FWHM, pixels and arcsec. */
   fwhm: number;
   fwhmArcsec: number;
@@ -70,7 +76,7 @@ export interface FrameResult {
 /** Runs the per-frame chain (see module comment). */
 export function processFrame(frame: CalibratedFrame, catalog: CatalogStars, cfg: FrameConfig = {}): FrameResult {
   const det = detectSources(frame, { gain: frame.gain, exptime: frame.exptime, saturation: frame.saturation, ...cfg.detection });
-  const astro = solveAstrometry(det.sources, frame.width, frame.height, catalog, frame.wcs, { hint: frame.hint ?? null, ...cfg.astrometry });
+  const astro = solveAstrometry(det.sources, frame.width, frame.height, catalog, frame.wcs, { hint: frame.hint ?? null, fwhmPx: det.fwhm, ...cfg.astrometry });
   const wcs = astro.ok ? astro.wcs : frame.wcs;
   const zp = astro.ok ? fitZeroPoint(det.sources, catalog.mag, astro.sourceIndex, astro.catalogIndex, { minSnr: cfg.zpMinSnr }) : { zp: NaN, zpErr: NaN, scatter: NaN, nStars: 0 };
   const mpv = medianPixelVariance(frame.weight ? null : det.background.rms, frame.weight, frame.width * frame.height);
@@ -109,6 +115,9 @@ export function processFrame(frame: CalibratedFrame, catalog: CatalogStars, cfg:
     astrometry: { ok: astro.ok, method: astro.method, matched: astro.matched, rmsArcsec: astro.rmsArcsec, notes: astro.notes },
     zeroPoint: zp,
     limitingMag: lim,
+    ...(det.wingZones?.length && Number.isFinite(zp.zp)
+      ? { localLimits: det.wingZones.map((z) => ({ x: z.x, y: z.y, radius: z.radius, limits: Array.from(z.apertureNoise, (n) => (n > 0 ? zp.zp - 2.5 * Math.log10((cfg.limitSigma ?? 5) * n) : NaN)) })) }
+      : {}),
     fwhm: det.fwhm,
     fwhmArcsec: det.fwhm * scale,
     apertureRadius: det.apertureRadius,

@@ -197,6 +197,8 @@ export interface SyntheticNightSpec {
   cosmicRays?: number;
   /** Brightest field star (mag, default 12; stars brighter than ≈ 11.3 saturate at zp 23, 60 s). */
   fieldMagMin?: number;
+  /** Extra stars at offsets (arcsec east, north) from the alert position, in the catalog when ≤ `catalogDepth`. */
+  extraStars?: Array<{ offsetArcsec: [number, number]; mag: number }>;
 }
 
 export interface SyntheticNight {
@@ -226,6 +228,14 @@ export function makeNight(spec: SyntheticNightSpec = {}): SyntheticNight {
   const r = rng(spec.seed ?? 11);
   const radiusDeg = (Math.hypot(width, height) * scale) / 3600 / 2 + 0.15;
   const field = makeStarField({ ra: ra0, dec: dec0, radiusDeg, n: spec.nStars ?? Math.round(1500 * (width * height) / 1024 ** 2), magMin: spec.fieldMagMin ?? 12, magMax: spec.fieldMagMax ?? 21.5, seed: (spec.seed ?? 11) + 1 });
+  if (spec.extraStars?.length) {
+    const cd = Math.cos((dec0 * Math.PI) / 180);
+    const x = spec.extraStars;
+    // around the alert position (RA ra0 + 20/3600°, Dec dec0 − 10″)
+    field.ra = Float64Array.from([...field.ra, ...x.map((e) => ra0 + 20 / 3600 + e.offsetArcsec[0] / 3600 / cd)]);
+    field.dec = Float64Array.from([...field.dec, ...x.map((e) => dec0 + (-10 + e.offsetArcsec[1]) / 3600)]);
+    field.mag = Float64Array.from([...field.mag, ...x.map((e) => e.mag)]);
+  }
   const keep: number[] = [];
   const faint: { ra: number; dec: number; mag: number }[] = [];
   for (let i = 0; i < field.ra.length; i++) {

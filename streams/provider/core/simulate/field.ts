@@ -54,6 +54,15 @@ export interface FieldOptions {
    * saturated star next to it (origin 'bright'; in the catalog when bright enough). Absent: none.
    */
   starsNearAfterglow?: Array<{ east: number; north: number; mag: number }>;
+  /**
+   * Close pairs of faint stars (origin 'pair'), e.g. near the catalog depth, whose blended light
+   * falls between their catalog positions: `count` pairs centred uniformly within `withinArcsec` of
+   * the alert position (default 150″) but at least 10″ from the afterglow, separations uniform in
+   * `sepArcsec` (default [2, 3.2]″), magnitudes uniform in `mag` (default [17.8, 18.6]), random
+   * orientations. Drawn from their own random stream: the other stars are the same (their catalog
+   * noise draws shift, as with starsNearAfterglow). Absent: none.
+   */
+  blendPairs?: { count: number; sepArcsec?: [number, number]; mag?: [number, number]; withinArcsec?: number };
 }
 
 export const DEFAULT_FIELD: Omit<FieldOptions, 'ra' | 'dec'> = {
@@ -86,8 +95,8 @@ export interface Star {
   dec: number;
   /** true magnitude */
   mag: number;
-  /** 'field' from the number counts, 'bright' from the bright-star supplement */
-  origin: 'field' | 'bright';
+  /** 'field' from the number counts, 'bright' from the bright-star supplement (and starsNearAfterglow), 'pair' from blendPairs */
+  origin: 'field' | 'bright' | 'pair';
 }
 
 export interface CatalogEntry {
@@ -295,6 +304,29 @@ export function makeField(o: FieldOptions, chip: ChipGeometry, seed: number, seq
   for (const s of o.starsNearAfterglow ?? []) {
     const [ra, dec] = offsetSky(ag.ra, ag.dec, s.east, s.north);
     stars.push({ id: 0, ra, dec, mag: s.mag, origin: 'bright' });
+  }
+  if (o.blendPairs && o.blendPairs.count > 0) {
+    const bp = o.blendPairs;
+    const [s0, s1] = bp.sepArcsec ?? [2, 3.2];
+    const [m0, m1] = bp.mag ?? [17.8, 18.6];
+    const within = bp.withinArcsec ?? 150;
+    const rr = Rng.derive(seed, 'blend-pairs');
+    const agE = agTan[0] * 3600, agN = agTan[1] * 3600;
+    for (let k = 0; k < bp.count; k++) {
+      let e = 0, nn = 0;
+      for (let tries = 0; tries < 100; tries++) {
+        const r = within * Math.sqrt(rr.uniform()), t = rr.range(0, 2 * Math.PI);
+        e = r * Math.sin(t);
+        nn = r * Math.cos(t);
+        if (Math.hypot(e - agE, nn - agN) >= 10) break;
+      }
+      const sep = rr.range(s0, s1), pa = rr.range(0, Math.PI);
+      const de = 0.5 * sep * Math.sin(pa), dn = 0.5 * sep * Math.cos(pa);
+      for (const sg of [-1, 1]) {
+        const [ra, dec] = offsetSky(o.ra, o.dec, e + sg * de, nn + sg * dn);
+        stars.push({ id: 0, ra, dec, mag: rr.range(m0, m1), origin: 'pair' });
+      }
+    }
   }
   // ids in order of brightness (stable for equal magnitudes: by RA)
   stars.sort((a, b) => a.mag - b.mag || a.ra - b.ra);

@@ -52,6 +52,11 @@ export interface NightOptions {
   /** seeing FWHM range, arcsec */
   seeingMin: number;
   seeingMax: number;
+  /**
+   * Seeing FWHM (arcsec) of each object frame, in order (the last value for any later frame): replaces
+   * the smooth curve between seeingMin and seeingMax. Absent: the curve.
+   */
+  seeingFrames?: number[];
   moffatBeta: number;
   /** cosmic-ray events per second per megapixel of the data section */
   cosmicRate: number;
@@ -79,6 +84,13 @@ export interface NightOptions {
   darkExptime: number;
   /** usable flats (levels within 2500..6500 ADU above bias); one saturated and one under-level are added */
   flatCount: number;
+  /**
+   * Levels (ADU above bias) of the first and last of the `flatCount` flats, spread evenly between
+   * (default 6200 → 2800, all inside the COATLI pipeline's 2000–7000 window). A flat outside that
+   * window is marked unusable in the manifest and the truth, e.g. [1800, 900]: a night whose flats
+   * all fail the level rule.
+   */
+  flatLevels?: [number, number];
   /** start of the calibration sequence (biases), ISO; default T0 − 7 h 50 min (evening) */
   calibStart?: string;
 }
@@ -154,6 +166,8 @@ function validate(o: NightOptions): void {
   if (!(o.cadence >= o.exptime)) bad(`cadence ${o.cadence} s is shorter than the exposure ${o.exptime} s`);
   if (!(o.startDelay > 0)) bad('the first frame must start after T0');
   if (!(o.seeingMin > 0 && o.seeingMax >= o.seeingMin)) bad('seeing range');
+  if (o.seeingFrames !== undefined && (!o.seeingFrames.length || !o.seeingFrames.every((v) => Number.isFinite(v) && v > 0))) bad(`seeingFrames must be positive FWHMs in arcsec, got [${o.seeingFrames.join(', ')}]`);
+  if (o.flatLevels !== undefined && !(o.flatLevels.length === 2 && o.flatLevels.every((v) => Number.isFinite(v) && v > 0 && v < 60000))) bad(`flatLevels must be two levels in ADU above bias (0..60000), got [${o.flatLevels.join(', ')}]`);
   if (!(o.moffatBeta > 1)) bad('Moffat beta must be > 1');
   if (!(o.camera.gain > 0 && o.camera.readNoise >= 0)) bad('gain/read noise');
   if (!(o.camera.saturate > 0 && o.camera.saturate <= 65535)) bad('saturate must be within 1..65535 (16-bit frames)');
@@ -257,9 +271,14 @@ export function planNight(input: NightInput = {}): NightPlan {
   // evening twilight flats, 40 min after the calibration start (sun ~3–8° below the horizon by default)
   let tf = Math.max(t + 60000, calibStart + 40 * 60000);
   const flatSeq: Array<{ level: number; usable: boolean; note?: string }> = [{ level: 90000, usable: false, note: 'saturated: twilight sky too bright' }];
+  const [flatHi, flatLo] = o.flatLevels ?? [6200, 2800];
   for (let i = 0; i < o.flatCount; i++) {
     const f = o.flatCount > 1 ? i / (o.flatCount - 1) : 0.5;
-    flatSeq.push({ level: 6200 - f * (6200 - 2800), usable: true });
+    const level = flatHi - f * (flatHi - flatLo);
+    // the COATLI pipeline's level window (2000..7000 ADU above bias)
+    if (level < 2000) flatSeq.push({ level, usable: false, note: 'under-level: below the 2000 ADU floor' });
+    else if (level > 7000) flatSeq.push({ level, usable: false, note: 'over-level: above the 7000 ADU ceiling' });
+    else flatSeq.push({ level, usable: true });
   }
   flatSeq.push({ level: 1400, usable: false, note: 'under-level: below the 2000 ADU floor' });
   flatSeq.forEach((f, i) => {
@@ -283,7 +302,7 @@ export function planNight(input: NightInput = {}): NightPlan {
         sequence: k,
         tStart,
         tMid,
-        seeing: seeingAt(seeing, (start - firstStart) / 1000 + o.exptime / 2),
+        seeing: o.seeingFrames ? o.seeingFrames[Math.min(k, o.seeingFrames.length - 1)] : seeingAt(seeing, (start - firstStart) / 1000 + o.exptime / 2),
         geom,
         afterglowMagMid: afterglowMag(afterglow, tMid),
         afterglowMagMean: afterglow.m0 - 2.5 * Math.log10(rel),

@@ -62,4 +62,48 @@ describe('generator options', () => {
     expect(plan.field.stars.length).toBe(base.field.stars.length + 1);
     expect(plan.field.afterglow).toEqual(base.field.afterglow);
   });
+
+  it('seeingFrames sets each object frame\'s seeing (the last value for later frames)', () => {
+    const plan = planNight({ ...SMALL, frames: 4, seeingFrames: [0.75, 0.8] });
+    const obj = plan.frames.filter((f) => f.type === 'object');
+    expect(obj.map((f) => f.object!.seeing)).toEqual([0.75, 0.8, 0.8, 0.8]);
+    const t = renderFrame(plan, obj[0].index).truth.object!;
+    expect(t.seeingFwhmArcsec).toBe(0.75);
+    expect(t.seeingFwhmPx).toBeCloseTo(0.75 / 0.34, 9);
+    expect(() => planNight({ ...SMALL, seeingFrames: [0.8, -1] })).toThrow(/seeingFrames/);
+    // without it: the smooth curve, inside its range
+    for (const f of planNight(SMALL).frames.filter((x) => x.type === 'object')) expect(f.object!.seeing).toBeGreaterThanOrEqual(1.2);
+  });
+
+  it('blendPairs adds close pairs of faint stars near the alert, away from the afterglow; the other stars are the same', () => {
+    const plan = planNight({ ...SMALL, field: { blendPairs: { count: 6, sepArcsec: [2, 3], mag: [18, 18.5], withinArcsec: 100 } } });
+    const base = planNight(SMALL);
+    const pairs = plan.field.stars.filter((s) => s.origin === 'pair');
+    expect(pairs).toHaveLength(12);
+    const key = (s: { ra: number; dec: number; mag: number }) => `${s.ra.toFixed(9)} ${s.dec.toFixed(9)} ${s.mag}`;
+    expect(new Set(plan.field.stars.filter((s) => s.origin !== 'pair').map(key))).toEqual(new Set(base.field.stars.map(key)));
+    const ag = plan.field.afterglow;
+    for (const s of pairs) {
+      expect(s.mag).toBeGreaterThanOrEqual(18);
+      expect(s.mag).toBeLessThanOrEqual(18.5);
+      expect(angularSeparation(s.ra, s.dec, plan.opts.ra, plan.opts.dec) * 3600).toBeLessThan(100 + 1.5);
+      expect(angularSeparation(s.ra, s.dec, ag.ra, ag.dec) * 3600).toBeGreaterThan(8);
+      // each has its partner 2–3″ away
+      const d = Math.min(...pairs.filter((q) => q !== s).map((q) => angularSeparation(s.ra, s.dec, q.ra, q.dec) * 3600));
+      expect(d).toBeGreaterThanOrEqual(2 - 1e-6);
+      expect(d).toBeLessThanOrEqual(3 + 1e-6);
+    }
+  });
+
+  it('flatLevels below the 2000 ADU floor make every usable flat unusable (a night whose flats all fail)', () => {
+    const plan = planNight({ ...SMALL, flatLevels: [1800, 900] });
+    const flats = plan.frames.filter((f) => f.type === 'flat');
+    expect(flats).toHaveLength(SMALL.flatCount! + 2);
+    expect(flats.filter((f) => f.usable)).toEqual([]);
+    expect(flats.slice(1, -1).map((f) => Math.round(f.flatLevel!))).toEqual([1800, 1620, 1440, 1260, 1080, 900]);
+    expect(flats[1].note).toMatch(/under-level/);
+    // default: 6 usable between 6200 and 2800
+    expect(planNight(SMALL).frames.filter((f) => f.type === 'flat' && f.usable)).toHaveLength(6);
+    expect(() => planNight({ ...SMALL, flatLevels: [1800] as never })).toThrow(/flatLevels/);
+  });
 });

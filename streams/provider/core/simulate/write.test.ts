@@ -162,4 +162,29 @@ describe('gft simulate night', () => {
     await expect(run(['nights'])).rejects.toThrow(/unknown subcommand/);
     await expect(run(['night', '--out', join(root, 'bad'), '--cadence', '30'])).rejects.toThrow(/cadence/);
   });
+
+  it('hard-skies options: seeing per frame, a star beside the afterglow, blend pairs, crowding, failing flats', async () => {
+    const out = join(root, 'cli-hard');
+    const log = console.log;
+    console.log = () => {};
+    try {
+      expect(await run(['night', '--out', out, '--quiet', '--seed', '4', '--width', '256', '--height', '192', '--frames', '2', '--bias', '3', '--darks', '3', '--flats', '3',
+        '--seeing-frames', '0.75,0.8', '--star-near-afterglow', '6,0,11', '--star-near-afterglow', '-2,2,13', '--blend-pairs', '3', '--blend-sep', '2,2.5', '--blend-mag', '18,18.2', '--crowding', '2', '--flat-levels', '1800,900'])).toBe(0);
+    } finally {
+      console.log = log;
+    }
+    const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as NightManifest;
+    expect(m.options.seeingFrames).toEqual([0.75, 0.8]);
+    expect(m.options.field.starsNearAfterglow).toEqual([{ east: 6, north: 0, mag: 11 }, { east: -2, north: 2, mag: 13 }]);
+    expect(m.options.field.blendPairs).toEqual({ count: 3, sepArcsec: [2, 2.5], mag: [18, 18.2] });
+    expect(m.options.field.starDensity).toBe(12000);
+    expect(m.options.flatLevels).toEqual([1800, 900]);
+    expect(m.counts.usableFlats).toBe(0);
+    const truth = JSON.parse(readFileSync(join(out, 'truth.json'), 'utf8')) as { stars: { origin: string }[] };
+    expect(truth.stars.filter((s) => s.origin === 'pair')).toHaveLength(6);
+    await expect(run(['night', '--out', out, '--seeing-frames', '0.8,x'])).rejects.toThrow(/--seeing-frames/);
+    await expect(run(['night', '--out', out, '--star-near-afterglow', '6,0'])).rejects.toThrow(/EAST,NORTH,MAG/);
+    await expect(run(['night', '--out', out, '--flat-levels', '1800'])).rejects.toThrow(/--flat-levels/);
+    await expect(run(['night', '--out', out, '--blend-pairs', '1.5'])).rejects.toThrow(/--blend-pairs/);
+  });
 });
