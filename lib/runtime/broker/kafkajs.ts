@@ -260,6 +260,7 @@ class KafkajsFollower implements TopicFollower {
   private readonly position = new Map<string, bigint>();
   private waiters: Array<() => void> = [];
   private crashed: Error | null = null;
+  private stopped = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -280,7 +281,19 @@ class KafkajsFollower implements TopicFollower {
     };
     c.on(c.events.END_BATCH_PROCESS, ({ payload }) => advance(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n));
     c.on(c.events.CRASH, (e) => {
-      this.crashed = (e.payload as { error: Error }).error;
+      const p = e.payload as { error: Error; restart: boolean };
+      if (p.restart || this.stopped || this.consumer !== c) return; // kafkajs restarts it itself
+      // kafkajs gave up (brokers away, coordinator moving): a new follower reads the topics again from
+      // the beginning (records are applied idempotently: the latest per key wins); caughtUp waits for it
+      this.crashed = p.error;
+      setTimeout(() => {
+        if (this.stopped || this.consumer !== c) return;
+        void c.disconnect().catch(() => {});
+        this.start().then(
+          () => (this.crashed = null),
+          (err: Error) => (this.crashed = err),
+        );
+      }, 2000);
     });
     await c.connect();
     for (const topic of this.o.topics) await c.subscribe({ topic, fromBeginning: true });
@@ -304,8 +317,7 @@ class KafkajsFollower implements TopicFollower {
     const behind = () => [...ends].filter(([k, end]) => (this.position.get(k) ?? 0n) < end);
     const deadline = Date.now() + timeoutMs;
     while (behind().length) {
-      if (this.crashed) throw this.crashed;
-      if (Date.now() > deadline) throw new Error(`${behind().map(([k]) => k.replace('\u0000', '/')).join(', ')} not read to the end within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw Object.assign(new Error(`${behind().map(([k]) => k.replace('\u0000', '/')).join(', ')} not read to the end within ${timeoutMs} ms${this.crashed ? ` (the follower crashed: ${this.crashed.message}; rebuilding)` : ''}`), { retriable: true, code: 'changelog.behind' });
       await new Promise<void>((r) => {
         const t = setTimeout(r, 200);
         this.waiters.push(() => {
@@ -317,6 +329,7 @@ class KafkajsFollower implements TopicFollower {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.consumer?.disconnect().catch(() => {});
   }
 }
