@@ -24,6 +24,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'gp1-stage-'));
 const camFile = join(tmp, 'cam.json');
 const framesDir = join(tmp, 'frames');
 let storage: LocalStorage;
+let truth: ReturnType<typeof makeTruth>;
 const records: { topic: string; value: Record<string, unknown> }[] = [];
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -32,7 +33,7 @@ beforeAll(async () => {
   writeFileSync(camFile, JSON.stringify({ name: 'testcam', width: 420, height: 300, overscan: '[401:420,1:300]', data: '[1:400,1:300]', gain: 5, readNoise: 9, saturation: 60000, minFrames: { bias: 4, dark: 4, flat: 3 } }));
   mkdirSync(framesDir);
   storage = new LocalStorage(new FsBackend(join(tmp, 'store')));
-  const truth = makeTruth(SYN, { seed: 8, nHot: 12 });
+  truth = makeTruth(SYN, { seed: 8, nHot: 12 });
   const rng = makeRng(1);
   const stars = Array.from({ length: 25 }, () => ({ x: 15 + rng.uniform() * 370, y: 15 + rng.uniform() * 270, flux: 800 + 9000 * rng.uniform(), fwhm: 3.2 }));
   let minute = 0;
@@ -198,6 +199,37 @@ describe('gp1-calibration stage (core API, no broker)', () => {
       expect(store.get<{ reason: string }>('closed/sb24030101')?.reason).toBe('cancelled');
     });
   });
+});
+
+
+describe('gp1-calibration stage: a night whose flats all fail (issue 20 item 5)', () => {
+  it("uses the bank's newest accepted flat (a master stored by an earlier night), says so, and calibrates", async () => {
+    const store = new StateStore();
+    // night 1: its flats are good; its masters are stored (the bank)
+    const night1 = records.map((r, i) => ({ ...r, value: { ...r.value, burstId: 'sb24030101', lastOfSequence: i === records.length - 1 } }));
+    await pipe(0, night1, -1, store);
+    // night 2, a day later: the same bias and darks, flats all far under the level rule
+    const later = (d: string) => new Date(Date.parse(d) + 86_400_000).toISOString();
+    const night2: typeof records = [];
+    for (const r of records) {
+      const v: Record<string, unknown> = { ...r.value, burstId: 'sb24030201', dateObs: later(r.value.dateObs as string), lastOfSequence: false };
+      if (v.imageType === 'flat') {
+        const name = `low-${v.fileName as string}`;
+        const f = makeRawFrame(SYN, truth, { name, type: 'flat', seed: 900 + night2.length, exptime: 10, level: 40, filter: 'r' });
+        const cards = Object.entries((f.header as unknown as { values: Record<string, string | number> }).values).map(([key, value]) => ({ key, value }));
+        cards.push({ key: 'DATE-OBS', value: (v.dateObs as string).replace('Z', '').replace(/\.\d+$/, '') });
+        const bytes = writeFits([{ kind: 'image', bitpix: 16, bzero: 32768, width: f.width, height: f.height, data: f.data, cards }]);
+        night2.push({ topic: r.topic, value: { ...v, fileName: name, storage: await storage.put(bytes, { kind: 'raw', source: 'test', name }) } });
+      } else night2.push({ topic: r.topic, value: v });
+    }
+    const outs = await pipe(0, night2, -1, store);
+    const flat = outs.find((o) => o.topic === 'gp1.masters' && o.value.kind === 'flat')!.value as { accepted: boolean; reasons: string[] };
+    expect(flat.accepted).toBe(false);
+    expect(flat.reasons.join(' ')).toMatch(/replaced by the bank's master-flat-r-testcam-1x1-20240301T\d{6} \(\d+ h older\)/);
+    const cal = outs.filter((o) => o.topic === 'gp1.calibrated').map((o) => o.value as { masters: string[] });
+    expect(cal).toHaveLength(3);
+    for (const c of cal) expect(c.masters.some((m) => m.startsWith('master-flat-r-testcam-1x1-20240301T'))).toBe(true);
+  }, 60_000);
 });
 
 const burstKeys = (store: StateStore) => [...new Set(store.keys().filter((k) => !k.startsWith('closed/')).map((k) => k.split('/').slice(0, 2).join('/')))];

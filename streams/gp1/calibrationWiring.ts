@@ -112,6 +112,35 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
   const workers = cfg.workers;
   let pool: CalibrationPool | null = null;
 
+  /**
+   * The bank's stand-in for a master the night could not make (issue 20 item 5): the newest accepted
+   * master in storage of the same kind, camera, binning and filter, dated at or before the night (every
+   * stored master is an accepted one; the name carries kind, filter, camera, binning and date).
+   */
+  async function bankMaster(q: { kind: string; camera: string; binning: string; filter: string | null; before: string | null }): Promise<{ name: string; sha256: string; dateObs: string; storage: StorageRef } | null> {
+    const f = q.filter ? `-${q.filter.replace(/[^A-Za-z0-9_.+]/g, '_')}` : '';
+    const re = new RegExp(`^master-${q.kind}${f.replace(/[.+]/g, '\\$&')}-${q.camera.replace(/[^\w-]/g, '\\$&')}-${q.binning}-(\\d{8}T\\d{6})\\.fits$`);
+    const limit = q.before ? q.before.replace(/[-:]/g, '').replace(/\.\d+/, '').replace(/Z$/, '').slice(0, 15) : null;
+    let best: { name: string; sha256: string; stamp: string } | null = null;
+    for await (const o of storage.backend.list('meta')) {
+      if (!o.key.endsWith('.json')) continue;
+      let m: { sha256: string; kind: string; name?: string };
+      try {
+        m = JSON.parse((await storage.backend.get(o.key)).toString('utf8')) as typeof m;
+      } catch {
+        continue;
+      }
+      const hit = m.kind === 'master' && m.name ? re.exec(m.name) : null;
+      if (!hit || (limit && hit[1] > limit)) continue;
+      if (!best || hit[1] > best.stamp || (hit[1] === best.stamp && m.sha256 < best.sha256)) best = { name: m.name!.replace(/\.fits$/, ''), sha256: m.sha256, stamp: hit[1] };
+    }
+    if (!best) return null;
+    const st = best.stamp;
+    const dateObs = `${st.slice(0, 4)}-${st.slice(4, 6)}-${st.slice(6, 8)}T${st.slice(9, 11)}:${st.slice(11, 13)}:${st.slice(13, 15)}Z`;
+    const ref = await storage.meta(`gft-store://sha256/${best.sha256}`);
+    return { name: best.name, sha256: best.sha256, dateObs, storage: { uri: `gft-store://sha256/${best.sha256}`, sha256: best.sha256, size: ref.size, kind: 'master' } as StorageRef };
+  }
+
   /** A master's gp1.masters record (the fields `gft gp1 masters` reports), storing the accepted ones. */
   async function announce(r: MasterResult, burstId: string, f: RawFrameRec, built: StoredMasters['masters']): Promise<Output> {
     const m = r.master;
@@ -119,6 +148,9 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
     if (m && r.accepted) {
       ref = await storage.put(masterBytes(r), { kind: 'master', burstId, source: 'gp1-calibration', name: `${m.name}.fits`, created: f.dateObs });
       built.push({ name: m.name, storage: ref });
+    } else if (r.fromBank && (r.fromBank as { storage?: StorageRef }).storage) {
+      // the night's master was not accepted: the bank's stands in (said in the record's reasons)
+      built.push({ name: r.fromBank.name, storage: (r.fromBank as unknown as { storage: StorageRef }).storage });
     }
     const filter = m ? (/master-flat-([^-]+)-/.exec(m.name)?.[1] ?? null) : null;
     const fin = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x : 0);
@@ -142,7 +174,7 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
         noise: fin(m?.stats.noise),
         hotPixels: m?.stats.hotPixels ?? 0,
         accepted: r.accepted,
-        reasons: r.issues.map((i) => `${i.reason}: ${i.detail}`),
+        reasons: [...r.issues.map((i) => `${i.reason}: ${i.detail}`), ...(r.fromBank ? [`replaced by the bank's ${r.fromBank.name} (${Number.isFinite(r.fromBank.hoursBefore) ? `${r.fromBank.hoursBefore.toFixed(0)} h older` : r.fromBank.dateObs})`] : [])],
         inputs: [
           ...(m?.provenance.inputs ?? []).map((i) => ({ frameId: i.name.replace(/\.fits(\.fz)?$/, ''), sha256: i.sha256, used: true, reason: '' })),
           ...r.rejections.map((x) => ({ frameId: x.name.replace(/\.fits(\.fz)?$/, ''), sha256: '', used: false, reason: `${x.reason} ${x.detail}`.trim() })),
@@ -166,6 +198,7 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
         camera: cam,
         cameras,
         ...(m ? { minFrames: { bias: m, dark: m, flat: m } } : {}),
+        fallback: (q) => bankMaster(q),
         onMaster: async (r) => {
           outs.push(await announce(r, burstId, f, built));
         },
