@@ -250,7 +250,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       lastProgress = Date.now();
       disturbing = disturb(chain, o, alert, windowMs, events, stats);
       disturbing.catch((e: Error) => o.log(`chaos: the schedule failed: ${e.message}`));
-      feeding = telemetry(o.namespace, source, 300, windowMs / 2); // done well before the run can end (the sink stops with it)
+      feeding = telemetry(o.namespace, source, 300, windowMs / 2);
+    },
+    // the ClickHouse sink stops with the chain: before that, it gets the time to catch up after the
+    // outages (an outage late in the run leaves it in backoff when the last product is accepted)
+    beforeStop: async () => {
+      const expected = (await feeding) * 2;
+      const ch = new ClickHouse(platformConfig(), { database: 'default' });
+      try {
+        const q = sql`SELECT count() AS n FROM ${ident(`${platformConfig().clickhouseDatabase}.telemetry`)} FINAL WHERE source = ${source}`;
+        for (let i = 0; i < 180; i++) {
+          const n = await ch.query<{ n: string }>(q).then((r) => Number(r[0]?.n ?? 0), () => 0);
+          if (n >= expected) return;
+          await sleep(1000);
+        }
+      } finally {
+        await ch.close();
+      }
     },
     onProgress: (p) => {
       const now = Date.now();

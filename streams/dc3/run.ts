@@ -37,6 +37,8 @@ export interface Dc3Options {
   /** called once the alert is sent, with the running chain (gft chaos disturbs it from there) */
   onAlertSent?: (chain: Chain, alertFile: string) => void;
   onProgress?: (p: ChainProgress) => void;
+  /** called once the run is over and before the stages stop (gft chaos lets the ClickHouse sink catch up) */
+  beforeStop?: (chain: Chain) => Promise<void>;
   log: (s: string) => void;
 }
 
@@ -162,6 +164,7 @@ export async function runDc3(o: Dc3Options): Promise<Dc3Summary> {
   const chainSeconds = (Date.now() - tAlert) / 1000;
   if (outcome === 'not-triggered') o.log('the alert manager decided on the alert and did not trigger GP1: nothing to wait for');
   else if (outcome !== 'complete') o.log(`stopped waiting: ${outcome} after ${o.timeoutS} s`);
+  await o.beforeStop?.(chain).catch((e: Error) => o.log(`before stopping the stages: ${e.message}`));
   await chain.stop(); // process instances publish their last metrics as they stop
   const timings = chain.timings();
   const progress = chain.progress();
