@@ -176,7 +176,8 @@ export async function run(args: string[]): Promise<number> {
 
   const { platformConfig } = await import('../lib/config/platform.ts');
   const { createKafka } = await import('../lib/runtime/kafka.ts');
-  const { createTopics, topicLayout } = await import('../lib/runtime/topics.ts');
+  const { topicLayout } = await import('../lib/runtime/topics.ts');
+  const { createTopicsRetrying } = await import('../streams/dc3/failover.ts');
   const { nsName } = await import('../lib/runtime/topology.ts');
   const { copyTopic } = await import('../lib/runtime/replay.ts');
   const { TopicProducer } = await import('../lib/runtime/producer.ts');
@@ -228,7 +229,7 @@ export async function run(args: string[]): Promise<number> {
     const t0rec = Date.now();
     for (let k = 0; k < K; k++) {
       const ns = `${base}-rec${k}`;
-      await createTopics(admin, ns);
+      await createTopicsRetrying(admin, ns, (l) => console.log(l));
       configureChain(ns, { images: join(nights[k].dir, 'raw'), catalog, camera: 'coatli', speed: 0, sdbDatabase: `sdb_${ns.replace(/[^A-Za-z0-9_]/g, '_')}` });
       const chain = new Chain(ns, ['alerts', 'provider'], () => {});
       await quiet(() => chain.start());
@@ -249,7 +250,7 @@ export async function run(args: string[]): Promise<number> {
     const results: RunResult[] = [];
     for (const n of counts) {
       const ns = `${base}-i${n}`;
-      await createTopics(admin, ns);
+      await createTopicsRetrying(admin, ns, (l) => console.log(l));
       configureChain(ns, { images: join(nights[0].dir, 'raw'), catalog, camera: 'coatli', speed: 0, sdbDatabase: `sdb_${ns.replace(/[^A-Za-z0-9_]/g, '_')}` });
       const logDir = join(work, `logs-i${n}`);
       const chain = new Chain(ns, stages, () => {}, { instances: n, logDir });

@@ -189,6 +189,25 @@ export function lastFatal(logFile: string): string {
   return `(no fatal error in ${logFile})`;
 }
 
+/**
+ * createTopics, retried up to 5 times: on a 3-broker cluster kafkajs' fetchTopicOffsets (the readiness
+ * check at the end of createTopics) throws a TypeError now and then while its cached metadata of a new
+ * topic has no partition yet ("Cannot destructure property 'partitions' of 'high.pop(...)'"; seen on
+ * 2 of 4 new namespaces). lib/runtime/topics.ts should retry it itself; until then, here.
+ */
+export async function createTopicsRetrying(admin: Admin, namespace: string, log: (s: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await createTopics(admin, namespace);
+      return;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      log(`creating the topics of ${namespace} failed (${(e as Error).message.split('\n')[0]}); again in 2 s (attempt ${attempt + 1}/5)`);
+      await sleep(2000);
+    }
+  }
+}
+
 const sdbDb = (ns: string) => `sdb_${ns.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
 export async function runFailover(o: FailoverOptions): Promise<FailoverReport> {
@@ -247,20 +266,8 @@ async function failover(o: FailoverOptions, home: string, store: { s3: boolean; 
   const kafka = createKafka(cfg, 'gft-failover');
   const admin = kafka.admin();
   await admin.connect();
-  // The run's topics, made here first: on a cluster that has just started, kafkajs' fetchTopicOffsets
-  // (the readiness check of createTopics) can throw a TypeError while its metadata of a new topic has
-  // no partition yet ("Cannot destructure property 'partitions' of 'high.pop(...)'"). Retried here;
-  // runDc3 then finds them made and ready.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await createTopics(admin, o.namespace);
-      break;
-    } catch (e) {
-      if (attempt >= 5) throw e;
-      o.log(`creating the topics of ${o.namespace} failed (${(e as Error).message.split('\n')[0]}); again in 2 s (attempt ${attempt + 1}/5)`);
-      await sleep(2000);
-    }
-  }
+  // The run's topics, made here first (runDc3 then finds them made and ready)
+  await createTopicsRetrying(admin, o.namespace, o.log);
   const events: FailoverEvent[] = [];
   let tAlert = 0;
   const at = () => Date.now() - tAlert;
