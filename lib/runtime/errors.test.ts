@@ -15,3 +15,13 @@ describe('classify', () => {
     expect(classify(bad).retriable).toBe(false);
   });
 });
+
+describe('lostCoordinator', () => {
+  it('recognises a dead coordinator however kafkajs reports it', async () => {
+    const { lostCoordinator } = await import('./broker/kafkajs.ts');
+    expect(lostCoordinator(Object.assign(new Error('Broker 2 not found in the cached metadata'), { name: 'KafkaJSBrokerNotFound' }))).toBe(true);
+    expect(lostCoordinator(Object.assign(new Error('x'), { cause: Object.assign(new Error('This is not the correct coordinator for this group'), { type: 'NOT_COORDINATOR' }) }))).toBe(true);
+    expect(lostCoordinator(Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' }))).toBe(false);
+    expect(lostCoordinator(new Error('disk full'))).toBe(false);
+  });
+});

@@ -264,6 +264,13 @@ export class Chain {
     const lists = new Set(o.lists.map((l) => `${l.burstId}\u0000${l.epochMinutes}\u0000${l.revision}`));
     const products = new Map(o.products.map((p) => [`${p.productId}\u0000${p.revision}`, p.storage?.sha256 as string]));
     if (has('gic') && products.size < lists.size) return false;
+    // per burst too: one burst's final products must not hide another's missing ones
+    if (has('gic'))
+      for (const b of new Set(o.lists.map((l) => l.burstId as string))) {
+        const lb = new Set(o.lists.filter((l) => l.burstId === b).map((l) => `${l.epochMinutes}\u0000${l.revision}`)).size;
+        const pb = new Set(o.products.filter((p) => p.burstId === b).map((p) => `${p.productId}\u0000${p.revision}`)).size;
+        if (pb < lb) return false;
+      }
     if (has('fsc')) {
       const receipted = new Set(o.receipts.map((r) => `${r.productId}\u0000${r.sha256}`));
       if (![...products].every(([k, sha]) => receipted.has(`${k.split('\u0000')[0]}\u0000${sha}`))) return false;

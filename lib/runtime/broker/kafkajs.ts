@@ -38,6 +38,15 @@ import {
   type TopicRecords,
 } from './types.ts';
 
+/** The group's coordinator is gone (its broker died) and kafkajs does not find the new one by itself. */
+export function lostCoordinator(e: unknown): boolean {
+  for (let x = e as { name?: string; type?: string; message?: string; cause?: unknown } | undefined, i = 0; x && i < 5; x = x.cause as typeof x, i++) {
+    if (x.name === 'KafkaJSBrokerNotFound' || x.type === 'NOT_COORDINATOR' || x.type === 'COORDINATOR_NOT_AVAILABLE') return true;
+    if (/not found in the cached metadata|not the correct coordinator/i.test(x.message ?? '')) return true;
+  }
+  return false;
+}
+
 export function headersToRecord(h: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!h) return out;
@@ -159,10 +168,19 @@ class KafkajsConsumer implements GroupConsumer {
 
   async commit(offsets: Array<TopicPartition & { offset: string }>): Promise<void> {
     if (!this.consumer) throw new RebalanceError('not a member of the group');
+    const c = this.consumer;
     try {
-      await this.consumer.commitOffsets(offsets);
+      await c.commitOffsets(offsets);
     } catch (e) {
       if (isRebalance(e)) throw new RebalanceError(`commit refused: ${(e as Error).message}`, { cause: e });
+      // the group coordinator died with its broker and kafkajs keeps asking it (NOT_COORDINATOR, or the
+      // broker missing from its cached metadata): the consumer is rebuilt and rejoins; the commit is
+      // refused like one after a rebalance (whoever owns the partition next re-processes from the last
+      // accepted commit). Found by `gft failover` (a broker leading a stage's coordinator killed).
+      if (lostCoordinator(e)) {
+        this.reconnectLater(c, e as Error);
+        throw new RebalanceError(`commit refused, coordinator lost: ${(e as Error).message}`, { cause: e });
+      }
       throw e;
     }
   }
