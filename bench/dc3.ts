@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:f
 import { tmpdir, availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type CommandSpec } from '../lib/cli/args.ts';
-import { table } from './lib.ts';
+import { table, quiet } from './lib.ts';
 import { randomNamespace } from '../lib/runtime/testing.ts';
 
 const spec: CommandSpec = {
@@ -25,18 +25,6 @@ const spec: CommandSpec = {
     reference: { type: 'boolean', description: 'also time the offline gp1 commands (reference)', default: true },
   },
 };
-
-async function quiet<T>(fn: () => Promise<T>): Promise<T> {
-  const [log, err] = [console.log, console.error];
-  console.log = () => {};
-  console.error = () => {};
-  try {
-    return await fn();
-  } finally {
-    console.log = log;
-    console.error = err;
-  }
-}
 
 export async function run(args: string[]): Promise<number> {
   const a = parseArgs(args, spec);

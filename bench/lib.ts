@@ -38,3 +38,16 @@ export function table(rows: Record<string, string | number>[]): string {
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(w[i])).join('  ');
   return [line(keys), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(keys.map((k) => String(r[k]))))].join('\n');
 }
+
+/** Runs fn with console.log/error silenced (a command's own output, when a bench times it). */
+export async function quiet<T>(fn: () => Promise<T>): Promise<T> {
+  const [log, err] = [console.log, console.error];
+  console.log = () => {};
+  console.error = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+    console.error = err;
+  }
+}

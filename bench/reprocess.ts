@@ -22,8 +22,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../lib/cli/args.ts';
-import { table } from './lib.ts';
+import { parseArgs, formatHelp, UsageError, type CommandSpec, intOption } from '../lib/cli/args.ts';
+import { table, quiet } from './lib.ts';
 
 const spec: CommandSpec = {
   usage: 'npm run bench -- reprocess [--nights K] [--frames N] [--instances 1,2] [--seed N] [--width W --height H] [--keep]',
@@ -42,18 +42,6 @@ const spec: CommandSpec = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DAY_MS = 86_400_000;
-
-async function quiet<T>(fn: () => Promise<T>): Promise<T> {
-  const [log, err] = [console.log, console.error];
-  console.log = () => {};
-  console.error = () => {};
-  try {
-    return await fn();
-  } finally {
-    console.log = log;
-    console.error = err;
-  }
-}
 
 /** CPU seconds (user + system) of processes `roots` and all their descendants, from /proc. */
 export function treeCpuSeconds(roots: number[]): number {
@@ -161,11 +149,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(formatHelp(spec));
     return 0;
   }
-  const int = (name: string, min: number, max: number) => {
-    const v = Number(a.options[name]);
-    if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`--${name}: a whole number from ${min} to ${max}, got ${String(a.options[name])}`);
-    return v;
-  };
+  const int = (name: string, min: number, max: number) => intOption(a, name, min, max);
   const K = int('nights', 1, 20);
   const F = int('frames', 2, 200);
   const seed = int('seed', 0, 2 ** 31 - 100);

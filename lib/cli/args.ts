@@ -94,6 +94,13 @@ export function parseArgs(args: string[], spec: CommandSpec): Parsed {
  * description says directory/folder or file; N for numbers; TIME for times; else the option's name in
  * capitals (argparse's metavar convention).
  */
+/** A whole-number option in [min, max]. @throws UsageError naming the option and the range */
+export function intOption(a: Parsed, name: string, min: number, max: number): number {
+  const v = Number(a.options[name]);
+  if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`--${name}: a whole number from ${min} to ${max}, got ${String(a.options[name])}`);
+  return v;
+}
+
 export function placeholderOf(name: string, o: OptionSpec): string {
   if (o.placeholder) return o.placeholder;
   const d = o.description.toLowerCase();

@@ -210,13 +210,18 @@ export async function telemetry(namespace: string, source: string, n: number, sp
   return sent;
 }
 
-export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
-  mkdirSync(o.out, { recursive: true });
+/** Generates the synthetic night of a disturbed run in `<out>/night`; the runDc3 inputs that name it (chaos, failover). */
+export async function syntheticNight(o: { out: string; seed: number; frames: number; log: (s: string) => void }) {
   const night = join(o.out, 'night');
   const { simulateNight } = await import('../provider/core/simulate/index.ts');
   o.log(`generating the synthetic night (seed ${o.seed}, ${o.frames} object frames) in ${night}`);
   await simulateNight({ out: night, seed: o.seed, frames: o.frames, force: true } as never);
-  const inputs = { images: join(night, 'raw'), alert: join(night, 'voevent.xml'), catalog: join(night, 'catalog.csv'), camera: 'coatli', seed: o.seed, frames: o.frames };
+  return { images: join(night, 'raw'), alert: join(night, 'voevent.xml'), catalog: join(night, 'catalog.csv'), camera: 'coatli', seed: o.seed, frames: o.frames };
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  mkdirSync(o.out, { recursive: true });
+  const inputs = await syntheticNight(o);
   const refNs = `${o.namespace}-ref`;
   const sdbDb = (ns: string) => `sdb_${ns.replace(/[^A-Za-z0-9_]/g, '_')}`;
 

@@ -1,6 +1,6 @@
 /** `npx gft chaos`: DC3 with every stage's instances killed and restarted, broker/ClickHouse/registry outages, compared with an undisturbed run. */
 import { join } from 'node:path';
-import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
+import { parseArgs, formatHelp, UsageError, type CommandSpec, intOption } from '../../lib/cli/args.ts';
 import { repoRoot } from '../../lib/config/platform.ts';
 import { formatChaos, runChaos } from './chaos.ts';
 import { Display, logFormatOption } from './display.ts';
@@ -44,11 +44,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(formatHelp(spec));
     return 0;
   }
-  const int = (name: string, min: number, max: number) => {
-    const v = Number(a.options[name]);
-    if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`--${name}: a whole number from ${min} to ${max}, got ${String(a.options[name])}`);
-    return v;
-  };
+  const int = (name: string, min: number, max: number) => intOption(a, name, min, max);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase();
   const namespace = String(a.options.namespace || `chaos-${stamp}`);
   const out = String(a.options.out || join(repoRoot, 'out', namespace));

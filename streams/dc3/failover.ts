@@ -29,7 +29,7 @@ import { ident, sql } from '../../connectors/clickhouse/sql.ts';
 import type { Chain, ChainProgress } from './chain.ts';
 import { runDc3, type Dc3Summary } from './run.ts';
 import { compareRuns, readRun, type Comparison, type RunRecord } from './compare.ts';
-import { telemetry } from './chaos.ts';
+import { syntheticNight, telemetry } from './chaos.ts';
 
 export type StorageChoice = 'auto' | 's3' | 'fs';
 
@@ -233,11 +233,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverReport> {
 }
 
 async function failover(o: FailoverOptions, home: string, store: { s3: boolean; note: string }, stack: typeof import('../../deploy/stack.ts'), slog: (s: string) => void): Promise<FailoverReport> {
-  const night = join(o.out, 'night');
-  const { simulateNight } = await import('../provider/core/simulate/index.ts');
-  o.log(`generating the synthetic night (seed ${o.seed}, ${o.frames} object frames) in ${night}`);
-  await simulateNight({ out: night, seed: o.seed, frames: o.frames, force: true } as never);
-  const inputs = { images: join(night, 'raw'), alert: join(night, 'voevent.xml'), catalog: join(night, 'catalog.csv'), camera: 'coatli', seed: o.seed, frames: o.frames };
+  const inputs = await syntheticNight(o);
 
   // 1. the one-node reference: one broker, the filesystem store, every stage in this process
   const refNs = `${o.namespace}-ref`;

@@ -1,6 +1,6 @@
 /** `npx gft failover` (also `gft chaos --failover`): DC3 on a 3-broker cluster of its own while the leader of the burst's gp1.calibrated partition is killed and restarted. */
 import { join } from 'node:path';
-import { parseArgs, formatHelp, UsageError, type CommandSpec } from '../../lib/cli/args.ts';
+import { parseArgs, formatHelp, UsageError, type CommandSpec, intOption } from '../../lib/cli/args.ts';
 import { platformConfig, repoRoot } from '../../lib/config/platform.ts';
 import { Display, logFormatOption } from './display.ts';
 import { failoverPorts, formatFailover, runFailover, type StorageChoice } from './failover.ts';
@@ -51,11 +51,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (a.positionals.length) throw new UsageError(`unexpected argument '${a.positionals[0]}'`);
-  const int = (name: string, min: number, max: number) => {
-    const v = Number(a.options[name]);
-    if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`--${name}: a whole number from ${min} to ${max}, got ${String(a.options[name])}`);
-    return v;
-  };
+  const int = (name: string, min: number, max: number) => intOption(a, name, min, max);
   const storage = String(a.options.storage) as StorageChoice;
   if (!['auto', 's3', 'fs'].includes(storage)) throw new UsageError(`--storage: auto, s3 or fs, got '${storage}'`);
   const speed = Number(a.options.speed);

@@ -236,7 +236,10 @@ export function calibrationStage(cfg: ReturnType<typeof loadConfig<typeof calibr
         continue;
       }
       const m = ctx.store.get<StoredMasters>(`masters/${b}`);
-      const last = m?.builtAt ?? ctx.store.keys(`cal/${b}/`).reduce((x, k) => ((ctx.store.get<CalEntry>(k)!.dateObs ?? '') > x ? ctx.store.get<CalEntry>(k)!.dateObs! : x), '');
+      const last = m?.builtAt ?? ctx.store.keys(`cal/${b}/`).reduce((x, k) => {
+        const d = ctx.store.get<CalEntry>(k)!.dateObs ?? '';
+        return d > x ? d : x;
+      }, '');
       if (last && t - Date.parse(last) > closing.idleHours * 3_600_000) close(ctx, b, now, `idle: no frame for ${closing.idleHours} h`);
     }
   }
